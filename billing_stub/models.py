@@ -1,0 +1,1 @@
+"""Plans, quotas and usage arrive with the billing issue; the app is registered now."""

@@ -1,0 +1,235 @@
+"""Base settings, every value from the environment with a development default (`.env.example`)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+
+from saas_platform.env import (
+    BASE_DIR,
+    DEV_SECRET_KEY,
+    DEV_TOKEN_ENCRYPTION_KEY,
+    DEV_WHATSAPP_APP_SECRET,
+    DEV_WHATSAPP_VERIFY_TOKEN,
+    dev_secrets_in_use,
+    env,
+)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY)
+
+# Hosts: the public host (signup portal, console, shared webhook) is BASE_DOMAIN; each
+# organization gets `<slug>.<BASE_DOMAIN>`. PUBLIC_EXTRA_HOSTS also reach the public schema
+# (127.0.0.1 so that the sandbox and load balancers' health checks can call by address).
+BASE_DOMAIN = env.str("BASE_DOMAIN", default="localhost")
+PUBLIC_EXTRA_HOSTS = env.list("PUBLIC_EXTRA_HOSTS", default=["127.0.0.1"])
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}", *PUBLIC_EXTRA_HOSTS]
+)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- Tenancy (django-tenants) -------------------------------------------------------------
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "billing_stub",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+]
+TENANT_APPS = [
+    "whatsapp",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Organization"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+PUBLIC_SCHEMA_URLCONF = "saas_platform.urls_public"
+ROOT_URLCONF = "saas_platform.urls_tenant"
+# New organizations clone this fully migrated template schema instead of replaying every
+# migration (see tenants.services.onboarding and benchmarks/schema_creation.py).
+TENANT_BASE_SCHEMA = "tenant_template"
+TENANT_CREATION_FAKES_MIGRATIONS = env.bool("TENANT_CREATION_FAKES_MIGRATIONS", default=True)
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+
+MIDDLEWARE = [
+    "django_tenants.middleware.main.TenantMainMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenants.middleware.TenantMembershipMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "frontend_templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "saas_platform.wsgi.application"
+ASGI_APPLICATION = "saas_platform.asgi.application"
+
+DATABASES = {
+    "default": env.db_url(
+        "DATABASE_URL",
+        default="postgres://postgres@127.0.0.1:54329/saas_platform",
+        engine="django_tenants.postgresql_backend",
+    )
+}
+DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth ----------------------------------------------------------------------------------
+# Users live in the public schema; an organization's people reach it through a Membership
+# (README, "Where users live"). The backend refuses anyone who is not a member of the host's org.
+AUTHENTICATION_BACKENDS = ["tenants.auth.TenantMembershipBackend"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / ".data" / "static"
+
+# --- Storage (django-storages) ---------------------------------------------------------------
+# Filesystem by default; `STORAGE_BACKEND=s3` switches media to any S3-compatible store.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / ".data" / "media"))
+MEDIA_URL = "/media/"
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="filesystem")
+if STORAGE_BACKEND == "s3":
+    _media_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
+            "region_name": env.str("AWS_S3_REGION_NAME", default=None),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": _media_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- Celery ----------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:63790/0")
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None) or None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+CELERY_TASK_SOFT_TIME_LIMIT = 60
+CELERY_TASK_TIME_LIMIT = 90
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Redis for things shared by all workers (send rate limiter, locks).
+REDIS_URL = env.str("REDIS_URL", default=CELERY_BROKER_URL)
+
+# --- WhatsApp / Meta Graph API -------------------------------------------------------------
+WHATSAPP_APP_ID = env.str("WHATSAPP_APP_ID", default="100000000000001")
+WHATSAPP_APP_SECRET = env.str("WHATSAPP_APP_SECRET", default=DEV_WHATSAPP_APP_SECRET)
+WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default=DEV_WHATSAPP_VERIFY_TOKEN)
+# Meta: https://graph.facebook.com ; sandbox mode: the simulator started by `make run`.
+WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="http://127.0.0.1:8090")
+WHATSAPP_GRAPH_VERSION = env.str("WHATSAPP_GRAPH_VERSION", default="v25.0")
+WHATSAPP_GRAPH_TIMEOUT = env.float("WHATSAPP_GRAPH_TIMEOUT", default=10.0)
+WHATSAPP_DEFAULT_MESSAGES_PER_SECOND = env.int("WHATSAPP_DEFAULT_MESSAGES_PER_SECOND", default=80)
+WHATSAPP_WEBHOOK_MAX_BODY_BYTES = env.int(
+    "WHATSAPP_WEBHOOK_MAX_BODY_BYTES", default=3 * 1024 * 1024
+)
+
+# --- Secrets at rest -------------------------------------------------------------------------
+# Fernet keys, comma-separated: the first encrypts, all decrypt (rotation: prepend a new key,
+# run `manage.py rotate_token_keys`, then drop the old one).
+TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[DEV_TOKEN_ENCRYPTION_KEY])
+
+# --- REST API --------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.api_auth.TenantJWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+}
+SIMPLE_JWT = {
+    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "WhatsApp SaaS platform API",
+    "DESCRIPTION": "Per-organization API: send and list WhatsApp messages, media and contacts.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Logging ---------------------------------------------------------------------------------
+# Every line carries the tenant schema it was written in (tenants.logging.TenantContextFilter).
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"tenant": {"()": "tenants.logging.TenantContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(tenant)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["tenant"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
+}
+
+if not DEBUG:
+    _on_dev_defaults = dev_secrets_in_use(
+        {
+            "DJANGO_SECRET_KEY": [SECRET_KEY],
+            "TOKEN_ENCRYPTION_KEYS": TOKEN_ENCRYPTION_KEYS,
+            "WHATSAPP_APP_SECRET": [WHATSAPP_APP_SECRET],
+            "WHATSAPP_VERIFY_TOKEN": [WHATSAPP_VERIFY_TOKEN],
+        }
+    )
+    if _on_dev_defaults:
+        raise ImproperlyConfigured(
+            "DJANGO_DEBUG is off but these settings still hold their public development "
+            f"defaults: {', '.join(_on_dev_defaults)}. Set real values in the environment."
+        )
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True

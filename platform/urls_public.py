@@ -1,0 +1,11 @@
+"""URLs of the public host: health, signup portal, superadmin console, admin, shared webhook."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("tenants.health_urls")),
+    path("admin/", admin.site.urls),
+]

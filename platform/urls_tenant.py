@@ -1,0 +1,10 @@
+"""URLs of an organization's host (`<slug>.<BASE_DOMAIN>`): health, portal and REST API."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("tenants.health_urls")),
+    path("api/v1/", include("tenants.api_urls")),
+]

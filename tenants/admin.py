@@ -1,0 +1,50 @@
+"""Django admin on the public host, for platform staff. Tokens are only ever shown masked."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from tenants.models import Domain, Membership, Organization, PhoneNumber, WhatsAppCredential
+
+
+class DomainInline(admin.TabularInline):
+    model = Domain
+    extra = 0
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "status", "schema_name", "org_id", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["slug", "name", "org_id"]
+    readonly_fields = ["org_id", "schema_name", "created_at"]
+    inlines = [DomainInline, MembershipInline]
+
+
+@admin.register(PhoneNumber)
+class PhoneNumberAdmin(admin.ModelAdmin):
+    list_display = ["display_number", "phone_number_id", "waba_id", "organization"]
+    search_fields = ["phone_number_id", "display_number", "waba_id"]
+    list_select_related = ["organization"]
+
+
+@admin.register(WhatsAppCredential)
+class WhatsAppCredentialAdmin(admin.ModelAdmin):
+    """Read-only: tokens are set through connect_number or the token exchange endpoint."""
+
+    list_display = ["organization", "masked", "state", "expires_at", "refreshed_at"]
+    list_filter = ["state"]
+    fields = ["organization", "masked", "state", "expires_at", "refreshed_at", "last_error"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

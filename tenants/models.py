@@ -1,0 +1,189 @@
+"""Public-schema models: organizations (tenants), their hosts, people, numbers and credentials."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class Organization(TenantMixin):
+    """A customer organization. Its data lives in its own PostgreSQL schema."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    org_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    slug = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # The schema is created (cloned from TENANT_BASE_SCHEMA) when the row is first saved.
+    auto_create_schema = True
+    auto_drop_schema = False
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def is_public(self) -> bool:
+        return self.schema_name == settings.PUBLIC_SCHEMA_NAME
+
+
+class Domain(DomainMixin):
+    """A host name that resolves to an organization (or to the public schema)."""
+
+
+class Membership(models.Model):
+    """A user's access to one organization. Users live in the public schema (README)."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="uniq_membership"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization.slug} ({self.role})"
+
+
+class PhoneNumber(models.Model):
+    """Routing table: Meta's `phone_number_id` to the organization that owns the number.
+
+    The shared webhook finds a change's tenant with one lookup on the unique index.
+    """
+
+    phone_number_id = models.CharField(max_length=64, unique=True)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="phone_numbers"
+    )
+    waba_id = models.CharField(max_length=64, db_index=True)
+    display_number = models.CharField(max_length=32)
+    messages_per_second = models.PositiveIntegerField(
+        default=80, help_text="Meta's throughput for this number (80 standard, up to 1000)."
+    )
+    connected_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["display_number"]
+
+    def __str__(self) -> str:
+        return f"{self.display_number} ({self.phone_number_id})"
+
+
+class WhatsAppCredential(models.Model):
+    """An organization's Meta access token, encrypted at rest (tenants.crypto).
+
+    `encrypted_token` is Fernet ciphertext bound to the org id; the plain token is never stored,
+    logged or returned. `fingerprint` (a short hash) lets people tell tokens apart.
+    """
+
+    class State(models.TextChoices):
+        VALID = "valid", "Valid"
+        INVALID = "invalid", "Invalid (refresh failed; sending halted)"
+
+    organization = models.OneToOneField(
+        Organization, to_field="org_id", on_delete=models.CASCADE, related_name="credential"
+    )
+    encrypted_token = models.TextField()
+    fingerprint = models.CharField(max_length=16)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.VALID)
+    last_error = models.TextField(blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Token {self.masked} for {self.organization_id}"
+
+    @property
+    def masked(self) -> str:
+        return f"••••{self.fingerprint[:6]}"
+
+
+class RawWebhookEvent(models.Model):
+    """One signed POST from Meta, stored durably before it is acknowledged.
+
+    The body is kept byte for byte (its hash dedupes Meta's redeliveries of the same POST);
+    each change inside it is routed and processed as a WebhookChange.
+    """
+
+    class State(models.TextChoices):
+        RECEIVED = "received", "Received"
+        ROUTED = "routed", "Routed"
+        MALFORMED = "malformed", "Malformed (kept, not processable)"
+
+    body = models.BinaryField()
+    body_sha256 = models.CharField(max_length=64, unique=True)
+    headers = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    deliveries = models.PositiveIntegerField(default=1, help_text="How often Meta posted it")
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"webhook event {self.pk} ({self.state})"
+
+
+class WebhookChange(models.Model):
+    """One `entry[].changes[]` item of a raw event, routed to the tenant that owns its number."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed (will retry)"
+        UNROUTABLE = "unroutable", "Unroutable (no owner; replayable)"
+        HELD = "held", "Held (organization suspended)"
+
+    event = models.ForeignKey(RawWebhookEvent, on_delete=models.CASCADE, related_name="changes")
+    entry_index = models.PositiveIntegerField()
+    change_index = models.PositiveIntegerField()
+    field = models.CharField(max_length=64)
+    phone_number_id = models.CharField(max_length=64, blank=True, db_index=True)
+    waba_id = models.CharField(max_length=64, blank=True, db_index=True)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    value = models.JSONField(default=dict)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "entry_index", "change_index"], name="uniq_webhook_change"
+            )
+        ]
+        indexes = [models.Index(fields=["state", "created_at"], name="webhook_change_state_idx")]
+
+    def __str__(self) -> str:
+        return f"change {self.event_id}/{self.entry_index}/{self.change_index} ({self.state})"

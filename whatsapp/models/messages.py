@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from whatsapp.models.contacts import Contact
+
+
+class WhatsAppMessage(models.Model):
+    """One message, incoming or outgoing, of any type Meta knows (or will invent).
+
+    The raw Meta object is kept beside the typed fields so that nothing Meta sends is lost.
+    Outgoing messages are created `queued` and sent by the outbound pipeline; statuses only move
+    forward (`STATUS_RANK`), whatever order Meta's receipts arrive in.
+    """
+
+    class Direction(models.TextChoices):
+        INCOMING = "incoming", "Incoming"
+        OUTGOING = "outgoing", "Outgoing"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        PLAYED = "played", "Played"
+        FAILED = "failed", "Failed"
+
+    # Order of an outgoing message's life; a receipt never moves a message to a lower rank.
+    STATUS_RANK = {
+        Status.QUEUED: 0,
+        Status.SENDING: 1,
+        Status.SENT: 2,
+        Status.DELIVERED: 3,
+        Status.READ: 4,
+        Status.PLAYED: 5,
+        Status.FAILED: 6,
+    }
+    FINAL_SEND_STATES = frozenset(
+        {Status.SENT, Status.DELIVERED, Status.READ, Status.PLAYED, Status.FAILED}
+    )
+
+    # NULL until Meta accepts an outgoing message; unique once known (dedupes redeliveries).
+    wamid = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    # Sent to Meta as biz_opaque_callback_data and echoed in statuses: ties a receipt to this
+    # row even when the send call timed out before Meta's answer (and its wamid) reached us.
+    client_reference = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    phone_number_id = models.CharField(max_length=64, help_text="The organization's number")
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="messages")
+    recipient = models.CharField(
+        max_length=160, blank=True, help_text="Outgoing: the phone number or BSUID sent to"
+    )
+    type = models.CharField(max_length=32)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    text = models.TextField(blank=True, help_text="Body or caption")
+    content = models.JSONField(default=dict, blank=True, help_text="Typed content of the type")
+    raw = models.JSONField(default=dict, blank=True, help_text="Meta's message object as received")
+    context_wamid = models.CharField(max_length=255, blank=True, help_text="Replied-to message")
+    timestamp = models.DateTimeField(help_text="When Meta says it was sent or received")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_title = models.CharField(max_length=255, blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        indexes = [
+            models.Index(fields=["-timestamp", "-id"], name="msg_timestamp_idx"),
+            models.Index(fields=["direction", "-timestamp", "-id"], name="msg_direction_idx"),
+            models.Index(fields=["contact", "-timestamp", "-id"], name="msg_contact_idx"),
+            models.Index(fields=["status", "-timestamp"], name="msg_status_idx"),
+            models.Index(fields=["type", "-timestamp"], name="msg_type_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.type} {self.wamid or self.pk} ({self.status})"
+
+    @property
+    def is_outgoing(self) -> bool:
+        return self.direction == self.Direction.OUTGOING
