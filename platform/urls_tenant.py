@@ -7,4 +7,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("tenants.health_urls")),
     path("api/v1/", include("tenants.api_urls")),
+    path("api/v1/", include("whatsapp.api.urls")),
 ]

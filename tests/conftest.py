@@ -1,0 +1,230 @@
+"""Shared fixtures: a migrated test database with two organizations, clients for their hosts,
+a live WSGI server, a real Celery worker and a WhatsApp sandbox.
+
+Two kinds of database access:
+- `db` (most tests): each test runs in a transaction that is rolled back. Fast, but other
+  threads and processes (a live server, a Celery worker) cannot see its rows.
+- `live_db` (integration tests): rows are committed so that servers and workers see them; the
+  fixture empties the tenant tables and the public webhook/number tables afterwards.
+  pytest-django's `transactional_db`/`live_server` are NOT used: their flush would truncate the
+  public schema's organization rows under the session's tenants.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from tenants.models import Organization
+
+PASSWORD = "correct-horse-battery-staple"
+ORG_SLUGS = ("alpha", "beta")
+
+
+@dataclass(frozen=True)
+class OrgFixture:
+    """An organization created once per session, with its host and admin credentials."""
+
+    organization: Organization
+    host: str
+    admin_email: str
+    password: str = PASSWORD
+
+    @property
+    def org_id(self) -> str:
+        return str(self.organization.org_id)
+
+    @property
+    def schema(self) -> str:
+        return self.organization.schema_name
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> None:
+    """The default test database, plus the public host, the template schema and two orgs."""
+    from tenants.services.onboarding import (
+        ensure_template_schema,
+        organization_create,
+        public_tenant_ensure,
+    )
+
+    with django_db_blocker.unblock():
+        public_tenant_ensure()
+        ensure_template_schema()
+        for slug in ORG_SLUGS:
+            if not Organization.objects.filter(slug=slug).exists():
+                organization_create(
+                    slug=slug,
+                    name=slug.title(),
+                    admin_email=f"admin@{slug}.test",
+                    admin_password=PASSWORD,
+                )
+        connection.set_schema_to_public()
+
+
+def _org_fixture(slug: str) -> OrgFixture:
+    organization = Organization.objects.get(slug=slug)
+    return OrgFixture(
+        organization=organization,
+        host=f"{slug}.{settings.BASE_DOMAIN}",
+        admin_email=f"admin@{slug}.test",
+    )
+
+
+@pytest.fixture(scope="session")
+def org_a(django_db_setup, django_db_blocker) -> OrgFixture:
+    with django_db_blocker.unblock():
+        return _org_fixture("alpha")
+
+
+@pytest.fixture(scope="session")
+def org_b(django_db_setup, django_db_blocker) -> OrgFixture:
+    with django_db_blocker.unblock():
+        return _org_fixture("beta")
+
+
+@pytest.fixture(autouse=True)
+def _reset_schema_to_public() -> Iterator[None]:
+    """A test that switched tenants must not leave the connection in that schema."""
+    yield
+    if connection.connection is not None or getattr(connection, "tenant", None) is not None:
+        connection.set_schema_to_public()
+
+
+@contextlib.contextmanager
+def in_tenant(org: OrgFixture) -> Iterator[None]:
+    """Run the block inside `org`'s schema."""
+    with schema_context(org.schema):
+        yield
+
+
+@pytest.fixture
+def tenant_client():
+    """`tenant_client(org)` is a Django test client whose requests go to `org`'s host."""
+
+    def make(org: OrgFixture) -> Client:
+        return Client(HTTP_HOST=org.host)
+
+    return make
+
+
+@pytest.fixture
+def public_client() -> Client:
+    return Client(HTTP_HOST=settings.BASE_DOMAIN)
+
+
+@pytest.fixture
+def make_user(db):
+    """`make_user(email, org=None, role="member", is_staff=False)` with the shared PASSWORD."""
+    from tenants.models import Membership
+
+    def make(email: str, org: OrgFixture | None = None, role: str = "member", **extra):
+        user = get_user_model().objects.create_user(
+            username=email, email=email, password=PASSWORD, **extra
+        )
+        if org is not None:
+            Membership.objects.create(user=user, organization=org.organization, role=role)
+        return user
+
+    return make
+
+
+# --- Committed data, live servers and workers (integration tests) ------------------------------
+PUBLIC_TABLES_EMPTIED_AFTER_LIVE_TESTS = (
+    "tenants_webhookchange",
+    "tenants_rawwebhookevent",
+    "tenants_whatsappcredential",
+    "tenants_phonenumber",
+)
+
+
+def _truncate_test_data() -> None:
+    with connection.cursor() as cursor:
+        for slug in ORG_SLUGS:
+            schema = "org_" + slug
+            cursor.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s "
+                "AND tablename <> 'django_migrations'",
+                [schema],
+            )
+            tables = [f'"{schema}"."{name}"' for (name,) in cursor.fetchall()]
+            if tables:
+                cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        existing = []
+        for table in PUBLIC_TABLES_EMPTIED_AFTER_LIVE_TESTS:
+            cursor.execute("SELECT to_regclass(%s)", [f"public.{table}"])
+            if cursor.fetchone()[0]:
+                existing.append(f"public.{table}")
+        if existing:
+            cursor.execute(f"TRUNCATE {', '.join(existing)} CASCADE")
+
+
+@pytest.fixture
+def live_db(django_db_setup, django_db_blocker, org_a, org_b) -> Iterator[None]:
+    """Committed database access; tenant data and webhook/number rows are emptied afterwards."""
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        _truncate_test_data()
+        yield
+        connection.set_schema_to_public()
+        _truncate_test_data()
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """Requests reach a tenant by sending its host in the Host header."""
+
+    url: str
+    port: int
+
+
+@pytest.fixture(scope="session")
+def platform_server(django_db_setup, django_db_blocker) -> Iterator[LiveServer]:
+    """The platform's WSGI app on a real loopback port, in a thread, for the whole session."""
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    django_db_blocker.unblock()  # server threads open their own connections
+    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=True)
+    server.daemon_threads = True
+    server.set_app(get_wsgi_application())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    yield LiveServer(url=f"http://127.0.0.1:{port}", port=port)
+    server.shutdown()
+    server.server_close()
+    django_db_blocker.restore()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker) -> Iterator[object]:
+    """A real Celery worker (thread pool) consuming the test broker, for the whole session."""
+    from celery.contrib.testing.worker import start_worker
+
+    from saas_platform.celery import app
+
+    django_db_blocker.unblock()
+    with start_worker(
+        app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=10
+    ) as worker:
+        yield worker
+    django_db_blocker.restore()
+
+
+def pytest_configure(config) -> None:
+    os.environ.setdefault("SANDBOX_QUIET", "1")

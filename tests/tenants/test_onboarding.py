@@ -1,0 +1,99 @@
+"""Onboarding creates a working organization; data of org A is invisible from org B."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django_tenants.utils import schema_context, schema_exists
+
+from tenants.errors import OnboardingError
+from tenants.models import Domain, Membership, Organization
+from tenants.services.onboarding import organization_create
+from tests.conftest import in_tenant
+from whatsapp.models import Contact
+
+pytestmark = pytest.mark.django_db
+
+
+def test_organization_create_makes_schema_host_and_admin() -> None:
+    org = organization_create(
+        slug="gamma-co",
+        name="Gamma",
+        admin_email="Boss@Gamma.test",
+        admin_password="s3cret-pass-99",
+    )
+    assert org.schema_name == "org_gamma_co"
+    assert schema_exists("org_gamma_co")
+    assert Domain.objects.get(tenant=org).domain == "gamma-co.localhost"
+    membership = Membership.objects.get(organization=org)
+    assert membership.user.username == "boss@gamma.test"
+    assert membership.role == Membership.Role.ADMIN
+    with schema_context(org.schema_name):
+        Contact.objects.create(wa_id="15550001111", name="Ana")
+        assert Contact.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("slug", "message"),
+    [
+        ("Bad_Slug", "lowercase"),
+        ("ab", "3-40"),
+        ("public", "reserved"),
+        ("alpha", "already exists"),
+    ],
+)
+def test_organization_create_refuses_bad_slugs(org_a, slug: str, message: str) -> None:
+    with pytest.raises(OnboardingError, match=message):
+        organization_create(
+            slug=slug, name="X", admin_email="x@x.test", admin_password="s3cret-pass-99"
+        )
+
+
+def test_organization_create_refuses_weak_password() -> None:
+    with pytest.raises(OnboardingError):
+        organization_create(slug="weak-co", name="W", admin_email="w@w.test", admin_password="123")
+    assert not Organization.objects.filter(slug="weak-co").exists()
+
+
+def test_create_org_command() -> None:
+    call_command(
+        "create_org",
+        slug="delta",
+        name="Delta",
+        admin_email="a@delta.test",
+        admin_password="s3cret-pass-99",
+    )
+    assert Organization.objects.get(slug="delta").schema_name == "org_delta"
+    with pytest.raises(CommandError, match="already exists"):
+        call_command(
+            "create_org", slug="delta", name="D", admin_email="b@d.test", admin_password="x"
+        )
+
+
+def test_tenant_data_is_invisible_from_another_tenant(org_a, org_b) -> None:
+    with in_tenant(org_a):
+        Contact.objects.create(wa_id="15550002222", name="Only in A")
+    with in_tenant(org_b):
+        assert not Contact.objects.filter(wa_id="15550002222").exists()
+        with connection.cursor() as cursor:
+            # The unqualified table name resolves to B's own schema, never A's.
+            cursor.execute("SELECT count(*) FROM whatsapp_contact WHERE wa_id = '15550002222'")
+            assert cursor.fetchone()[0] == 0
+    with in_tenant(org_a):
+        assert Contact.objects.filter(wa_id="15550002222").count() == 1
+
+
+def test_cloned_schema_matches_migrated_template(org_a) -> None:
+    """A clone has every table of the template and records its migrations as applied."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT schemaname, count(*) FROM pg_tables WHERE schemaname IN (%s, %s) "
+            "GROUP BY schemaname",
+            ["tenant_template", org_a.schema],
+        )
+        counts = dict(cursor.fetchall())
+        cursor.execute(f'SELECT count(*) FROM "{org_a.schema}".django_migrations')
+        applied = cursor.fetchone()[0]
+    assert counts[org_a.schema] == counts["tenant_template"]
+    assert applied > 0

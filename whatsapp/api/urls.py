@@ -1,0 +1,8 @@
+"""The per-organization REST API under /api/v1/ (mounted by saas_platform.urls_tenant)."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("whatsapp.api.send_urls")),
+    path("", include("whatsapp.api.data_urls")),
+]
