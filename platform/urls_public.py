@@ -8,4 +8,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("tenants.health_urls")),
     path("admin/", admin.site.urls),
+    path("webhooks/", include("tenants.webhook_urls")),
 ]

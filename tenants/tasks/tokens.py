@@ -1,0 +1,3 @@
+"""Placeholder until the module is built."""
+
+__all__: list[str] = []

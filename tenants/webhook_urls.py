@@ -1,0 +1,3 @@
+"""Placeholder until the shared webhook is built."""
+
+urlpatterns: list = []

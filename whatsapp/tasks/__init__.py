@@ -1,0 +1,4 @@
+"""Celery tasks of the tenant schemas; Celery's autodiscovery imports this package."""
+
+from whatsapp.tasks.inbound import *  # noqa: F403
+from whatsapp.tasks.outbound import *  # noqa: F403
