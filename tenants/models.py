@@ -187,3 +187,35 @@ class WebhookChange(models.Model):
 
     def __str__(self) -> str:
         return f"change {self.event_id}/{self.entry_index}/{self.change_index} ({self.state})"
+
+
+class ApiKey(models.Model):
+    """A long-lived credential of one organization for server-to-server API clients.
+
+    The key is shown once at creation (tenants.api_keys.api_key_create); only its SHA-256 is
+    stored. A plain hash is enough: the secret is 256 random bits, not a guessable password, so
+    a slow hash would only slow every request down. `prefix` is public and identifies the key.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64, help_text="SHA-256 hex of the key, never the key")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"API key {self.prefix} ({self.name})"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
