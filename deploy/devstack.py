@@ -55,13 +55,17 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
+# DEVSTACK_BUNDLED=1 ignores the machine's servers (to try the pip-only path).
+USE_BUNDLED = os.environ.get("DEVSTACK_BUNDLED") == "1"
+
+
 def postgres_bin_dir() -> Path:
-    found = shutil.which("pg_ctl")
+    found = None if USE_BUNDLED else shutil.which("pg_ctl")
     if found:
         return Path(os.path.realpath(found)).parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
+    candidates = [] if USE_BUNDLED else glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")
     if candidates:
-        return Path(candidates[0]).parent
+        return Path(sorted(candidates, reverse=True)[0]).parent
     try:
         import pgserver
     except ImportError as exc:
@@ -183,7 +187,7 @@ def postgres_down() -> None:
 
 # --- Redis --------------------------------------------------------------------------------------
 def redis_binary() -> str:
-    found = shutil.which("redis-server")
+    found = None if USE_BUNDLED else shutil.which("redis-server")
     if found:
         return found
     try:
