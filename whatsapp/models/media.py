@@ -24,6 +24,8 @@ class WhatsAppMedia(models.Model):
         PENDING = "pending", "Pending download"
         STORED = "stored", "Stored"
         FAILED = "failed", "Failed"
+        # Outgoing media sent by Meta media id or public link: nothing of ours to download/store.
+        REFERENCED = "referenced", "Referenced by id or link"
 
     message = models.OneToOneField(
         WhatsAppMessage, null=True, blank=True, on_delete=models.CASCADE, related_name="media"

@@ -68,6 +68,9 @@ class WhatsAppMessage(models.Model):
     error_code = models.IntegerField(null=True, blank=True)
     error_title = models.CharField(max_length=255, blank=True)
     error_message = models.TextField(blank=True)
+    # Our machine code for a failed send (Meta's own code, if any, is in error_code): meta_error,
+    # retries_exhausted, sending_halted, send_unconfirmed, outside_customer_window, ...
+    failure_reason = models.CharField(max_length=40, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
