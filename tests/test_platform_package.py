@@ -40,6 +40,11 @@ def test_installed_packages_include_the_configuration_and_every_app(tmp_path: Pa
         check=True,
     )
     assert listed.returncode == 0
-    sources = (tmp_path / "whatsapp_saas_platform.egg-info" / "SOURCES.txt").read_text()
+    sources = {
+        line.removeprefix("./")
+        for line in (tmp_path / "whatsapp_saas_platform.egg-info" / "SOURCES.txt")
+        .read_text()
+        .split()
+    }
     for module in ("platform/settings/base.py", "tenants/models.py", "whatsapp/models/messages.py"):
-        assert module in sources.split()
+        assert module in sources
