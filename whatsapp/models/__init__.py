@@ -3,5 +3,6 @@
 from whatsapp.models.contacts import Contact
 from whatsapp.models.media import WhatsAppMedia
 from whatsapp.models.messages import WhatsAppMessage
+from whatsapp.models.statuses import PendingStatus
 
-__all__ = ["Contact", "WhatsAppMedia", "WhatsAppMessage"]
+__all__ = ["Contact", "PendingStatus", "WhatsAppMedia", "WhatsAppMessage"]
