@@ -1,0 +1,475 @@
+"""`GraphClient`: the one place the product talks to Meta's Graph API (house style §3).
+
+Plain Python, no Django: base URL, version, timeout and the token callbacks come from the
+caller (settings `WHATSAPP_GRAPH_URL`, `WHATSAPP_GRAPH_VERSION`, `WHATSAPP_GRAPH_TIMEOUT`).
+`_request` is the only method that performs HTTP. It never logs or raises a token (bearer,
+app secret, exchanged or inspected tokens are scrubbed) nor a message body.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+import httpx
+
+from whatsapp.graph.errors import (
+    SENSITIVE_PARAMS,
+    GraphAuthError,
+    GraphConnectionError,
+    GraphError,
+    GraphMediaTooLargeError,
+    GraphTimeoutError,
+    error_from_response,
+    redact,
+)
+from whatsapp.graph.payloads import mark_as_read_payload
+from whatsapp.graph.types import (
+    ExchangedToken,
+    MediaInfo,
+    SentMessage,
+    Template,
+    TemplatePage,
+    TokenInfo,
+    UploadedMedia,
+)
+
+logger = logging.getLogger("whatsapp.graph")
+
+DEFAULT_USER_AGENT = "whatsapp-saas-platform/0.1 (+httpx)"
+MAX_TEMPLATE_PAGES = 1000  # a cursor loop guard: 100k templates is far beyond Meta's cap
+_ERROR_BODY_LIMIT = 64 * 1024
+
+
+class GraphClient:
+    """A Graph API client over one pooled `httpx.Client`; thread-safe like httpx.
+
+    `token_provider()` returns the current access token for each request. `token_refresher()`,
+    when given, is called once after a 190 (token invalid/expired) and must return a new token;
+    the request is then retried once. Close the client (or use it as a context manager) when it
+    owns its httpx.Client; an injected `http` client is left open for its owner.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_version: str,
+        token_provider: Callable[[], str],
+        token_refresher: Callable[[], str] | None = None,
+        timeout: float | httpx.Timeout = 10.0,
+        http: httpx.Client | None = None,
+        user_agent: str = DEFAULT_USER_AGENT,
+    ) -> None:
+        self.base_url = f"{base_url.rstrip('/')}/{api_version.strip('/')}"
+        self._token_provider = token_provider
+        self._token_refresher = token_refresher
+        # Always a timeout, even on an injected client (per request below).
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._owns_http = http is None
+        self._http = http or httpx.Client(
+            timeout=self._timeout,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        )
+        self._user_agent = user_agent
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> GraphClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"GraphClient(base_url={self.base_url!r})"
+
+    # --- Messages --------------------------------------------------------------------------
+
+    def send_message(self, phone_number_id: str, payload: Mapping[str, Any]) -> SentMessage:
+        """Send one message (Meta: "Messages", POST /{phone-number-id}/messages; reference §8).
+
+        Build `payload` with `whatsapp.graph.payloads`. Never retried here: a read timeout raises
+        `GraphTimeoutError(maybe_delivered=True)` (Meta may have accepted it). Raises
+        `GraphAuthError` (after one refresh), `GraphRateLimitedError`, `GraphTransientError`,
+        `GraphPermanentError` or `GraphError`.
+        """
+        data = self._request(
+            "POST", f"{_seg(phone_number_id)}/messages", json=dict(payload), idempotent=False
+        )
+        return SentMessage.from_response(data)
+
+    def mark_as_read(
+        self, phone_number_id: str, wamid: str, typing_indicator: bool = False
+    ) -> None:
+        """Mark an inbound message (and earlier ones) read, optionally showing "typing…"
+        (Meta: "Mark messages as read", "Typing indicators"; reference §9). Idempotent.
+        Raises `GraphPermanentError` 131009 for an unknown/too old wamid, or any Graph error."""
+        self._request(
+            "POST",
+            f"{_seg(phone_number_id)}/messages",
+            json=mark_as_read_payload(wamid, typing_indicator=typing_indicator),
+            idempotent=True,
+        )
+
+    # --- Media (reference §7) --------------------------------------------------------------
+
+    def get_media_url(self, media_id: str, phone_number_id: str | None = None) -> MediaInfo:
+        """Look up a media id (Meta: "Media", GET /{media-id}): a download URL valid ~5 minutes.
+        Raises any Graph error (`GraphPermanentError` 100 for unknown ids)."""
+        params = {"phone_number_id": phone_number_id} if phone_number_id else None
+        return MediaInfo.from_response(
+            self._request("GET", _seg(media_id), params=params, idempotent=True)
+        )
+
+    def download_media(self, url: str, *, max_bytes: int) -> bytes:
+        """Download a media URL from `get_media_url` (Meta: "Media", download) with the bearer
+        token, following redirects, streaming and stopping past `max_bytes`.
+
+        httpx drops the Authorization header on a redirect to another host, which is what we
+        want: the token never leaves Meta's origin. Raises `GraphMediaTooLargeError`, a Graph
+        error for non-2xx (404 usually means the URL expired: look it up again), or the
+        transport errors. Verify sha256 against `MediaInfo.sha256` afterwards.
+        """
+        body = self._request(
+            "GET", url, absolute_url=True, idempotent=True, max_bytes=max_bytes, raw=True
+        )
+        assert isinstance(body, bytes)
+        return body
+
+    def upload_media(
+        self, phone_number_id: str, *, filename: str, content: bytes, mime_type: str
+    ) -> UploadedMedia:
+        """Upload a file (Meta: "Media", POST /{phone-number-id}/media, multipart `file`, `type`,
+        `messaging_product`). Treated as idempotent: a duplicate upload only costs storage.
+        Raises `GraphPermanentError` for unsupported types/sizes, or any Graph error."""
+        data = self._request(
+            "POST",
+            f"{_seg(phone_number_id)}/media",
+            files={"file": (filename, content, mime_type)},
+            data={"type": mime_type, "messaging_product": "whatsapp"},
+            idempotent=True,
+        )
+        return UploadedMedia(id=str(data.get("id") or ""))
+
+    def delete_media(self, media_id: str, phone_number_id: str | None = None) -> None:
+        """Delete uploaded media (Meta: "Media", DELETE /{media-id}). Raises any Graph error."""
+        params = {"phone_number_id": phone_number_id} if phone_number_id else None
+        self._request("DELETE", _seg(media_id), params=params, idempotent=True)
+
+    # --- Tokens (reference §12) ------------------------------------------------------------
+
+    def exchange_token(
+        self, *, app_id: str, app_secret: str, short_lived_token: str
+    ) -> ExchangedToken:
+        """Exchange a short-lived user token for a ~60-day one (Meta: "Get long-lived tokens",
+        GET oauth/access_token, grant_type=fb_exchange_token). Sends no bearer token. Raises
+        `GraphAuthError` (190: expired tokens cannot be exchanged) or any Graph error."""
+        data = self._request(
+            "GET",
+            "oauth/access_token",
+            params={
+                "grant_type": "fb_exchange_token",
+                "client_id": app_id,
+                "client_secret": app_secret,
+                "fb_exchange_token": short_lived_token,
+            },
+            idempotent=True,
+            authenticated=False,
+        )
+        return ExchangedToken.from_response(data)
+
+    def debug_token(self, *, input_token: str, app_token: str) -> TokenInfo:
+        """Inspect a token (Meta: "debug_token", GET /debug_token?input_token&access_token=<app
+        token>). Uses the app token, not the provider's. Raises any Graph error; an invalid
+        `input_token` is usually reported as `is_valid=False`, not as an error."""
+        data = self._request(
+            "GET",
+            "debug_token",
+            params={"input_token": input_token, "access_token": app_token},
+            idempotent=True,
+            authenticated=False,
+        )
+        return TokenInfo.from_response(data)
+
+    # --- Templates (reference §10) ---------------------------------------------------------
+
+    def list_templates_page(
+        self, waba_id: str, *, limit: int = 100, after: str | None = None, **filters: Any
+    ) -> TemplatePage:
+        """One page of GET /{waba-id}/message_templates (Meta: "Message templates"). Filters:
+        `fields`, `status`, `name`, `category`, `language`. Raises any Graph error."""
+        params: dict[str, Any] = {"limit": limit, **filters}
+        if after:
+            params["after"] = after
+        data = self._request(
+            "GET", f"{_seg(waba_id)}/message_templates", params=params, idempotent=True
+        )
+        templates = tuple(Template.from_response(t) for t in data.get("data") or ())
+        return TemplatePage(templates=templates, after=_next_cursor(data))
+
+    def list_templates(self, waba_id: str, *, limit: int = 100, **filters: Any) -> list[Template]:
+        """Every template of a WABA, following `paging.next`/`cursors.after` until absent
+        (Meta: "Message templates"). Raises any Graph error."""
+        templates: list[Template] = []
+        after: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_TEMPLATE_PAGES):
+            page = self.list_templates_page(waba_id, limit=limit, after=after, **filters)
+            templates.extend(page.templates)
+            if page.after is None or page.after in seen:
+                break
+            seen.add(page.after)
+            after = page.after
+        return templates
+
+    def create_template(self, waba_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Submit a template for review (Meta: "Message templates", POST /{waba-id}/
+        message_templates) → `{"id", "status", "category"}`. Raises `GraphPermanentError`
+        (100 and 132xxx for invalid templates) or any Graph error."""
+        return self._request(
+            "POST", f"{_seg(waba_id)}/message_templates", json=dict(payload), idempotent=False
+        )
+
+    def delete_template(self, waba_id: str, name: str, *, hsm_id: str | None = None) -> None:
+        """Delete a template by name, all languages, or one with `hsm_id` (Meta: "Message
+        templates", DELETE /{waba-id}/message_templates). Raises any Graph error."""
+        params = {"name": name, **({"hsm_id": hsm_id} if hsm_id else {})}
+        self._request(
+            "DELETE", f"{_seg(waba_id)}/message_templates", params=params, idempotent=True
+        )
+
+    # --- The only HTTP ---------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        files: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        absolute_url: bool = False,
+        idempotent: bool,
+        authenticated: bool = True,
+        max_bytes: int | None = None,
+        raw: bool = False,
+    ) -> Any:
+        """Perform one Graph call and return its parsed JSON (or bytes when `raw`).
+
+        Adds the bearer token (unless `authenticated=False`), raises typed errors, and on a 190
+        with a refresher refreshes the token once and repeats the call once. `idempotent=False`
+        POSTs turn read timeouts into `GraphTimeoutError(maybe_delivered=True)`.
+        """
+        url = path if absolute_url else f"{self.base_url}/{path.lstrip('/')}"
+        token = self._token_provider() if authenticated else None
+        try:
+            return self._send(
+                method, url, token, json, params, files, data, idempotent, max_bytes, raw
+            )
+        except GraphAuthError as exc:
+            if not authenticated or self._token_refresher is None or exc.code != 190:
+                raise
+            logger.warning("graph: token rejected (subcode=%s), refreshing once", exc.subcode)
+            token = self._token_refresher()
+            return self._send(
+                method, url, token, json, params, files, data, idempotent, max_bytes, raw
+            )
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        token: str | None,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        files: Mapping[str, Any] | None,
+        data: Mapping[str, Any] | None,
+        idempotent: bool,
+        max_bytes: int | None,
+        raw: bool,
+    ) -> Any:
+        # Every secret value of this call, scrubbed from anything we log or raise.
+        secrets = [token, *(str(v) for k, v in (params or {}).items() if k in SENSITIVE_PARAMS)]
+        headers = {"User-Agent": self._user_agent, "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        log_path = _loggable(url, params, absolute=not url.startswith(self.base_url))
+        request = self._http.build_request(
+            method,
+            url,
+            json=json,
+            params=params,
+            files=files,
+            data=data,
+            headers=headers,
+            timeout=self._timeout,
+        )
+        started = time.monotonic()
+        maybe_delivered = method == "POST" and not idempotent
+        try:
+            response = self._http.send(request, stream=True, follow_redirects=raw)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            self._log_failure(method, log_path, started, exc)
+            # `from None`: httpx errors carry the request (URL with its query) along.
+            raise GraphConnectionError(
+                f"{method} {log_path}: {type(exc).__name__}: request not sent"
+            ) from None
+        except (httpx.TimeoutException, httpx.ReadError, httpx.RemoteProtocolError) as exc:
+            # Sent (at least partly) but no answer. A WriteTimeout never completed the request,
+            # so Meta cannot have acted on it; after that, Meta may have accepted it (§13).
+            self._log_failure(method, log_path, started, exc)
+            raise GraphTimeoutError(
+                f"{method} {log_path}: {type(exc).__name__}: no response",
+                maybe_delivered=maybe_delivered and not isinstance(exc, httpx.WriteTimeout),
+            ) from None
+        except httpx.HTTPError as exc:
+            self._log_failure(method, log_path, started, exc)
+            raise GraphConnectionError(f"{method} {log_path}: {type(exc).__name__}") from None
+        try:
+            body = _read_body(response, max_bytes if raw else None)
+        except (httpx.TimeoutException, httpx.ReadError, httpx.RemoteProtocolError) as exc:
+            self._log_failure(method, log_path, started, exc)
+            raise GraphTimeoutError(
+                f"{method} {log_path}: {type(exc).__name__} reading the body",
+                maybe_delivered=maybe_delivered,
+            ) from None
+        finally:
+            response.close()
+        elapsed_ms = (time.monotonic() - started) * 1000
+        status = response.status_code
+        fbtrace_id = response.headers.get("x-fb-trace-id")
+        parsed = None if raw else _parse_json(body)
+        failed = not response.is_success or (isinstance(parsed, dict) and "error" in parsed)
+        if not failed:
+            logger.info(
+                "graph %s %s -> %s fbtrace_id=%s %.0fms",
+                method,
+                log_path,
+                status,
+                fbtrace_id,
+                elapsed_ms,
+            )
+            if raw:
+                return body
+            return parsed if isinstance(parsed, dict) else ({"data": parsed} if body else {})
+        error = error_from_response(
+            status if status >= 400 else 400,
+            parsed if parsed is not None else _parse_json(body) or body,
+            retry_after=_retry_after(response.headers.get("retry-after")),
+            secrets=secrets,
+        )
+        error.http_status = status
+        error.fbtrace_id = error.fbtrace_id or fbtrace_id
+        logger.warning(
+            "graph %s %s -> %s code=%s subcode=%s fbtrace_id=%s %.0fms",
+            method,
+            log_path,
+            status,
+            error.code,
+            error.subcode,
+            error.fbtrace_id,
+            elapsed_ms,
+        )
+        raise error
+
+    @staticmethod
+    def _log_failure(method: str, path: str, started: float, exc: Exception | None) -> None:
+        logger.warning(
+            "graph %s %s -> %s %.0fms",
+            method,
+            path,
+            type(exc).__name__ if exc else "timeout",
+            (time.monotonic() - started) * 1000,
+        )
+
+
+def _seg(value: str) -> str:
+    """A caller-supplied id as one path segment: ids never contain '/', '?' or '..'."""
+    value = str(value).strip()
+    if not value or value in {".", ".."}:
+        raise ValueError("Graph id must not be empty")
+    return quote(value, safe="")
+
+
+def _loggable(url: str, params: Mapping[str, Any] | None, *, absolute: bool) -> str:
+    """The URL path plus a redacted query. Graph calls keep their query with secret values
+    replaced; foreign absolute URLs (media download) lose it entirely (signed CDN parameters)."""
+    parts = urlsplit(url)
+    if absolute:
+        return f"{parts.netloc}{parts.path}"
+    query = [*parse_qsl(parts.query), *((k, str(v)) for k, v in (params or {}).items())]
+    if not query:
+        return parts.path
+    safe = [(k, "[redacted]" if k in SENSITIVE_PARAMS else v) for k, v in query]
+    return redact(f"{parts.path}?{urlencode(safe)}")
+
+
+def _read_body(response: httpx.Response, max_bytes: int | None) -> bytes:
+    """Stream the body; a successful download over `max_bytes` raises, and error bodies are cut
+    at 64 KiB (they are only parsed for Meta's envelope)."""
+    limit = max_bytes if response.is_success else _ERROR_BODY_LIMIT
+    length = response.headers.get("content-length", "")
+    if response.is_success and limit is not None and length.isdigit() and int(length) > limit:
+        raise GraphMediaTooLargeError(
+            f"response of {length} bytes exceeds the {limit} byte limit",
+            http_status=response.status_code,
+        )
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if limit is not None and size > limit:
+            if not response.is_success:
+                break
+            raise GraphMediaTooLargeError(
+                f"response exceeds the {limit} byte limit", http_status=response.status_code
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return jsonlib.loads(body) if body else None
+    except ValueError:
+        return None
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(float(value), 0.0) if value else None
+    except ValueError:
+        return None  # HTTP-date form: ignore, the code's hint applies
+
+
+def _next_cursor(data: Mapping[str, Any]) -> str | None:
+    """The `after` cursor of the next page, or None when `paging.next` is absent.
+
+    Meta's `next` URL embeds `access_token=`: never follow it as is. Take its `after` (or
+    `cursors.after`) and re-issue the request on our base URL with the bearer header.
+    """
+    paging = data.get("paging")
+    if not isinstance(paging, Mapping) or not paging.get("next"):
+        return None
+    after = dict(parse_qsl(urlsplit(str(paging["next"])).query)).get("after")
+    cursors = paging.get("cursors")
+    if not after and isinstance(cursors, Mapping):
+        after = cursors.get("after")
+    return str(after) if after else None
+
+
+__all__ = ["GraphClient", "GraphError"]
