@@ -171,6 +171,28 @@ WHATSAPP_WEBHOOK_MAX_BODY_BYTES = env.int(
     "WHATSAPP_WEBHOOK_MAX_BODY_BYTES", default=3 * 1024 * 1024
 )
 
+# --- Outbound sending (whatsapp.services.outbound, issue #5) ---------------------------------
+# Attempts per message (transient errors and rate limits) before it fails `retries_exhausted`;
+# backoff with jitter between them (whatsapp.graph.retry.RetryPolicy), never below Meta's
+# retry-after.
+WHATSAPP_SEND_MAX_ATTEMPTS = env.int("WHATSAPP_SEND_MAX_ATTEMPTS", default=8)
+WHATSAPP_SEND_RETRY_BASE_DELAY = env.float("WHATSAPP_SEND_RETRY_BASE_DELAY", default=1.0)
+WHATSAPP_SEND_RETRY_MAX_DELAY = env.float("WHATSAPP_SEND_RETRY_MAX_DELAY", default=60.0)
+# A send that timed out after the request was written stays `sending` for a status webhook;
+# the sweeper fails it `send_unconfirmed` after this many seconds (never re-sent).
+WHATSAPP_SEND_UNCONFIRMED_AFTER = env.int("WHATSAPP_SEND_UNCONFIRMED_AFTER", default=900)
+# A `queued` message untouched this long lost its task: the sweeper enqueues it again.
+WHATSAPP_SEND_REQUEUE_AFTER = env.int("WHATSAPP_SEND_REQUEUE_AFTER", default=600)
+# Per-number limiter: the share of PhoneNumber.messages_per_second actually used (Meta counts
+# inbound traffic too; jitter bunches requests), and the longest a worker sleeps for a slot
+# before re-scheduling the task instead.
+WHATSAPP_RATE_LIMIT_HEADROOM = env.float("WHATSAPP_RATE_LIMIT_HEADROOM", default=0.95)
+WHATSAPP_RATE_LIMIT_MAX_WAIT = env.float("WHATSAPP_RATE_LIMIT_MAX_WAIT", default=2.0)
+CELERY_BEAT_SCHEDULE["whatsapp-outbound-sweep"] = {
+    "task": "whatsapp.tasks.outbound.outbound_sweep_task",
+    "schedule": 60.0,
+}
+
 # --- Secrets at rest -------------------------------------------------------------------------
 # Fernet keys, comma-separated: the first encrypts, all decrypt (rotation: prepend a new key,
 # run `manage.py rotate_token_keys`, then drop the old one).
