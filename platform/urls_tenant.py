@@ -7,5 +7,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("tenants.health_urls")),
     path("api/v1/", include("tenants.api_urls")),
+    path("api/v1/", include("tenants.api_key_urls")),
     path("api/v1/", include("whatsapp.api.urls")),
 ]

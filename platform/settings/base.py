@@ -154,7 +154,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "refresh-expiring-tokens": {
+        "task": "tenants.tasks.tokens.refresh_expiring_tokens_task",
+        "schedule": 3600.0,
+    },
+}
 # Redis for things shared by all workers (send rate limiter, locks).
 REDIS_URL = env.str("REDIS_URL", default=CELERY_BROKER_URL)
 
@@ -167,6 +172,8 @@ WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="http://127.0.0.1:809
 WHATSAPP_GRAPH_VERSION = env.str("WHATSAPP_GRAPH_VERSION", default="v25.0")
 WHATSAPP_GRAPH_TIMEOUT = env.float("WHATSAPP_GRAPH_TIMEOUT", default=10.0)
 WHATSAPP_DEFAULT_MESSAGES_PER_SECOND = env.int("WHATSAPP_DEFAULT_MESSAGES_PER_SECOND", default=80)
+# Long-lived tokens last ~60 days; beat renews those expiring within this many days.
+WHATSAPP_TOKEN_REFRESH_DAYS_AHEAD = env.int("WHATSAPP_TOKEN_REFRESH_DAYS_AHEAD", default=7)
 WHATSAPP_WEBHOOK_MAX_BODY_BYTES = env.int(
     "WHATSAPP_WEBHOOK_MAX_BODY_BYTES", default=3 * 1024 * 1024
 )
@@ -200,9 +207,16 @@ TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[DEV_TOKEN_ENC
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.api_auth.TenantJWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tenants.api_auth.TenantJWTAuthentication",
+        "tenants.api_keys.ApiKeyAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The AutoSchema subclass documents the one error shape on every operation.
+    "DEFAULT_SCHEMA_CLASS": "whatsapp.api.schema.ApiAutoSchema",
+    # Keyset pagination: constant cost at any depth (whatsapp.api.pagination).
+    "DEFAULT_PAGINATION_CLASS": "whatsapp.api.pagination.KeysetPagination",
+    "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "whatsapp.api.exceptions.api_exception_handler",
 }
@@ -216,6 +230,26 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Per-organization API: send and list WhatsApp messages, media and contacts.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Mapped to the authentication classes by whatsapp.api.schema.
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "jwtAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "`Authorization: Bearer <access>` from /api/v1/auth/token/, "
+                "valid on the organization's host only.",
+            },
+            "apiKeyAuth": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "`Authorization: Api-Key <key>`: a per-organization API key.",
+            },
+        }
+    },
 }
 
 # --- Logging ---------------------------------------------------------------------------------

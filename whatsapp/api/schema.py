@@ -1,0 +1,56 @@
+"""OpenAPI (drf-spectacular): the one error shape on every operation, and the security schemes
+of the two authentication classes (defined in SPECTACULAR_SETTINGS, mapped here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine code, e.g. `not_authenticated`.")
+    message = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.JSONField(), required=False, help_text="Per-field messages."
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorBodySerializer()
+
+
+# Documented on every operation: whatever the endpoint, a client may meet these.
+ERROR_STATUSES = ("400", "401", "403", "404")
+
+
+class ApiAutoSchema(AutoSchema):
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for code in ERROR_STATUSES:
+            if code not in responses:
+                responses[code] = self._get_response_for_code(ErrorSerializer, code)
+        return responses
+
+
+def _scheme(name: str) -> dict[str, Any]:
+    return settings.SPECTACULAR_SETTINGS["APPEND_COMPONENTS"]["securitySchemes"][name]
+
+
+class TenantJWTScheme(OpenApiAuthenticationExtension):
+    target_class = "tenants.api_auth.TenantJWTAuthentication"
+    name = "jwtAuth"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
+        return _scheme(self.name)
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "tenants.api_keys.ApiKeyAuthentication"
+    name = "apiKeyAuth"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
+        return _scheme(self.name)
