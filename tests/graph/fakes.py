@@ -55,7 +55,14 @@ class ClientFactory:
         return client, fake
 
 
-def graph_error(code: int, *, status: int = 400, subcode: int | None = None, **extra: object):
+def graph_error(
+    code: int,
+    *,
+    status: int = 400,
+    subcode: int | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: object,
+) -> httpx.Response:
     """A Meta error envelope response (reference §13)."""
     error: dict[str, object] = {
         "message": f"error {code}",
@@ -66,4 +73,4 @@ def graph_error(code: int, *, status: int = 400, subcode: int | None = None, **e
     }
     if subcode is not None:
         error["error_subcode"] = subcode
-    return httpx.Response(status, json={"error": error})
+    return httpx.Response(status, json={"error": error}, headers=headers)
