@@ -1,3 +1,12 @@
-"""Placeholder until the module is built."""
+"""Send endpoints of the per-organization API (under /api/v1/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from whatsapp.api import send_views
+
+urlpatterns = [
+    path("messages/send/", send_views.SendMessageView.as_view(), name="api_message_send"),
+    path(
+        "messages/<int:pk>/read/", send_views.MarkReadView.as_view(), name="api_message_mark_read"
+    ),
+]

@@ -1,0 +1,146 @@
+"""Fixtures of the outbound tests: the sandbox (a real HTTP Meta simulator on a loopback port),
+connected numbers and tokens for the session orgs, JWT clients, and polling helpers.
+
+Integration tests use `live_db` (committed rows: the Celery worker and the sandbox's webhooks
+run in other threads) and the session's real Celery worker. Every test starts with a clean
+sandbox (requests, faults, tokens and windows reset) and a reset rate limiter.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tests.conftest import PASSWORD, OrgFixture, in_tenant
+from whatsapp.models import Contact, WhatsAppMessage
+
+FINAL = {"sent", "delivered", "read", "played", "failed"}
+NUMBER_IDS = {"alpha": "110000000000001", "beta": "220000000000002"}
+TOKENS = {"alpha": "EAAalpha-test-token-0001", "beta": "EAAbeta-test-token-0002"}
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Any]:
+    """One sandbox server for the session (port 0), with the window enforcement on."""
+    from whatsapp.sandbox import SandboxClient, SandboxConfig, SandboxServer
+
+    server = SandboxServer(SandboxConfig(port=0, auto_status=False, quiet=True)).start()
+    client = SandboxClient(server.url)
+    yield client
+    server.stop()
+
+
+@pytest.fixture
+def graph_url(sandbox, settings) -> str:
+    """Points the Graph client factory (which reads settings per call) at the sandbox."""
+    settings.WHATSAPP_GRAPH_URL = sandbox.base_url
+    settings.WHATSAPP_SEND_RETRY_BASE_DELAY = 0.05
+    settings.WHATSAPP_SEND_RETRY_MAX_DELAY = 0.5
+    sandbox.reset()
+    return sandbox.base_url
+
+
+@dataclass
+class Sender:
+    """An org connected to the sandbox: its number and token."""
+
+    org: OrgFixture
+    phone_number_id: str
+    token: str
+
+
+def connect(org: OrgFixture, *, mps: int = 80) -> Sender:
+    from tenants.models import PhoneNumber
+    from tenants.services.credentials import credential_store
+    from whatsapp.services.ratelimit import SendRateLimiter
+
+    slug = org.organization.slug
+    number_id = NUMBER_IDS[slug]
+    PhoneNumber.objects.update_or_create(
+        phone_number_id=number_id,
+        defaults={
+            "organization": org.organization,
+            "waba_id": f"9{number_id}",
+            "display_number": f"1555{number_id[-7:]}",
+            "messages_per_second": mps,
+        },
+    )
+    credential_store(organization=org.organization, access_token=TOKENS[slug])
+    SendRateLimiter(phone_number_id=number_id, messages_per_second=mps).reset()
+    return Sender(org=org, phone_number_id=number_id, token=TOKENS[slug])
+
+
+@pytest.fixture
+def sender_a(live_db, org_a, graph_url) -> Sender:
+    return connect(org_a)
+
+
+@pytest.fixture
+def sender_b(live_db, org_b, graph_url) -> Sender:
+    return connect(org_b)
+
+
+def customer(sender: Sender, wa_id: str, *, sandbox: Any = None, window: bool = True) -> Contact:
+    """A contact of the sender's org; `window`: they wrote in the last hour (our record and,
+    when `sandbox` is given, the sandbox's window for the number)."""
+    with in_tenant(sender.org):
+        contact, _ = Contact.objects.update_or_create(
+            wa_id=wa_id,
+            defaults={"last_inbound_at": timezone.now() - timedelta(hours=1) if window else None},
+        )
+    if window and sandbox is not None:
+        sandbox.open_window(sender.phone_number_id, [wa_id])
+    return contact
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, every: float = 0.05) -> Any:
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(every)
+
+
+def wait_final(org: OrgFixture, ids: list[int], *, timeout: float = 20.0) -> list[WhatsAppMessage]:
+    """Wait until every message left queued/sending; returns them in `ids` order."""
+
+    def settled() -> list[WhatsAppMessage] | None:
+        with in_tenant(org):
+            rows = {m.pk: m for m in WhatsAppMessage.objects.filter(pk__in=ids)}
+        if len(rows) == len(ids) and all(m.status in FINAL for m in rows.values()):
+            return [rows[i] for i in ids]
+        return None
+
+    return wait_for(settled, timeout=timeout)
+
+
+def api_client(org: OrgFixture) -> Client:
+    """A test client on org's host with its admin's JWT."""
+    response = Client(HTTP_HOST=org.host).post(
+        "/api/v1/auth/token/",
+        {"username": org.admin_email, "password": PASSWORD},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    return Client(HTTP_HOST=org.host, HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
+
+
+def sent_bodies(sandbox: Any, phone_number_id: str) -> list[dict[str, Any]]:
+    """JSON bodies of the message sends the sandbox recorded for a number (not mark-read)."""
+    bodies = []
+    for entry in sandbox.requests(path_contains=f"/{phone_number_id}/messages"):
+        body = entry.get("json") or entry.get("body")
+        if isinstance(body, dict) and body.get("type"):
+            bodies.append(body)
+    return bodies

@@ -1,0 +1,80 @@
+"""The shared per-number limiter against the real Redis: many threads (standing in for a fleet
+of workers, each with its own Redis connection) stay under the rate in every 1-second window.
+The end-to-end check through Celery and the sandbox is in test_send_pipeline.py."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import redis
+from django.conf import settings
+
+from whatsapp.services.ratelimit import SendRateLimiter
+
+
+def max_in_any_window(times: list[float], window: float = 1.0) -> int:
+    """The largest number of events inside any window of `window` seconds."""
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def run_fleet(*, rate: int, workers: int, seconds: float) -> list[float]:
+    number = f"test-{uuid.uuid4().hex}"
+    stamps: list[float] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def worker() -> None:
+        limiter = SendRateLimiter(
+            phone_number_id=number,
+            messages_per_second=rate,
+            client=redis.Redis.from_url(settings.REDIS_URL),
+        )
+        while time.monotonic() < stop_at:
+            if limiter.acquire(max_wait=0.5).granted:
+                with lock:
+                    stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    SendRateLimiter(phone_number_id=number, messages_per_second=rate).reset()
+    return stamps
+
+
+def test_a_fleet_of_workers_stays_just_under_the_rate() -> None:
+    stamps = run_fleet(rate=100, workers=12, seconds=2.5)
+    peak = max_in_any_window(stamps)
+    assert peak <= 100
+    assert peak >= 90  # just under, not far under (headroom 0.95)
+
+
+def test_a_long_queue_is_refused_without_reserving() -> None:
+    limiter = SendRateLimiter(phone_number_id=f"test-{uuid.uuid4().hex}", messages_per_second=1)
+    first = limiter.reserve(max_wait=5)
+    second = limiter.reserve(max_wait=5)
+    refused = limiter.reserve(max_wait=0.5)
+    again = limiter.reserve(max_wait=0.5)
+    assert first.granted and first.wait == 0
+    assert second.granted and 1.0 <= second.wait <= 1.1  # 1 / (1 * 0.95)
+    assert not refused.granted and refused.wait > 1.5
+    assert not again.granted and abs(again.wait - refused.wait) < 0.1  # nothing was reserved
+    limiter.reset()
+
+
+def test_numbers_have_separate_budgets() -> None:
+    a = SendRateLimiter(phone_number_id=f"test-{uuid.uuid4().hex}", messages_per_second=1)
+    b = SendRateLimiter(phone_number_id=f"test-{uuid.uuid4().hex}", messages_per_second=1)
+    assert a.reserve(max_wait=0).granted and not a.reserve(max_wait=0).granted
+    assert b.reserve(max_wait=0).granted
+    a.reset()
+    b.reset()

@@ -1,0 +1,241 @@
+"""The send API's input checks: every refusal is a 400/409 in the API's error shape naming the
+field, and nothing is stored or enqueued. Runs in rolled-back transactions (`db`); nothing here
+reaches Meta, so no sandbox is needed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import timezone
+
+from tenants.models import PhoneNumber
+from tests.conftest import in_tenant
+from whatsapp.errors import InvalidRecipientError
+from whatsapp.models import Contact, WhatsAppMessage
+from whatsapp.services.outbound import recipient_normalize
+
+from .conftest import NUMBER_IDS, api_client
+
+pytestmark = pytest.mark.django_db
+
+WA_ID = "5511987654321"
+
+
+@pytest.fixture
+def number_a(org_a) -> PhoneNumber:
+    return PhoneNumber.objects.create(
+        phone_number_id=NUMBER_IDS["alpha"],
+        organization=org_a.organization,
+        waba_id="9001",
+        display_number="15550000001",
+    )
+
+
+@pytest.fixture
+def number_b(org_b) -> PhoneNumber:
+    return PhoneNumber.objects.create(
+        phone_number_id=NUMBER_IDS["beta"],
+        organization=org_b.organization,
+        waba_id="9002",
+        display_number="15550000002",
+    )
+
+
+@pytest.fixture
+def in_window(org_a) -> Contact:
+    with in_tenant(org_a):
+        return Contact.objects.create(
+            wa_id=WA_ID, last_inbound_at=timezone.now() - timedelta(hours=2)
+        )
+
+
+def send(client: Client, body: dict) -> tuple[int, dict]:
+    response = client.post("/api/v1/messages/send/", body, content_type="application/json")
+    return response.status_code, response.json()
+
+
+def stored(org) -> int:
+    with in_tenant(org):
+        return WhatsAppMessage.objects.count()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("+55 11 98765-4321", "5511987654321"),
+        ("5511987654321", "5511987654321"),
+        ("0044 7911 123456", "447911123456"),
+        ("+1 (415) 555-2671", "14155552671"),
+    ],
+)
+def test_recipient_is_normalised_to_e164_digits(raw, expected) -> None:
+    recipient = recipient_normalize(recipient=raw)
+    assert (recipient.value, recipient.is_phone) == (expected, True)
+
+
+def test_bsuid_recipient_is_kept() -> None:
+    recipient = recipient_normalize(recipient="US.13491208655302741918")
+    assert (recipient.value, recipient.is_phone) == ("US.13491208655302741918", False)
+
+
+@pytest.mark.parametrize("raw", ["", "hello", "+1555", "+15550001111", "12"])
+def test_invalid_recipients_are_refused(raw) -> None:
+    with pytest.raises(InvalidRecipientError) as info:
+        recipient_normalize(recipient=raw)
+    assert info.value.field == "to"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "field"),
+    [
+        ({"to": "+1555", "type": "text", "text": {"body": "hi"}}, 400, "invalid_recipient", "to"),
+        ({"to": WA_ID, "type": "text", "text": {}}, 400, "invalid_content", "text.body"),
+        ({"to": WA_ID, "type": "fax", "text": {"body": "x"}}, 400, "invalid", "type"),
+        ({"type": "text", "text": {"body": "x"}}, 400, "invalid", "to"),
+        (
+            {"to": WA_ID, "type": "image", "image": {"link": "http://insecure.example/a.png"}},
+            400,
+            "invalid_content",
+            "image.link",
+        ),
+        (
+            {"to": WA_ID, "type": "text", "text": {"body": "x", "colour": "red"}},
+            400,
+            "invalid_content",
+            "text.colour",
+        ),
+        (
+            {
+                "to": WA_ID,
+                "type": "interactive",
+                "interactive": {
+                    "type": "button",
+                    "body": {"text": "Pick"},
+                    "action": {
+                        "buttons": [
+                            {"type": "reply", "reply": {"id": str(i), "title": f"B{i}"}}
+                            for i in range(4)
+                        ]
+                    },
+                },
+            },
+            400,
+            "invalid_content",
+            "interactive.action.buttons",
+        ),
+        (
+            {"to": WA_ID, "type": "location", "location": {"latitude": 91, "longitude": 0}},
+            400,
+            "invalid_content",
+            "location.latitude",
+        ),
+        (
+            {"to": WA_ID, "type": "template", "template": {"name": "Bad Name", "language": "en"}},
+            400,
+            "invalid_content",
+            "template.name",
+        ),
+        (
+            {"to": WA_ID, "type": "text", "text": {"body": "x"}, "phone_number_id": "999"},
+            409,
+            "no_sending_number",
+            "phone_number_id",
+        ),
+    ],
+)
+def test_invalid_input_gets_an_error_naming_the_field(
+    org_a, number_a, in_window, body, status, code, field
+) -> None:
+    got_status, data = send(api_client(org_a), body)
+    assert got_status == status, data
+    assert data["error"]["code"] == code
+    assert field in data["error"]["fields"]
+    assert stored(org_a) == 0
+
+
+def test_free_form_outside_the_window_is_refused_with_a_template_hint(org_a, number_a) -> None:
+    status, data = send(api_client(org_a), {"to": WA_ID, "type": "text", "text": {"body": "hi"}})
+    assert status == 409
+    assert data["error"]["code"] == "outside_customer_window"
+    assert "template" in data["error"]["message"]
+    assert stored(org_a) == 0
+
+
+def test_template_outside_the_window_is_accepted_and_queued(
+    org_a, number_a, django_capture_on_commit_callbacks
+) -> None:
+    body = {
+        "to": "+" + WA_ID,
+        "type": "template",
+        "template": {"name": "order_update", "language": {"code": "en_US"}},
+    }
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        status, data = send(api_client(org_a), body)
+    assert status == 202, data
+    assert data["status"] == "queued" and data["wamid"] is None
+    assert data["to"] == WA_ID and data["phone_number_id"] == NUMBER_IDS["alpha"]
+    assert len(callbacks) == 1  # the signal's enqueue, run on commit
+
+
+def test_org_without_a_number_cannot_send(org_a, in_window) -> None:
+    status, data = send(api_client(org_a), {"to": WA_ID, "type": "text", "text": {"body": "x"}})
+    assert status == 409 and data["error"]["code"] == "no_sending_number"
+
+
+def test_org_cannot_send_from_another_orgs_number(org_a, number_a, number_b, in_window) -> None:
+    body = {
+        "to": WA_ID,
+        "type": "text",
+        "text": {"body": "x"},
+        "phone_number_id": number_b.phone_number_id,
+    }
+    status, data = send(api_client(org_a), body)
+    assert status == 409 and data["error"]["fields"] == {
+        "phone_number_id": [data["error"]["message"]]
+    }
+    assert stored(org_a) == 0
+
+
+def test_upload_with_a_wrong_type_is_refused(org_a, number_a, in_window) -> None:
+    upload = SimpleUploadedFile("evil.exe", b"MZ...", content_type="application/x-msdownload")
+    response = api_client(org_a).post(
+        "/api/v1/messages/send/", {"to": WA_ID, "type": "image", "file": upload}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"].keys() == {"file"}
+
+
+def test_anonymous_send_is_refused(org_a, number_a) -> None:
+    response = Client(HTTP_HOST=org_a.host).post(
+        "/api/v1/messages/send/",
+        {"to": WA_ID, "type": "text", "text": {"body": "x"}},
+        content_type="application/json",
+    )
+    assert response.status_code == 401
+
+
+def test_another_orgs_token_is_refused_on_this_host(org_a, org_b, number_a) -> None:
+    token = api_client(org_b).defaults["HTTP_AUTHORIZATION"]
+    response = Client(HTTP_HOST=org_a.host, HTTP_AUTHORIZATION=token).post(
+        "/api/v1/messages/send/",
+        {"to": WA_ID, "type": "text", "text": {"body": "x"}},
+        content_type="application/json",
+    )
+    assert response.status_code == 401
+
+
+def test_signal_enqueues_only_new_queued_outgoing_messages(
+    org_a, in_window, django_capture_on_commit_callbacks
+) -> None:
+    now = timezone.now()
+    with in_tenant(org_a), django_capture_on_commit_callbacks(execute=False) as callbacks:
+        common = {"phone_number_id": "1", "contact": in_window, "type": "text", "timestamp": now}
+        WhatsAppMessage.objects.create(direction="incoming", status="received", **common)
+        WhatsAppMessage.objects.create(direction="outgoing", status="sent", **common)
+        queued = WhatsAppMessage.objects.create(direction="outgoing", status="queued", **common)
+        queued.text = "edited"
+        queued.save()  # an update is not a creation: no second send
+    assert len(callbacks) == 1

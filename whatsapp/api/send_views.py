@@ -1,0 +1,61 @@
+"""Send API (thin: serializer → one service → serializer).
+
+`POST /api/v1/messages/send/` stores the message `queued` and answers 202 with it; the
+post_save signal's task sends it (one pipeline for API, ORM, admin and campaigns), so the
+answer's `status` is `queued` and later states are read from `GET /api/v1/messages/<id>/`.
+`POST /api/v1/messages/<id>/read/` sends the read receipt of an incoming message.
+Domain errors become `{"error": {"code", "message", "fields"}}` (whatsapp.api.exceptions).
+Isolation: the request runs in the host organization's schema and authentication refuses
+credentials of any other organization, so only the host's rows and numbers are reachable.
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from whatsapp.api.send_serializers import OutboundMessageSerializer, SendMessageSerializer
+from whatsapp.models import WhatsAppMessage
+from whatsapp.services.outbound import message_create
+from whatsapp.services.read_receipts import message_mark_read
+
+
+class SendMessageView(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        tags=["messages"],
+        request={
+            "application/json": SendMessageSerializer,
+            "multipart/form-data": SendMessageSerializer,
+        },
+        responses={202: OutboundMessageSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = SendMessageSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        message = message_create(
+            to=data["to"],
+            message_type=data["type"],
+            content=data["content"],
+            reply_to=data.get("reply_to") or "",
+            phone_number_id=data.get("phone_number_id") or None,
+            upload=data.get("file"),
+        )
+        return Response(OutboundMessageSerializer(message).data, status=status.HTTP_202_ACCEPTED)
+
+
+class MarkReadView(APIView):
+    @extend_schema(tags=["messages"], request=None, responses={200: OutboundMessageSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        message = get_object_or_404(WhatsAppMessage.objects.all(), pk=pk)
+        message = message_mark_read(
+            message=message, typing_indicator=bool(request.data.get("typing_indicator"))
+        )
+        return Response(OutboundMessageSerializer(message).data)

@@ -1,0 +1,84 @@
+"""Read receipts: tell the customer we read their message (blue ticks, reference §9).
+
+Synchronous by design: one idempotent Graph call with the client's timeout, whose result the
+API caller wants to know. It is retried briefly for transient errors (INTERACTIVE policy: the
+user is waiting) and otherwise reported as an error. Marking a message read also marks the
+earlier messages of that chat read at Meta.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import connection
+from django.utils import timezone
+
+from tenants.errors import CredentialInvalidError, CredentialMissingError
+from tenants.models import Organization
+from whatsapp.errors import SendingHaltedError, WhatsAppDomainError
+from whatsapp.graph.errors import GraphAuthError, GraphError
+from whatsapp.graph.retry import INTERACTIVE_RETRY_POLICY, call_with_retry
+from whatsapp.models import WhatsAppMessage
+
+logger = logging.getLogger(__name__)
+
+
+class NotAnIncomingMessageError(WhatsAppDomainError):
+    """Only a message the customer sent can be marked read."""
+
+    code = "not_incoming"
+    http_status = 400
+
+
+class MarkReadFailedError(WhatsAppDomainError):
+    """Meta refused or did not answer the read receipt."""
+
+    code = "mark_read_failed"
+    http_status = 502
+
+
+def message_mark_read(
+    *, message: WhatsAppMessage, typing_indicator: bool = False
+) -> WhatsAppMessage:
+    """Send the read receipt for an incoming message of the current tenant; sets `read_at`.
+
+    Raises NotAnIncomingMessageError, SendingHaltedError (the org's token is invalid) or
+    MarkReadFailedError (Meta's code and message kept).
+    """
+    from whatsapp.services.graph import graph_client_for_org
+
+    if message.direction != WhatsAppMessage.Direction.INCOMING or not message.wamid:
+        raise NotAnIncomingMessageError(
+            "Only an incoming message can be marked as read.", field="id"
+        )
+    tenant = connection.tenant
+    assert isinstance(tenant, Organization)
+    client = graph_client_for_org(str(tenant.org_id))
+    try:
+        call_with_retry(
+            lambda: client.mark_as_read(
+                message.phone_number_id, message.wamid, typing_indicator=typing_indicator
+            ),
+            INTERACTIVE_RETRY_POLICY,
+            max_sleep=5.0,
+        )
+    except (GraphAuthError, CredentialInvalidError, CredentialMissingError) as exc:
+        if isinstance(exc, GraphAuthError):  # rejected even after the one refresh: halt
+            from tenants.services.credentials import credential_mark_invalid
+
+            credential_mark_invalid(org_id=str(tenant.org_id), reason=f"token rejected: {exc}")
+        raise SendingHaltedError(
+            "This organization's WhatsApp access token is invalid; connect a new one."
+        ) from exc
+    except GraphError as exc:
+        logger.warning("read receipt failed: message=%s code=%s", message.pk, exc.code)
+        raise MarkReadFailedError(
+            f"Meta refused the read receipt ({exc.code}): {exc.message}"
+        ) from exc
+    now = timezone.now()
+    WhatsAppMessage.objects.filter(pk=message.pk, read_at__isnull=True).update(
+        read_at=now, updated_at=now
+    )
+    message.refresh_from_db()
+    logger.info("read receipt sent: message=%s", message.pk)
+    return message
