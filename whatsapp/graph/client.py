@@ -41,6 +41,24 @@ from whatsapp.graph.types import (
 
 logger = logging.getLogger("whatsapp.graph")
 
+
+class _RedactingFilter(logging.Filter):
+    """httpx logs every request URL at INFO ("HTTP Request: GET ...?client_secret=..."): token
+    endpoints carry secrets in the query (reference §12), so scrub them before any handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+for _name in ("httpx", "httpcore"):
+    _third_party = logging.getLogger(_name)
+    if not any(isinstance(f, _RedactingFilter) for f in _third_party.filters):
+        _third_party.addFilter(_RedactingFilter())
+
 DEFAULT_USER_AGENT = "whatsapp-saas-platform/0.1 (+httpx)"
 MAX_TEMPLATE_PAGES = 1000  # a cursor loop guard: 100k templates is far beyond Meta's cap
 _ERROR_BODY_LIMIT = 64 * 1024
@@ -284,9 +302,19 @@ class GraphClient:
             if not authenticated or self._token_refresher is None or exc.code != 190:
                 raise
             logger.warning("graph: token rejected (subcode=%s), refreshing once", exc.subcode)
-            token = self._token_refresher()
+            stale, token = token, self._token_refresher()
             return self._send(
-                method, url, token, json, params, files, data, idempotent, max_bytes, raw
+                method,
+                url,
+                token,
+                json,
+                params,
+                files,
+                data,
+                idempotent,
+                max_bytes,
+                raw,
+                also_secret=stale,
             )
 
     def _send(
@@ -301,9 +329,14 @@ class GraphClient:
         idempotent: bool,
         max_bytes: int | None,
         raw: bool,
+        also_secret: str | None = None,
     ) -> Any:
         # Every secret value of this call, scrubbed from anything we log or raise.
-        secrets = [token, *(str(v) for k, v in (params or {}).items() if k in SENSITIVE_PARAMS)]
+        secrets = [
+            token,
+            also_secret,
+            *(str(v) for k, v in (params or {}).items() if k in SENSITIVE_PARAMS),
+        ]
         headers = {"User-Agent": self._user_agent, "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
