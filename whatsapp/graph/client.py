@@ -8,25 +8,30 @@ app secret, exchanged or inspected tokens are scrubbed) nor a message body.
 
 from __future__ import annotations
 
-import json as jsonlib
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import httpx
 
+from whatsapp.graph._wire import (
+    install_log_redaction,
+    loggable_url,
+    next_cursor,
+    parse_json,
+    parse_retry_after,
+    path_segment,
+    read_body,
+)
 from whatsapp.graph.errors import (
     SENSITIVE_PARAMS,
     GraphAuthError,
     GraphConnectionError,
-    GraphError,
-    GraphMediaTooLargeError,
     GraphTimeoutError,
     error_from_response,
-    redact,
 )
 from whatsapp.graph.payloads import mark_as_read_payload
 from whatsapp.graph.types import (
@@ -40,28 +45,26 @@ from whatsapp.graph.types import (
 )
 
 logger = logging.getLogger("whatsapp.graph")
+install_log_redaction()
 
-
-class _RedactingFilter(logging.Filter):
-    """httpx logs every request URL at INFO ("HTTP Request: GET ...?client_secret=..."): token
-    endpoints carry secrets in the query (reference §12), so scrub them before any handler."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, ()
-        return True
-
-
-for _name in ("httpx", "httpcore"):
-    _third_party = logging.getLogger(_name)
-    if not any(isinstance(f, _RedactingFilter) for f in _third_party.filters):
-        _third_party.addFilter(_RedactingFilter())
 
 DEFAULT_USER_AGENT = "whatsapp-saas-platform/0.1 (+httpx)"
 MAX_TEMPLATE_PAGES = 1000  # a cursor loop guard: 100k templates is far beyond Meta's cap
-_ERROR_BODY_LIMIT = 64 * 1024
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One logical Graph call, replayed as is after a token refresh."""
+
+    method: str
+    url: str
+    json: Any
+    params: Mapping[str, Any] | None
+    files: Mapping[str, Any] | None
+    data: Mapping[str, Any] | None
+    idempotent: bool
+    max_bytes: int | None
+    raw: bool
 
 
 class GraphClient:
@@ -125,7 +128,10 @@ class GraphClient:
         `GraphPermanentError` or `GraphError`.
         """
         data = self._request(
-            "POST", f"{_seg(phone_number_id)}/messages", json=dict(payload), idempotent=False
+            "POST",
+            f"{path_segment(phone_number_id)}/messages",
+            json=dict(payload),
+            idempotent=False,
         )
         return SentMessage.from_response(data)
 
@@ -137,7 +143,7 @@ class GraphClient:
         Raises `GraphPermanentError` 131009 for an unknown/too old wamid, or any Graph error."""
         self._request(
             "POST",
-            f"{_seg(phone_number_id)}/messages",
+            f"{path_segment(phone_number_id)}/messages",
             json=mark_as_read_payload(wamid, typing_indicator=typing_indicator),
             idempotent=True,
         )
@@ -149,7 +155,7 @@ class GraphClient:
         Raises any Graph error (`GraphPermanentError` 100 for unknown ids)."""
         params = {"phone_number_id": phone_number_id} if phone_number_id else None
         return MediaInfo.from_response(
-            self._request("GET", _seg(media_id), params=params, idempotent=True)
+            self._request("GET", path_segment(media_id), params=params, idempotent=True)
         )
 
     def download_media(self, url: str, *, max_bytes: int) -> bytes:
@@ -175,7 +181,7 @@ class GraphClient:
         Raises `GraphPermanentError` for unsupported types/sizes, or any Graph error."""
         data = self._request(
             "POST",
-            f"{_seg(phone_number_id)}/media",
+            f"{path_segment(phone_number_id)}/media",
             files={"file": (filename, content, mime_type)},
             data={"type": mime_type, "messaging_product": "whatsapp"},
             idempotent=True,
@@ -185,7 +191,7 @@ class GraphClient:
     def delete_media(self, media_id: str, phone_number_id: str | None = None) -> None:
         """Delete uploaded media (Meta: "Media", DELETE /{media-id}). Raises any Graph error."""
         params = {"phone_number_id": phone_number_id} if phone_number_id else None
-        self._request("DELETE", _seg(media_id), params=params, idempotent=True)
+        self._request("DELETE", path_segment(media_id), params=params, idempotent=True)
 
     # --- Tokens (reference §12) ------------------------------------------------------------
 
@@ -233,10 +239,10 @@ class GraphClient:
         if after:
             params["after"] = after
         data = self._request(
-            "GET", f"{_seg(waba_id)}/message_templates", params=params, idempotent=True
+            "GET", f"{path_segment(waba_id)}/message_templates", params=params, idempotent=True
         )
         templates = tuple(Template.from_response(t) for t in data.get("data") or ())
-        return TemplatePage(templates=templates, after=_next_cursor(data))
+        return TemplatePage(templates=templates, after=next_cursor(data))
 
     def list_templates(self, waba_id: str, *, limit: int = 100, **filters: Any) -> list[Template]:
         """Every template of a WABA, following `paging.next`/`cursors.after` until absent
@@ -258,7 +264,10 @@ class GraphClient:
         message_templates) → `{"id", "status", "category"}`. Raises `GraphPermanentError`
         (100 and 132xxx for invalid templates) or any Graph error."""
         return self._request(
-            "POST", f"{_seg(waba_id)}/message_templates", json=dict(payload), idempotent=False
+            "POST",
+            f"{path_segment(waba_id)}/message_templates",
+            json=dict(payload),
+            idempotent=False,
         )
 
     def delete_template(self, waba_id: str, name: str, *, hsm_id: str | None = None) -> None:
@@ -266,7 +275,7 @@ class GraphClient:
         templates", DELETE /{waba-id}/message_templates). Raises any Graph error."""
         params = {"name": name, **({"hsm_id": hsm_id} if hsm_id else {})}
         self._request(
-            "DELETE", f"{_seg(waba_id)}/message_templates", params=params, idempotent=True
+            "DELETE", f"{path_segment(waba_id)}/message_templates", params=params, idempotent=True
         )
 
     # --- The only HTTP ---------------------------------------------------------------------
@@ -292,45 +301,30 @@ class GraphClient:
         with a refresher refreshes the token once and repeats the call once. `idempotent=False`
         POSTs turn read timeouts into `GraphTimeoutError(maybe_delivered=True)`.
         """
-        url = path if absolute_url else f"{self.base_url}/{path.lstrip('/')}"
+        call = _Call(
+            method=method,
+            url=path if absolute_url else f"{self.base_url}/{path.lstrip('/')}",
+            json=json,
+            params=params,
+            files=files,
+            data=data,
+            idempotent=idempotent,
+            max_bytes=max_bytes,
+            raw=raw,
+        )
         token = self._token_provider() if authenticated else None
         try:
-            return self._send(
-                method, url, token, json, params, files, data, idempotent, max_bytes, raw
-            )
+            return self._send(call, token)
         except GraphAuthError as exc:
             if not authenticated or self._token_refresher is None or exc.code != 190:
                 raise
             logger.warning("graph: token rejected (subcode=%s), refreshing once", exc.subcode)
             stale, token = token, self._token_refresher()
-            return self._send(
-                method,
-                url,
-                token,
-                json,
-                params,
-                files,
-                data,
-                idempotent,
-                max_bytes,
-                raw,
-                also_secret=stale,
-            )
+            return self._send(call, token, also_secret=stale)
 
-    def _send(
-        self,
-        method: str,
-        url: str,
-        token: str | None,
-        json: Any,
-        params: Mapping[str, Any] | None,
-        files: Mapping[str, Any] | None,
-        data: Mapping[str, Any] | None,
-        idempotent: bool,
-        max_bytes: int | None,
-        raw: bool,
-        also_secret: str | None = None,
-    ) -> Any:
+    def _send(self, call: _Call, token: str | None, also_secret: str | None = None) -> Any:
+        """One HTTP exchange for `_request` (its only caller)."""
+        method, url, params, raw = call.method, call.url, call.params, call.raw
         # Every secret value of this call, scrubbed from anything we log or raise.
         secrets = [
             token,
@@ -340,19 +334,19 @@ class GraphClient:
         headers = {"User-Agent": self._user_agent, "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        log_path = _loggable(url, params, absolute=not url.startswith(self.base_url))
+        log_path = loggable_url(url, params, absolute=not url.startswith(self.base_url))
         request = self._http.build_request(
             method,
             url,
-            json=json,
+            json=call.json,
             params=params,
-            files=files,
-            data=data,
+            files=call.files,
+            data=call.data,
             headers=headers,
             timeout=self._timeout,
         )
         started = time.monotonic()
-        maybe_delivered = method == "POST" and not idempotent
+        maybe_delivered = method == "POST" and not call.idempotent
         try:
             response = self._http.send(request, stream=True, follow_redirects=raw)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -370,10 +364,16 @@ class GraphClient:
                 maybe_delivered=maybe_delivered and not isinstance(exc, httpx.WriteTimeout),
             ) from None
         except httpx.HTTPError as exc:
+            # Anything else (protocol errors...): for a send we cannot tell whether it left,
+            # so stay on the safe side of §13 and do not claim it was not delivered.
             self._log_failure(method, log_path, started, exc)
+            if maybe_delivered:
+                raise GraphTimeoutError(
+                    f"{method} {log_path}: {type(exc).__name__}", maybe_delivered=True
+                ) from None
             raise GraphConnectionError(f"{method} {log_path}: {type(exc).__name__}") from None
         try:
-            body = _read_body(response, max_bytes if raw else None)
+            body = read_body(response, call.max_bytes if raw else None)
         except (httpx.TimeoutException, httpx.ReadError, httpx.RemoteProtocolError) as exc:
             self._log_failure(method, log_path, started, exc)
             raise GraphTimeoutError(
@@ -385,7 +385,7 @@ class GraphClient:
         elapsed_ms = (time.monotonic() - started) * 1000
         status = response.status_code
         fbtrace_id = response.headers.get("x-fb-trace-id")
-        parsed = None if raw else _parse_json(body)
+        parsed = None if raw else parse_json(body)
         failed = not response.is_success or (isinstance(parsed, dict) and "error" in parsed)
         if not failed:
             logger.info(
@@ -401,8 +401,8 @@ class GraphClient:
             return parsed if isinstance(parsed, dict) else ({"data": parsed} if body else {})
         error = error_from_response(
             status if status >= 400 else 400,
-            parsed if parsed is not None else _parse_json(body) or body,
-            retry_after=_retry_after(response.headers.get("retry-after")),
+            parsed if parsed is not None else parse_json(body) or body,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
             secrets=secrets,
         )
         error.http_status = status
@@ -430,79 +430,4 @@ class GraphClient:
         )
 
 
-def _seg(value: str) -> str:
-    """A caller-supplied id as one path segment: ids never contain '/', '?' or '..'."""
-    value = str(value).strip()
-    if not value or value in {".", ".."}:
-        raise ValueError("Graph id must not be empty")
-    return quote(value, safe="")
-
-
-def _loggable(url: str, params: Mapping[str, Any] | None, *, absolute: bool) -> str:
-    """The URL path plus a redacted query. Graph calls keep their query with secret values
-    replaced; foreign absolute URLs (media download) lose it entirely (signed CDN parameters)."""
-    parts = urlsplit(url)
-    if absolute:
-        return f"{parts.netloc}{parts.path}"
-    query = [*parse_qsl(parts.query), *((k, str(v)) for k, v in (params or {}).items())]
-    if not query:
-        return parts.path
-    safe = [(k, "[redacted]" if k in SENSITIVE_PARAMS else v) for k, v in query]
-    return redact(f"{parts.path}?{urlencode(safe)}")
-
-
-def _read_body(response: httpx.Response, max_bytes: int | None) -> bytes:
-    """Stream the body; a successful download over `max_bytes` raises, and error bodies are cut
-    at 64 KiB (they are only parsed for Meta's envelope)."""
-    limit = max_bytes if response.is_success else _ERROR_BODY_LIMIT
-    length = response.headers.get("content-length", "")
-    if response.is_success and limit is not None and length.isdigit() and int(length) > limit:
-        raise GraphMediaTooLargeError(
-            f"response of {length} bytes exceeds the {limit} byte limit",
-            http_status=response.status_code,
-        )
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if limit is not None and size > limit:
-            if not response.is_success:
-                break
-            raise GraphMediaTooLargeError(
-                f"response exceeds the {limit} byte limit", http_status=response.status_code
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _parse_json(body: bytes) -> Any:
-    try:
-        return jsonlib.loads(body) if body else None
-    except ValueError:
-        return None
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None  # HTTP-date form: ignore, the code's hint applies
-
-
-def _next_cursor(data: Mapping[str, Any]) -> str | None:
-    """The `after` cursor of the next page, or None when `paging.next` is absent.
-
-    Meta's `next` URL embeds `access_token=`: never follow it as is. Take its `after` (or
-    `cursors.after`) and re-issue the request on our base URL with the bearer header.
-    """
-    paging = data.get("paging")
-    if not isinstance(paging, Mapping) or not paging.get("next"):
-        return None
-    after = dict(parse_qsl(urlsplit(str(paging["next"])).query)).get("after")
-    cursors = paging.get("cursors")
-    if not after and isinstance(cursors, Mapping):
-        after = cursors.get("after")
-    return str(after) if after else None
-
-
-__all__ = ["GraphClient", "GraphError"]
+__all__ = ["GraphClient"]
