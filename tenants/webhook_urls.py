@@ -1,3 +1,11 @@
-"""Placeholder until the shared webhook is built."""
+"""The shared webhook, mounted under `webhooks/` on the public host."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+from django.urls import path
+
+from tenants.webhook_views import whatsapp_webhook_view
+
+urlpatterns = [
+    path("whatsapp/", whatsapp_webhook_view, name="whatsapp-webhook"),
+]

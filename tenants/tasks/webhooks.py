@@ -1,3 +1,19 @@
-"""Placeholder until the module is built."""
+"""Webhook routing (public schema): split a stored event into changes and route each one."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import logging
+
+from saas_platform.celery import app
+from tenants.services.webhooks import webhook_event_route
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["webhook_event_route_task"]
+
+
+@app.task(acks_late=True, soft_time_limit=60, time_limit=90)
+def webhook_event_route_task(event_id: int) -> str:
+    """Route one RawWebhookEvent; idempotent, so a redelivered task is harmless."""
+    enqueued = webhook_event_route(event_id=event_id)
+    return f"event {event_id}: {len(enqueued)} change(s) enqueued"

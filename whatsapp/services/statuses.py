@@ -1,0 +1,201 @@
+"""Applying status receipts (`value.statuses[]`, reference §6) to outgoing messages.
+
+Guarantees: a message's status only moves up `WhatsAppMessage.STATUS_RANK` (a late `delivered`
+never undoes `read`); every receipt's timestamp is kept in its own column whatever order they
+come in (the earliest wins on a duplicate); `failed` keeps Meta's error code, title and message.
+So any permutation of the same receipts, applied any number of times, gives the same row.
+
+Receipts are matched by wamid and, when our row does not know its wamid yet (the send call timed
+out, or its answer is not committed yet), by `biz_opaque_callback_data` == `client_reference`,
+which the outbound pipeline sends precisely for this; the row then learns its wamid.
+
+A receipt whose row cannot be found at all is *parked* as a PendingStatus rather than failing
+the whole webhook change and retrying it: the change's other messages and receipts are applied
+at once, retries of the change would only re-do finished work, and a receipt for a message we
+never sent (e.g. sent from Meta's dashboard) should not turn into a failed change. Parked
+receipts are applied when the row shows up: by `pending_statuses_apply` (called here whenever a
+row gains its wamid, and available to the outbound pipeline after it stores a wamid) and by a
+reconcile task with backoff (whatsapp.tasks.inbound) that needs no one's cooperation.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from whatsapp.models import PendingStatus, WhatsAppMessage
+
+logger = logging.getLogger(__name__)
+
+Status = WhatsAppMessage.Status
+# Which timestamp column each receipt fills (`played` has none; it only raises the status).
+TIMESTAMP_FIELDS = {
+    Status.SENT: "sent_at",
+    Status.DELIVERED: "delivered_at",
+    Status.READ: "read_at",
+    Status.FAILED: "failed_at",
+}
+RECEIPT_STATUSES = frozenset(
+    {Status.SENT, Status.DELIVERED, Status.READ, Status.PLAYED, Status.FAILED}
+)
+
+
+def _parse_ts(value: Any) -> datetime | None:
+    from whatsapp.services.inbound import parse_timestamp
+
+    return parse_timestamp(value)
+
+
+def _reference(callback_data: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(callback_data.strip())
+    except (ValueError, AttributeError):
+        return None
+
+
+def status_apply(*, status: dict[str, Any]) -> str:
+    """Apply one receipt; returns `applied`, `unchanged`, `parked` or `ignored`."""
+    wamid = str(status.get("id") or "").strip()[:255]
+    value = str(status.get("status") or "").strip().lower()
+    callback_data = str(status.get("biz_opaque_callback_data") or "")[:512]
+    if not wamid or value not in RECEIPT_STATUSES:
+        # e.g. the old On-Premises `deleted`: kept in the raw event, nothing to apply.
+        logger.info("status ignored: wamid=%s status=%s", wamid or "-", value or "-")
+        return "ignored"
+    timestamp = _parse_ts(status.get("timestamp")) or timezone.now()
+    with transaction.atomic():
+        message = _find_message(wamid=wamid, callback_data=callback_data)
+        if message is None:
+            _park(wamid=wamid, value=value, callback_data=callback_data, ts=timestamp, raw=status)
+            return "parked"
+        changed = _apply_to_row(message, value=value, timestamp=timestamp, raw=status)
+    return "applied" if changed else "unchanged"
+
+
+def _find_message(*, wamid: str, callback_data: str) -> WhatsAppMessage | None:
+    """The locked outgoing row for a receipt; links the wamid when found by reference."""
+    message = WhatsAppMessage.objects.select_for_update().filter(wamid=wamid).first()
+    if message is not None:
+        return message
+    reference = _reference(callback_data) if callback_data else None
+    if reference is None:
+        return None
+    message = (
+        WhatsAppMessage.objects.select_for_update()
+        .filter(client_reference=reference, direction=WhatsAppMessage.Direction.OUTGOING)
+        .first()
+    )
+    if message is None:
+        return None
+    if not message.wamid:
+        try:
+            with transaction.atomic():
+                WhatsAppMessage.objects.filter(pk=message.pk).update(wamid=wamid)
+        except IntegrityError:
+            logger.warning("status wamid already on another row: wamid=%s", wamid)
+            return None
+        message.wamid = wamid
+        logger.info("outgoing message linked to its wamid by reference: message=%s", message.pk)
+        _apply_parked(message)
+    elif message.wamid != wamid:
+        logger.warning("status reference matches a message with another wamid: wamid=%s", wamid)
+        return None
+    return message
+
+
+def _apply_to_row(
+    message: WhatsAppMessage, *, value: str, timestamp: datetime, raw: dict[str, Any]
+) -> bool:
+    if message.direction != WhatsAppMessage.Direction.OUTGOING:
+        return False
+    update: dict[str, Any] = {}
+    column = TIMESTAMP_FIELDS.get(value)
+    if column:
+        current = getattr(message, column)
+        if current is None or timestamp < current:
+            update[column] = timestamp
+    rank = WhatsAppMessage.STATUS_RANK
+    if rank.get(value, -1) > rank.get(message.status, -1):
+        update["status"] = value
+    if value == Status.FAILED:
+        errors = raw.get("errors")
+        error = (
+            errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+        )
+        details = error.get("error_data") if isinstance(error.get("error_data"), dict) else {}
+        try:
+            code = int(error.get("code")) if error.get("code") is not None else None
+        except (TypeError, ValueError):
+            code = None
+        update["error_code"] = code
+        update["error_title"] = str(error.get("title") or "")[:255]
+        update["error_message"] = str(details.get("details") or error.get("message") or "")
+        if all(getattr(message, k) == v for k, v in update.items()):
+            update = {}
+    if not update:
+        return False
+    for key, val in update.items():
+        setattr(message, key, val)
+    message.save(update_fields=[*update, "updated_at"])
+    logger.info("status applied: wamid=%s status=%s now=%s", message.wamid, value, message.status)
+    return True
+
+
+def _park(*, wamid: str, value: str, callback_data: str, ts: datetime, raw: dict) -> None:
+    created = PendingStatus.objects.bulk_create(
+        [
+            PendingStatus(
+                wamid=wamid, status=value, callback_data=callback_data, timestamp=ts, payload=raw
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    logger.info("status parked (message not visible yet): wamid=%s status=%s", wamid, value)
+    if created:
+        from whatsapp.tasks.inbound import enqueue_pending_reconcile
+
+        transaction.on_commit(lambda: enqueue_pending_reconcile(wamid=wamid, attempt=1))
+
+
+def _apply_parked(message: WhatsAppMessage) -> int:
+    """Apply and delete the parked receipts of `message` (caller holds its row lock)."""
+    match = Q(wamid=message.wamid) if message.wamid else Q(pk__in=[])
+    if message.is_outgoing:
+        match |= Q(callback_data=str(message.client_reference))
+    parked = list(PendingStatus.objects.select_for_update().filter(match))
+    for item in parked:
+        _apply_to_row(message, value=item.status, timestamp=item.timestamp, raw=item.payload)
+    if parked:
+        PendingStatus.objects.filter(pk__in=[p.pk for p in parked]).delete()
+        logger.info("parked statuses applied: wamid=%s count=%d", message.wamid, len(parked))
+    return len(parked)
+
+
+def pending_statuses_apply(*, message_id: int) -> int:
+    """Apply the parked receipts of one message (e.g. right after the outbound pipeline stored
+    its wamid). Returns how many were applied."""
+    with transaction.atomic():
+        message = WhatsAppMessage.objects.select_for_update().filter(pk=message_id).first()
+        if message is None:
+            return 0
+        return _apply_parked(message)
+
+
+def pending_statuses_reconcile(*, wamid: str) -> bool:
+    """Try the parked receipts for `wamid` again; True when none is left parked."""
+    with transaction.atomic():
+        parked = list(PendingStatus.objects.filter(wamid=wamid).order_by("pk"))
+        if not parked:
+            return True
+        message = _find_message(wamid=wamid, callback_data=parked[0].callback_data)
+        if message is None:
+            PendingStatus.objects.filter(wamid=wamid).update(attempts=parked[0].attempts + 1)
+            return False
+        _apply_parked(message)
+    return True
