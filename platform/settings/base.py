@@ -205,6 +205,16 @@ CELERY_BEAT_SCHEDULE["whatsapp-outbound-sweep"] = {
 # run `manage.py rotate_token_keys`, then drop the old one).
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[DEV_TOKEN_ENCRYPTION_KEY])
 
+# --- Inbound pipeline (webhook processing, media download; issue #4) --------------------------
+# Attempts (with the shared RetryPolicy backoff) before a webhook change stays FAILED for
+# `manage.py replay_webhooks`, before a media download is marked failed, and how long a status
+# receipt that arrived before its message row keeps looking for it (~6 minutes at 10).
+WHATSAPP_WEBHOOK_MAX_ATTEMPTS = env.int("WHATSAPP_WEBHOOK_MAX_ATTEMPTS", default=5)
+WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=6)
+WHATSAPP_PENDING_STATUS_MAX_ATTEMPTS = env.int("WHATSAPP_PENDING_STATUS_MAX_ATTEMPTS", default=10)
+# Meta's hard ceiling for any media file (reference §7).
+WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=100 * 1024 * 1024)
+
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
