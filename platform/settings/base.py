@@ -242,6 +242,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "whatsapp.api.schema.postprocess_path_ids",
+    ],
     # Mapped to the authentication classes by whatsapp.api.schema.
     "APPEND_COMPONENTS": {
         "securitySchemes": {

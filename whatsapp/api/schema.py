@@ -25,12 +25,18 @@ class ErrorSerializer(serializers.Serializer):
 
 # Documented on every operation: whatever the endpoint, a client may meet these.
 ERROR_STATUSES = ("400", "401", "403", "404")
+# Writes may also meet a domain error's conflict (outside the customer window, sending halted:
+# whatsapp.errors / whatsapp.api.exceptions).
+WRITE_ERROR_STATUSES = ("409",)
 
 
 class ApiAutoSchema(AutoSchema):
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
-        for code in ERROR_STATUSES:
+        codes = ERROR_STATUSES
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            codes = (*codes, *WRITE_ERROR_STATUSES)
+        for code in codes:
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorSerializer, code)
         return responses
@@ -54,3 +60,15 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
         return _scheme(self.name)
+
+
+def postprocess_path_ids(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Path ids are matched by Django's `<int:...>` converter, which takes digits only: say so,
+    so that clients (and the fuzzer) do not send negative ids to a route that cannot exist."""
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if parameter.get("in") == "path" and schema.get("type") == "integer":
+                    schema.setdefault("minimum", 0)
+    return result
