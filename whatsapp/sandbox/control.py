@@ -41,6 +41,7 @@ class ControlApi:
         self.state = state
         self.dispatcher = dispatcher
         self.started_at = time.time()
+        self.initial_config = copy.deepcopy(state.config)
         self.ROUTES: dict[tuple[str, str], Handler] = {
             ("GET", "health"): self.health,
             ("POST", "reset"): self.reset,
@@ -116,6 +117,10 @@ class ControlApi:
         return ok({"status": "ok", "uptime": round(time.time() - self.started_at, 3)})
 
     def reset(self, request: Request) -> Response:
+        """Forget all state and restore the config the server started with."""
+        with self.state.lock:
+            for name in self.state.config.PATCHABLE:
+                setattr(self.state.config, name, copy.deepcopy(getattr(self.initial_config, name)))
         self.state.reset()
         self.dispatcher.clear()
         return ok({"success": True})
