@@ -120,7 +120,8 @@ class FaultBook:
             self._faults.clear()
 
     def take(self, method: str, path: str, phone_number_id: str | None) -> list[Fault]:
-        """The faults that fire for this request; counts are consumed, exhausted ones removed."""
+        """The faults that fire for this request, in the order added: any `delay`s plus at most
+        one answering fault. Counts are consumed and exhausted faults removed."""
         fired: list[Fault] = []
         with self._lock:
             for fault in list(self._faults):
@@ -134,4 +135,6 @@ class FaultBook:
                     if fault.remaining <= 0:
                         self._faults.remove(fault)
                 fired.append(fault)
+                if fault.kind != "delay":
+                    break  # one answering fault per request; later ones wait their turn
         return fired
