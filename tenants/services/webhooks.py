@@ -332,7 +332,7 @@ def webhook_change_process(*, change_id: int, apply: Callable[[WebhookChange], s
     """
     with transaction.atomic():
         change = (
-            WebhookChange.objects.select_for_update()
+            WebhookChange.objects.select_for_update(of=("self",))
             .select_related("organization")
             .filter(pk=change_id)
             .first()

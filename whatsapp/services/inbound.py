@@ -280,6 +280,10 @@ def inbound_change_apply(*, value: dict[str, Any], phone_number_id: str) -> Appl
     profiles = _profile_index(value)
     phone_number_id = phone_number_id or _str(_dict(value.get("metadata")).get("phone_number_id"))
     messages = value.get("messages")
+    statuses = value.get("statuses")
+    for key, items in (("messages", messages), ("statuses", statuses)):
+        if items is not None and not isinstance(items, list):
+            result.notes.append(f"`{key}` is not a list")
     for index, message in enumerate(messages if isinstance(messages, list) else []):
         if not isinstance(message, dict):
             result.notes.append(f"messages[{index}] is not an object")
@@ -291,7 +295,6 @@ def inbound_change_apply(*, value: dict[str, Any], phone_number_id: str) -> Appl
             result.messages_created += 1
         else:
             result.messages_duplicate += 1
-    statuses = value.get("statuses")
     for index, status in enumerate(statuses if isinstance(statuses, list) else []):
         if not isinstance(status, dict):
             result.notes.append(f"statuses[{index}] is not an object")
