@@ -13,7 +13,6 @@ Two kinds of database access:
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -226,5 +225,31 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[object]:
     django_db_blocker.restore()
 
 
-def pytest_configure(config) -> None:
-    os.environ.setdefault("SANDBOX_QUIET", "1")
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[object]:
+    """The WhatsApp sandbox (Meta simulator) on a loopback port for the session; its client.
+
+    Status receipts are off unless a test turns them on (`sandbox.update_config`).
+    """
+    from whatsapp.sandbox import SandboxClient, SandboxConfig, SandboxServer
+
+    config = SandboxConfig(
+        port=0,
+        app_id=settings.WHATSAPP_APP_ID,
+        app_secret=settings.WHATSAPP_APP_SECRET,
+        auto_status=False,
+        quiet=True,
+    )
+    server = SandboxServer(config).start()
+    client = SandboxClient(server.url)
+    yield client
+    client.close()
+    server.stop()
+
+
+@pytest.fixture
+def graph_url(sandbox, settings) -> str:
+    """Points the platform's Graph clients at a freshly reset sandbox for this test."""
+    settings.WHATSAPP_GRAPH_URL = sandbox.base_url
+    sandbox.reset()
+    return sandbox.base_url

@@ -1,14 +1,25 @@
-"""Settings for the test suite: fast hashing, isolated media."""
+"""Settings for the test suite: fast hashing, isolated media, database and broker queue.
+
+Each pytest process gets its own test database and Celery queue (by pid), so
+two suites running at once on one machine (developers, CI retries) never take each other's
+tasks or drop each other's database.
+"""
 
 from __future__ import annotations
 
+import os
 import tempfile
 
 from saas_platform.settings.base import *  # noqa: F403
 
+_RUN = f"{os.getpid()}"
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="saas-test-media-")
 
+DATABASES["default"]["TEST"] = {"NAME": f"test_saas_platform_{_RUN}"}  # noqa: F405
+
 # The suite's own broker database, so `make run`'s worker never takes a test's task.
 CELERY_BROKER_URL = env.str("TEST_CELERY_BROKER_URL", default="redis://127.0.0.1:63790/15")  # noqa: F405
+CELERY_TASK_DEFAULT_QUEUE = f"tests-{_RUN}"
 REDIS_URL = CELERY_BROKER_URL
