@@ -140,7 +140,7 @@ def load(organization: Organization, *, messages: int, contacts: int, reload: bo
             "client_reference": "gen_random_uuid()",
             "direction": "CASE WHEN g % 3 = 0 THEN 'outgoing' ELSE 'incoming' END",
             "phone_number_id": "'100000000000001'",
-            "contact_id": f"1 + (g * 7919) % {contacts}",
+            "contact_id": f"1 + (g::bigint * 7919) % {contacts}",
             "type": "CASE g % 10 WHEN 0 THEN 'image' WHEN 1 THEN 'document' "
             "WHEN 2 THEN 'template' ELSE 'text' END",
             "status": "CASE WHEN g % 3 <> 0 THEN 'received' ELSE "
