@@ -190,10 +190,12 @@ WHATSAPP_SEND_RETRY_MAX_DELAY = env.float("WHATSAPP_SEND_RETRY_MAX_DELAY", defau
 WHATSAPP_SEND_UNCONFIRMED_AFTER = env.int("WHATSAPP_SEND_UNCONFIRMED_AFTER", default=900)
 # A `queued` message untouched this long lost its task: the sweeper enqueues it again.
 WHATSAPP_SEND_REQUEUE_AFTER = env.int("WHATSAPP_SEND_REQUEUE_AFTER", default=600)
-# Per-number limiter: the share of PhoneNumber.messages_per_second actually used (Meta counts
-# inbound traffic too; jitter bunches requests), and the longest a worker sleeps for a slot
-# before re-scheduling the task instead.
-WHATSAPP_RATE_LIMIT_HEADROOM = env.float("WHATSAPP_RATE_LIMIT_HEADROOM", default=0.95)
+# Per-number limiter (whatsapp.services.ratelimit): slots are spaced so requests arriving up to
+# JITTER seconds late still fit PhoneNumber.messages_per_second in every 1 s window; HEADROOM
+# (<= 1) reserves a further share (Meta counts inbound traffic too); a worker sleeps at most
+# MAX_WAIT for a slot, else the task is re-scheduled.
+WHATSAPP_RATE_LIMIT_JITTER = env.float("WHATSAPP_RATE_LIMIT_JITTER", default=0.05)
+WHATSAPP_RATE_LIMIT_HEADROOM = env.float("WHATSAPP_RATE_LIMIT_HEADROOM", default=1.0)
 WHATSAPP_RATE_LIMIT_MAX_WAIT = env.float("WHATSAPP_RATE_LIMIT_MAX_WAIT", default=2.0)
 CELERY_BEAT_SCHEDULE["whatsapp-outbound-sweep"] = {
     "task": "whatsapp.tasks.outbound.outbound_sweep_task",

@@ -29,11 +29,21 @@ TOKENS = {"alpha": "EAAalpha-test-token-0001", "beta": "EAAbeta-test-token-0002"
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Any]:
     """One sandbox server for the session (port 0), with the window enforcement on."""
+    from django.conf import settings
+
     from whatsapp.sandbox import SandboxClient, SandboxConfig, SandboxServer
 
-    server = SandboxServer(SandboxConfig(port=0, auto_status=False, quiet=True)).start()
+    config = SandboxConfig(
+        port=0,
+        app_id=settings.WHATSAPP_APP_ID,
+        app_secret=settings.WHATSAPP_APP_SECRET,
+        auto_status=False,
+        quiet=True,
+    )
+    server = SandboxServer(config).start()
     client = SandboxClient(server.url)
     yield client
+    client.close()
     server.stop()
 
 
@@ -96,7 +106,7 @@ def customer(sender: Sender, wa_id: str, *, sandbox: Any = None, window: bool = 
             defaults={"last_inbound_at": timezone.now() - timedelta(hours=1) if window else None},
         )
     if window and sandbox is not None:
-        sandbox.open_window(sender.phone_number_id, [wa_id])
+        sandbox.set_window(sender.phone_number_id, wa_id)
     return contact
 
 
@@ -140,7 +150,19 @@ def sent_bodies(sandbox: Any, phone_number_id: str) -> list[dict[str, Any]]:
     """JSON bodies of the message sends the sandbox recorded for a number (not mark-read)."""
     bodies = []
     for entry in sandbox.requests(path_contains=f"/{phone_number_id}/messages"):
-        body = entry.get("json") or entry.get("body")
-        if isinstance(body, dict) and body.get("type"):
+        body = entry.get("body")
+        if entry["method"] == "POST" and isinstance(body, dict) and body.get("type"):
             bodies.append(body)
     return bodies
+
+
+def accepted_sends(sandbox: Any, phone_number_id: str) -> list[dict[str, Any]]:
+    """Recorded sends the sandbox accepted (answered with a wamid), in arrival order."""
+    return [
+        entry
+        for entry in sandbox.requests(path_contains=f"/{phone_number_id}/messages")
+        if entry["method"] == "POST"
+        and isinstance(entry.get("body"), dict)
+        and entry["body"].get("type")
+        and entry["status"] == 200
+    ]

@@ -459,7 +459,7 @@ def message_send(*, message_id: int) -> SendOutcome:
     limiter = limiter_for_number(
         phone_number_id=number.phone_number_id, messages_per_second=number.messages_per_second
     )
-    slot = limiter.acquire(max_wait=settings.WHATSAPP_RATE_LIMIT_MAX_WAIT)
+    slot = limiter.reserve(max_wait=settings.WHATSAPP_RATE_LIMIT_MAX_WAIT)
     if not slot.granted:
         # The number's queue is long (a campaign): come back when it has drained.
         return SendOutcome("retry", retry_in=slot.wait)
@@ -472,6 +472,7 @@ def message_send(*, message_id: int) -> SendOutcome:
     if not claimed:
         return SendOutcome("skipped")
     message.refresh_from_db(fields=["attempts"])
+    slot.sleep_until_slot()  # after the DB write: the request leaves right at its slot
     try:
         sent = client.send_message(number.phone_number_id, payload)
     except GraphTimeoutError as exc:
