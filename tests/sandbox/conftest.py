@@ -105,10 +105,17 @@ def sandbox_server() -> Iterator[SandboxServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def _control(sandbox_server: SandboxServer) -> Iterator[SandboxClient]:
+    # One client per session: building an httpx.Client (SSL context) costs tens of ms.
+    with SandboxClient(sandbox_server.url) as client:
+        yield client
+
+
 @pytest.fixture
-def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxClient]:
-    """A client for a freshly reset sandbox with default settings and no webhook URL."""
-    client = SandboxClient(sandbox_server.url)
+def sandbox(_control: SandboxClient) -> Iterator[SandboxClient]:
+    """A client for a freshly reset sandbox with test settings and no webhook URL."""
+    client = _control
     client.reset()
     client.update_config(
         webhook_url=None,
@@ -124,11 +131,9 @@ def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxClient]:
         app_secret=APP_SECRET,
     )
     yield client
-    client.reset()
-    client.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def graph(sandbox_server: SandboxServer) -> Iterator[httpx.Client]:
     """An httpx client on `/{VERSION}/` with the default bearer token."""
     with httpx.Client(
