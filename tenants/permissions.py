@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -16,7 +17,8 @@ class IsOrgAdmin(BasePermission):
 
     def has_permission(self, request: Request, view: object) -> bool:
         user = request.user
-        if not (user and user.is_authenticated):
+        # API keys act for the organization, not for a person: they are never its admin.
+        if not isinstance(user, get_user_model()) or not user.is_authenticated:
             return False
         return Membership.objects.filter(
             user=user, organization=current_tenant(request), role=Membership.Role.ADMIN
