@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+import devstack  # deploy/devstack.py, beside this file
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 PORT = int(os.environ.get("PORT", "8000"))
@@ -34,6 +36,11 @@ def main() -> int:
     env.setdefault("WHATSAPP_GRAPH_URL", f"http://127.0.0.1:{SANDBOX_PORT}")
     os.environ.update(env)
 
+    # Stop on exit only the services this run started (a dev stack that was already up stays).
+    already_up = {
+        "postgres": devstack.port_open(devstack.PG_PORT),
+        "redis": devstack.port_open(devstack.REDIS_PORT),
+    }
     run_step("deploy/devstack.py", "up")
     run_step("manage.py", "migrate_platform", "-v0")
     run_step("manage.py", "seed_demo")
@@ -122,7 +129,14 @@ def main() -> int:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-    subprocess.run([PY, "deploy/devstack.py", "down"], cwd=ROOT, check=False)
+    if not already_up["redis"] and devstack.uses_private(
+        "CELERY_BROKER_URL", devstack.DEFAULT_BROKER_URL
+    ):
+        devstack.redis_down()
+    if not already_up["postgres"] and devstack.uses_private(
+        "DATABASE_URL", devstack.DEFAULT_DATABASE_URL
+    ):
+        devstack.postgres_down()
     return exit_code
 
 
