@@ -7,6 +7,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("tenants.health_urls")),
+    path("", include("tenants.portal.urls")),
     path("admin/", admin.site.urls),
     path("webhooks/", include("tenants.webhook_urls")),
 ]

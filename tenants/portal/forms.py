@@ -1,0 +1,33 @@
+"""The signup form: what a new organization tells us about itself."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.password_validation import validate_password
+
+from tenants.errors import OnboardingError
+from tenants.services.onboarding import validate_slug
+
+
+class SignupForm(forms.Form):
+    name = forms.CharField(label="Organization name", max_length=200)
+    slug = forms.CharField(
+        label="Address",
+        max_length=40,
+        help_text="Lowercase letters, digits and hyphens: your-slug.<platform domain>",
+    )
+    admin_email = forms.EmailField(label="Your email")
+    admin_password = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"].strip().lower()
+        try:
+            validate_slug(slug)
+        except OnboardingError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return slug
+
+    def clean_admin_password(self) -> str:
+        password = self.cleaned_data["admin_password"]
+        validate_password(password)
+        return password
