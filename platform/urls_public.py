@@ -11,3 +11,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("webhooks/", include("tenants.webhook_urls")),
 ]
+
+handler404 = "whatsapp.api.exceptions.api_not_found"

@@ -10,3 +10,5 @@ urlpatterns = [
     path("api/v1/", include("tenants.api_key_urls")),
     path("api/v1/", include("whatsapp.api.urls")),
 ]
+
+handler404 = "whatsapp.api.exceptions.api_not_found"

@@ -71,3 +71,18 @@ def test_production_starts_with_real_secrets() -> None:
         }
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_unknown_api_paths_answer_the_json_error_shape(tenant_client, public_client, org_a):
+    for client in (tenant_client(org_a), public_client):
+        response = client.get("/api/v1/no-such-thing/")
+        assert response.status_code == 404
+        assert response.json() == {"error": {"code": "not_found", "message": "No such endpoint."}}
+    assert tenant_client(org_a).get("/no-such-page/").status_code == 404
+
+
+def test_a_malformed_jwt_is_a_401_with_simplejwts_code(tenant_client, org_a):
+    response = tenant_client(org_a).get("/api/v1/messages/", HTTP_AUTHORIZATION="Bearer not-a-jwt")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token_not_valid"
+    assert response.json()["error"]["message"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -45,8 +46,31 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
                 "fields": fields,
             }
         }
-    elif isinstance(exc, exceptions.APIException | Http404):
-        detail = getattr(exc, "detail", "Not found.")
-        code = detail.code if hasattr(detail, "code") else "not_found"
-        response.data = {"error": {"code": str(code), "message": _first_message(detail)}}
+    elif isinstance(exc, exceptions.APIException):
+        response.data = {"error": {"code": _code_of(exc), "message": _message_of(exc.detail)}}
+    elif isinstance(exc, Http404):
+        response.data = {"error": {"code": "not_found", "message": "Not found."}}
     return response
+
+
+def _code_of(exc: exceptions.APIException) -> str:
+    """The machine code: the detail's own (simplejwt nests it in a dict), else the default."""
+    detail = exc.detail
+    if isinstance(detail, dict) and detail.get("code"):
+        return str(detail["code"])
+    return str(getattr(detail, "code", None) or exc.default_code)
+
+
+def _message_of(detail: Any) -> str:
+    if isinstance(detail, dict) and "detail" in detail:
+        return str(detail["detail"])
+    return _first_message(detail)
+
+
+def api_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404 for any host: the API's JSON error shape under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": {"code": "not_found", "message": "No such endpoint."}}, status=404
+        )
+    return page_not_found(request, exception)
