@@ -194,7 +194,7 @@ WHATSAPP_SEND_REQUEUE_AFTER = env.int("WHATSAPP_SEND_REQUEUE_AFTER", default=600
 # JITTER seconds late still fit PhoneNumber.messages_per_second in every 1 s window; HEADROOM
 # (<= 1) reserves a further share (Meta counts inbound traffic too); a worker sleeps at most
 # MAX_WAIT for a slot, else the task is re-scheduled.
-WHATSAPP_RATE_LIMIT_JITTER = env.float("WHATSAPP_RATE_LIMIT_JITTER", default=0.05)
+WHATSAPP_RATE_LIMIT_JITTER = env.float("WHATSAPP_RATE_LIMIT_JITTER", default=0.1)
 WHATSAPP_RATE_LIMIT_HEADROOM = env.float("WHATSAPP_RATE_LIMIT_HEADROOM", default=1.0)
 WHATSAPP_RATE_LIMIT_MAX_WAIT = env.float("WHATSAPP_RATE_LIMIT_MAX_WAIT", default=2.0)
 CELERY_BEAT_SCHEDULE["whatsapp-outbound-sweep"] = {

@@ -55,7 +55,7 @@ def test_a_fleet_of_workers_stays_just_under_the_rate() -> None:
     stamps = run_fleet(rate=100, workers=12, seconds=2.5)
     peak = max_in_any_window(stamps)
     assert peak <= 100
-    assert peak >= 90  # just under, not far under: 99 / 1.05 = 94 a second
+    assert peak >= 85  # just under, not far under: 99 / 1.1 = 90 a second
 
 
 def test_a_long_queue_is_refused_without_reserving() -> None:
@@ -65,8 +65,8 @@ def test_a_long_queue_is_refused_without_reserving() -> None:
     refused = limiter.reserve(max_wait=0.5)
     again = limiter.reserve(max_wait=0.5)
     assert first.granted and first.wait == 0
-    assert second.granted and 1.04 <= second.wait <= 1.1  # (1 + 50 ms jitter) / max(1 - 1, 1)
-    assert not refused.granted and refused.wait > 1.5
+    assert second.granted and 1.09 <= second.wait <= 1.15  # (1 + 100 ms jitter) / max(1-1, 1)
+    assert not refused.granted and refused.wait > 2.0
     assert not again.granted and abs(again.wait - refused.wait) < 0.1  # nothing was reserved
     limiter.reset()
 

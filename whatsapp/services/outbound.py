@@ -54,13 +54,12 @@ from typing import Any
 import phonenumbers
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from tenants.errors import CredentialInvalidError, CredentialMissingError
 from tenants.models import Organization, PhoneNumber
 from tenants.services.credentials import credential_mark_invalid
-from tenants.services.tokens import get_access_token
 from whatsapp.errors import (
     InvalidContentError,
     InvalidRecipientError,
@@ -80,7 +79,7 @@ from whatsapp.graph.errors import (
 from whatsapp.graph.payloads import PayloadError, build_message_payload, build_payload_from_parts
 from whatsapp.graph.retry import RetryPolicy
 from whatsapp.graph.types import SentMessage
-from whatsapp.models import Contact, WhatsAppMedia, WhatsAppMessage
+from whatsapp.models import Contact, PendingStatus, WhatsAppMedia, WhatsAppMessage
 from whatsapp.services.graph import graph_client_for_org
 from whatsapp.services.media_upload import (
     media_store_upload,
@@ -88,6 +87,7 @@ from whatsapp.services.media_upload import (
     media_validate_upload,
 )
 from whatsapp.services.ratelimit import limiter_for_number
+from whatsapp.services.statuses import pending_statuses_apply
 
 logger = logging.getLogger(__name__)
 
@@ -400,6 +400,12 @@ def _mark_sent(message: WhatsAppMessage, sent: SentMessage) -> None:
             wamid=sent.wamid, updated_at=now
         )
     _store_wa_id(message.contact, sent.wa_id)
+    # A receipt finds our row by client_reference (committed before the call), so receipts are
+    # parked only in odd cases; look before taking the row lock that applying them needs.
+    if PendingStatus.objects.filter(
+        Q(wamid=sent.wamid) | Q(callback_data=str(message.client_reference))
+    ).exists():
+        pending_statuses_apply(message_id=message.pk)
     logger.info("outbound message sent: id=%s attempts=%s", message.pk, message.attempts)
 
 
@@ -442,12 +448,6 @@ def message_send(*, message_id: int) -> SendOutcome:
     except WhatsAppDomainError as exc:
         _fail(message.pk, reason=exc.code, message=exc.message)
         return SendOutcome("failed")
-    try:
-        get_access_token(str(organization.org_id))  # halted orgs stop before any Meta call
-    except (CredentialInvalidError, CredentialMissingError) as exc:
-        _halt(organization, message.pk, exc)
-        return SendOutcome("failed")
-
     client = graph_client_for(organization)
     media = getattr(message, "media", None) if message.type in MEDIA_TYPES else None
     if media is not None and media.state == WhatsAppMedia.State.STORED and not media.media_id:
@@ -471,7 +471,7 @@ def message_send(*, message_id: int) -> SendOutcome:
     )
     if not claimed:
         return SendOutcome("skipped")
-    message.refresh_from_db(fields=["attempts"])
+    message.attempts += 1  # the UPDATE matched only while the row was queued: ours is this one
     slot.sleep_until_slot()  # after the DB write: the request leaves right at its slot
     try:
         sent = client.send_message(number.phone_number_id, payload)

@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""Outbound throughput: how close does the sending pipeline get to a number's rate limit?
+
+    .venv/bin/python benchmarks/outbound_send.py [--count 3000] [--mps 80] [--mps 1000]
+                                                 [--workers 2] [--concurrency 16]
+
+Setup: the dev stack running (`python deploy/devstack.py up`) and migrated
+(`.venv/bin/python manage.py migrate_platform`). The benchmark then creates (once) an
+organization `outbound-bench` with a number and a token, starts the WhatsApp sandbox in this
+process (Meta's per-number cap set to the same rate, so going over would show as 130429
+refusals) and `--workers` real Celery worker processes (thread pool, `--concurrency` threads
+each) on a private broker database (redis db 13), and for each `--mps` value:
+
+1. sets the number's `messages_per_second`, resets its limiter;
+2. creates `--count` queued outgoing messages through the ORM (the post_save signal enqueues
+   one `send_message_task` each: the product's only sending path);
+3. waits until every message is final and reads the sandbox's recorded requests.
+
+It prints the achieved send rate (accepted requests over their time span), the busiest
+1-second window, 130429 refusals, and the share of messages sent exactly once (status `sent`
+and exactly one accepted request carrying the message's client_reference). The messages and
+contacts are deleted afterwards; the organization is kept for the next run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BENCH_BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:63790/13")
+NUMBER_ID = "990000000000001"
+TOKEN = "EAAbench-outbound-token-000001"  # a sandbox-only token
+SLUG = "outbound-bench"
+WORKER_ARGS = ("-A", "saas_platform.celery", "worker", "--pool", "threads", "--loglevel", "WARNING",
+               "--without-gossip", "--without-mingle")  # fmt: skip
+CUSTOMERS = 500  # distinct recipients (Meta's pair rate would throttle one recipient)
+
+
+def start_sandbox(mps: int):
+    from whatsapp.sandbox import SandboxClient, SandboxConfig, SandboxServer
+
+    config = SandboxConfig(
+        port=0,
+        enforce_customer_window=False,
+        auto_status=False,
+        messages_per_second=mps,
+        max_recorded_requests=200_000,
+        request_queue_size=4096,
+        quiet=True,
+    )
+    server = SandboxServer(config).start()
+    return server, SandboxClient(server.url)
+
+
+def setup_django(graph_url: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas_platform.settings")
+    os.environ["CELERY_BROKER_URL"] = BENCH_BROKER
+    os.environ["REDIS_URL"] = BENCH_BROKER
+    os.environ["WHATSAPP_GRAPH_URL"] = graph_url
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+
+
+def ensure_org():
+    from tenants.models import Organization, PhoneNumber
+    from tenants.services.credentials import credential_store
+    from tenants.services.onboarding import (
+        ensure_template_schema,
+        organization_create,
+        public_tenant_ensure,
+    )
+
+    organization = Organization.objects.filter(slug=SLUG).first()
+    if organization is None:
+        public_tenant_ensure()
+        ensure_template_schema()
+        organization = organization_create(
+            slug=SLUG,
+            name="Outbound benchmark",
+            admin_email="admin@outbound-bench.test",
+            admin_password="bench-pass-12345",
+        )
+        organization = Organization.objects.get(slug=SLUG)
+    PhoneNumber.objects.update_or_create(
+        phone_number_id=NUMBER_ID,
+        defaults={
+            "organization": organization,
+            "waba_id": "990000000000099",
+            "display_number": "15550009999",
+        },
+    )
+    credential_store(organization=organization, access_token=TOKEN)
+    return organization
+
+
+def start_workers(count: int, concurrency: int, graph_url: str) -> list[subprocess.Popen]:
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="saas_platform.settings",
+        CELERY_BROKER_URL=BENCH_BROKER,
+        REDIS_URL=BENCH_BROKER,
+        WHATSAPP_GRAPH_URL=graph_url,
+        LOG_LEVEL="WARNING",
+    )
+    celery = str(ROOT / ".venv" / "bin" / "celery")
+    return [
+        subprocess.Popen(
+            [celery, *WORKER_ARGS, "--concurrency", str(concurrency), "--hostname", f"b{i}@%h"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        for i in range(count)
+    ]
+
+
+def wait_for_workers(count: int) -> None:
+    from saas_platform.celery import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if len(app.control.ping(timeout=1.0) or []) >= count:
+            return
+    raise SystemExit("workers did not start within 60 s")
+
+
+def max_in_any_window(times: list[float], window: float = 1.0) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def run(organization, sandbox, *, count: int, mps: int) -> dict:
+    from django.db import transaction
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from tenants.models import PhoneNumber
+    from whatsapp.models import Contact, WhatsAppMessage
+    from whatsapp.services.ratelimit import limiter_for_number
+
+    PhoneNumber.objects.filter(phone_number_id=NUMBER_ID).update(messages_per_second=mps)
+    limiter_for_number(phone_number_id=NUMBER_ID, messages_per_second=mps).reset()
+    sandbox.set_rate_limit(NUMBER_ID, mps)
+    sandbox.clear_requests()
+    with schema_context(organization.schema_name):
+        WhatsAppMessage.objects.all().delete()
+        Contact.objects.all().delete()
+        contacts = Contact.objects.bulk_create(
+            [
+                Contact(wa_id=f"4479111{i:05d}", last_inbound_at=timezone.now())
+                for i in range(CUSTOMERS)
+            ]
+        )
+        started = time.monotonic()
+        with transaction.atomic():  # the signal enqueues every task at this commit
+            ids = [
+                WhatsAppMessage.objects.create(
+                    direction="outgoing",
+                    status="queued",
+                    contact=contacts[i % CUSTOMERS],
+                    type="text",
+                    content={"body": f"Benchmark message {i}"},
+                    phone_number_id=NUMBER_ID,
+                    timestamp=timezone.now(),
+                ).pk
+                for i in range(count)
+            ]
+        enqueued = time.monotonic() - started
+        deadline = time.monotonic() + max(120, 3 * count / mps)
+        while WhatsAppMessage.objects.filter(status__in=["queued", "sending"]).exists():
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+        wall = time.monotonic() - started
+        rows = {
+            str(ref): status
+            for ref, status in WhatsAppMessage.objects.filter(pk__in=ids).values_list(
+                "client_reference", "status"
+            )
+        }
+        WhatsAppMessage.objects.all().delete()
+        Contact.objects.all().delete()
+    requests = [
+        r for r in sandbox.requests(path_contains=f"/{NUMBER_ID}/messages") if r["method"] == "POST"
+    ]
+    accepted = [r for r in requests if r["status"] == 200]
+    refused_130429 = sum(
+        1 for r in requests if ((r.get("response") or {}).get("error") or {}).get("code") == 130429
+    )
+    per_reference = Counter(r["body"].get("biz_opaque_callback_data") for r in accepted)
+    exactly_once = sum(1 for ref, st in rows.items() if st == "sent" and per_reference[ref] == 1)
+    times = sorted(r["time"] for r in accepted)
+    span = times[-1] - times[0] if len(times) > 1 else 0.0
+    return {
+        "mps": mps,
+        "count": count,
+        "sent": sum(1 for st in rows.values() if st == "sent"),
+        "failed": sum(1 for st in rows.values() if st == "failed"),
+        "stuck": sum(1 for st in rows.values() if st in {"queued", "sending"}),
+        "rate": (len(times) - 1) / span if span else 0.0,
+        "peak_1s": max_in_any_window(times),
+        "refused_130429": refused_130429,
+        "exactly_once": exactly_once / count if count else 0.0,
+        "enqueue_s": enqueued,
+        "wall_s": wall,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=3000)
+    parser.add_argument("--mps", type=int, action="append", help="repeatable; default 80")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes")
+    parser.add_argument("--concurrency", type=int, default=16, help="threads per worker")
+    args = parser.parse_args()
+    rates = args.mps or [80]
+
+    server, sandbox = start_sandbox(max(rates))
+    setup_django(sandbox.base_url)
+    organization = ensure_org()
+    workers = start_workers(args.workers, args.concurrency, sandbox.base_url)
+    try:
+        wait_for_workers(args.workers)
+        print(
+            f"{args.workers} worker process(es) x {args.concurrency} threads, "
+            f"{args.count} text messages per run, sandbox at {sandbox.base_url}"
+        )
+        for mps in rates:
+            result = run(organization, sandbox, count=args.count, mps=mps)
+            print(
+                f"limit {result['mps']:>5}/s: achieved {result['rate']:7.1f}/s "
+                f"({100 * result['rate'] / result['mps']:5.1f}% of the limit), "
+                f"busiest 1 s window {result['peak_1s']}, 130429 refusals "
+                f"{result['refused_130429']}, sent {result['sent']}, failed {result['failed']}, "
+                f"stuck {result['stuck']}, sent exactly once {100 * result['exactly_once']:.2f}% "
+                f"(enqueue {result['enqueue_s']:.1f} s, wall {result['wall_s']:.1f} s)",
+                flush=True,
+            )
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        sandbox.close()
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
