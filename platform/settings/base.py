@@ -217,6 +217,13 @@ WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=6)
 WHATSAPP_PENDING_STATUS_MAX_ATTEMPTS = env.int("WHATSAPP_PENDING_STATUS_MAX_ATTEMPTS", default=10)
 # Meta's hard ceiling for any media file (reference §7).
 WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=100 * 1024 * 1024)
+# Acknowledged webhook work whose task never ran (broker down at the time, worker lost) is
+# re-driven by a beat sweep once it is this many seconds old; re-driving is idempotent.
+WHATSAPP_WEBHOOK_SWEEP_AFTER = env.int("WHATSAPP_WEBHOOK_SWEEP_AFTER", default=300)
+CELERY_BEAT_SCHEDULE["whatsapp-webhook-sweep"] = {
+    "task": "tenants.tasks.webhooks.webhook_sweep_task",
+    "schedule": 60.0,
+}
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {

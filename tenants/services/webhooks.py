@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -448,4 +449,33 @@ def webhook_replay(
         )
     webhook_changes_enqueue(targets)
     result.enqueued = len(targets)
+    return result
+
+
+def webhook_sweep(*, older_than: timedelta) -> ReplayResult:
+    """Re-drive work whose task was lost: events still RECEIVED and changes still PENDING after
+    `older_than` (the broker was down when they were acknowledged, or a worker died holding
+    them). Enqueueing twice is harmless: routing and processing are idempotent and locked."""
+    result = ReplayResult()
+    cutoff = timezone.now() - older_than
+    stale_events = RawWebhookEvent.objects.filter(
+        state=RawWebhookEvent.State.RECEIVED, received_at__lt=cutoff
+    )
+    for pk in stale_events.values_list("pk", flat=True)[:1000]:
+        webhook_event_route(event_id=pk)
+        result.events_routed += 1
+    stale_changes = (
+        WebhookChange.objects.filter(state=WebhookChange.State.PENDING, created_at__lt=cutoff)
+        .exclude(organization=None)
+        .values_list("pk", "organization__schema_name")[:1000]
+    )
+    targets = list(stale_changes)
+    webhook_changes_enqueue(targets)
+    result.enqueued = len(targets)
+    if result.events_routed or result.enqueued:
+        logger.warning(
+            "webhook sweep re-drove stale work: events=%d changes=%d",
+            result.events_routed,
+            result.enqueued,
+        )
     return result

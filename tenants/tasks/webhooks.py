@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+
+from django.conf import settings
 
 from saas_platform.celery import app
-from tenants.services.webhooks import webhook_event_route
+from tenants.services.webhooks import webhook_event_route, webhook_sweep
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["webhook_event_route_task"]
+__all__ = ["webhook_event_route_task", "webhook_sweep_task"]
 
 
 @app.task(acks_late=True, soft_time_limit=60, time_limit=90)
@@ -17,3 +20,10 @@ def webhook_event_route_task(event_id: int) -> str:
     """Route one RawWebhookEvent; idempotent, so a redelivered task is harmless."""
     enqueued = webhook_event_route(event_id=event_id)
     return f"event {event_id}: {len(enqueued)} change(s) enqueued"
+
+
+@app.task(acks_late=True, soft_time_limit=120, time_limit=150)
+def webhook_sweep_task() -> str:
+    """Beat (public schema): route/enqueue webhook work whose task never ran (no event lost)."""
+    result = webhook_sweep(older_than=timedelta(seconds=settings.WHATSAPP_WEBHOOK_SWEEP_AFTER))
+    return f"re-drove {result.events_routed} event(s), {result.enqueued} change(s)"

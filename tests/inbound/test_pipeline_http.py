@@ -303,3 +303,19 @@ def test_logs_carry_event_ids_and_never_a_token(webhook, numbers, celery_worker,
     assert "event_id=" in text
     for token in TOKENS.values():
         assert token not in text
+
+
+def test_work_whose_task_was_lost_is_swept_up(live_db, numbers, celery_worker, org_a, settings):
+    """The broker was down at acknowledgement time: the event sits RECEIVED with no task."""
+    import datetime as dt
+    import hashlib
+
+    from tenants.tasks.webhooks import webhook_sweep_task
+
+    body = encode(load("message_text"))
+    RawWebhookEvent.objects.create(body=body, body_sha256=hashlib.sha256(body).hexdigest())
+    settings.WHATSAPP_WEBHOOK_SWEEP_AFTER = 60
+    assert webhook_sweep_task() == "re-drove 0 event(s), 0 change(s)"  # too recent
+    RawWebhookEvent.objects.update(received_at=timezone.now() - dt.timedelta(minutes=2))
+    assert webhook_sweep_task() == "re-drove 1 event(s), 0 change(s)"
+    wait_for(lambda: messages_in(org_a))
