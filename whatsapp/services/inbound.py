@@ -323,24 +323,29 @@ def message_store(
     timestamp = parse_timestamp(message.get("timestamp")) or timezone.now()
     contact = contact_upsert(seen_at=timestamp, **sender)
     content = _content_of(message_type, message)
-    stored, created = WhatsAppMessage.objects.get_or_create(
-        wamid=_wamid(message),
-        defaults={
-            "direction": WhatsAppMessage.Direction.INCOMING,
-            "status": WhatsAppMessage.Status.RECEIVED,
-            "phone_number_id": phone_number_id,
-            "contact": contact,
-            "recipient": "",
-            "type": message_type,
-            "text": _text_of(message_type, message.get(message_type), message),
-            "content": content,
-            "raw": message,
-            "context_wamid": _context_wamid(message_type, message),
-            "timestamp": timestamp,
-        },
-    )
-    if not created:
-        return False
+    wamid = _wamid(message)
+    try:
+        # Insert first (a duplicate is the rare case: identical redeliveries are already
+        # deduped on the raw body); the unique wamid decides, never a check-then-insert.
+        with transaction.atomic():
+            stored = WhatsAppMessage.objects.create(
+                wamid=wamid,
+                direction=WhatsAppMessage.Direction.INCOMING,
+                status=WhatsAppMessage.Status.RECEIVED,
+                phone_number_id=phone_number_id,
+                contact=contact,
+                recipient="",
+                type=message_type,
+                text=_text_of(message_type, message.get(message_type), message),
+                content=content,
+                raw=message,
+                context_wamid=_context_wamid(message_type, message),
+                timestamp=timestamp,
+            )
+    except IntegrityError:
+        if WhatsAppMessage.objects.filter(wamid=wamid).exists():
+            return False
+        raise
     if message_type == "system":
         _apply_identity_change(contact=contact, system=_dict(message.get("system")))
     media = _dict(message.get(message_type))
