@@ -143,9 +143,12 @@ def recipient_normalize(*, recipient: str) -> Recipient:
             "business-scoped user id.",
             field="to",
         ) from exc
-    if not phonenumbers.is_valid_number(number):
+    # "Possible" (a real country code and a plausible length), not "valid": validity depends on
+    # number-range metadata that lags reality, and it rejects Meta's own +1 555 test numbers.
+    # Meta is the authority on whether a number is on WhatsApp (error 131026).
+    if not phonenumbers.is_possible_number(number):
         raise InvalidRecipientError(
-            "Recipient is not a valid international phone number.", field="to"
+            "Recipient is not a possible international phone number.", field="to"
         )
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return Recipient(value=e164.lstrip("+"), is_phone=True)
