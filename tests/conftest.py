@@ -49,15 +49,38 @@ class OrgFixture:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker) -> None:
-    """The default test database, plus the public host, the template schema and two orgs."""
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+) -> Iterator[None]:
+    """The test database, plus the public host, the template schema and two orgs.
+
+    Replaces pytest-django's fixture, which creates test databases only for the aliases that
+    `db`-marked tests ask for: a session of `live_db` tests alone would otherwise run against
+    the development database. This one always creates the default test database.
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
     from tenants.services.onboarding import (
         ensure_template_schema,
         organization_create,
         public_tenant_ensure,
     )
 
+    keepdb = django_db_keepdb and not django_db_createdb
     with django_db_blocker.unblock():
+        db_config = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            keepdb=keepdb,
+            aliases={"default"},
+            serialized_aliases=set(),
+        )
+        assert connection.settings_dict["NAME"].startswith("test_"), "not a test database"
         public_tenant_ensure()
         ensure_template_schema()
         for slug in ORG_SLUGS:
@@ -69,6 +92,11 @@ def django_db_setup(django_db_setup, django_db_blocker) -> None:
                     admin_password=PASSWORD,
                 )
         connection.set_schema_to_public()
+    yield
+    if not keepdb:
+        with django_db_blocker.unblock():
+            connection.set_schema_to_public()
+            teardown_databases(db_config, verbosity=request.config.option.verbose)
 
 
 def _org_fixture(slug: str) -> OrgFixture:
@@ -172,6 +200,8 @@ def _truncate_test_data() -> None:
 def live_db(django_db_setup, django_db_blocker, org_a, org_b) -> Iterator[None]:
     """Committed database access; tenant data and webhook/number rows are emptied afterwards."""
     with django_db_blocker.unblock():
+        # Truncating is only ever done to a test database.
+        assert connection.settings_dict["NAME"].startswith("test_"), "not a test database"
         connection.set_schema_to_public()
         _truncate_test_data()
         yield
