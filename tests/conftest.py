@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -256,30 +257,55 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
-def sandbox() -> Iterator[object]:
-    """The WhatsApp sandbox (Meta simulator) on a loopback port for the session; its client.
+def sandbox_server(platform_server) -> Iterator[object]:
+    """The WhatsApp sandbox (Meta simulator) on a loopback port for the whole session.
 
-    Status receipts are off unless a test turns them on (`sandbox.update_config`).
+    It signs with the platform's app secret and delivers webhooks to the platform server's
+    shared endpoint. Status receipts are off unless a test turns them on.
     """
-    from whatsapp.sandbox import SandboxClient, SandboxConfig, SandboxServer
+    from whatsapp.sandbox import SandboxConfig, SandboxServer
 
     config = SandboxConfig(
         port=0,
         app_id=settings.WHATSAPP_APP_ID,
         app_secret=settings.WHATSAPP_APP_SECRET,
+        webhook_url=f"{platform_server.url}/webhooks/whatsapp/",
         auto_status=False,
         quiet=True,
     )
     server = SandboxServer(config).start()
-    client = SandboxClient(server.url)
-    yield client
-    client.close()
+    yield server
     server.stop()
 
 
 @pytest.fixture
-def graph_url(sandbox, settings) -> str:
-    """Points the platform's Graph clients at a freshly reset sandbox for this test."""
-    settings.WHATSAPP_GRAPH_URL = sandbox.base_url
-    sandbox.reset()
+def sandbox(sandbox_server, settings) -> Iterator[object]:
+    """A client of the session's sandbox, reset for this test (faults, tokens, windows,
+    recorded requests, config); the platform's Graph clients point at it."""
+    from whatsapp.sandbox import SandboxClient
+
+    client = SandboxClient(sandbox_server.url)
+    client.reset()
+    settings.WHATSAPP_GRAPH_URL = sandbox_server.url
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def graph_url(sandbox) -> str:
+    """The sandbox's base URL, for tests that only need the Graph API pointed at it."""
     return sandbox.base_url
+
+
+def wait_for(
+    predicate: Callable[[], object], *, timeout: float = 15.0, interval: float = 0.05
+) -> object:
+    """Poll `predicate` until it returns something truthy (returned); fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s: {predicate.__doc__ or predicate}")
+        time.sleep(interval)

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import copy
 import json
-import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from django.conf import settings
 
 from tenants.services.webhooks import sign_body
 from tests.conftest import OrgFixture
@@ -105,43 +102,3 @@ def numbers(live_db, org_a, org_b) -> dict[str, str]:
         org_b, phone_number_id=OTHER_NUMBER_ID, waba_id=OTHER_WABA_ID, display="+1 555 000 9999"
     )
     return {"alpha": FIXTURE_NUMBER_ID, "beta": OTHER_NUMBER_ID}
-
-
-def wait_for(predicate: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.05):
-    """Poll `predicate` until it returns something truthy; fail with a clear message."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout}s: {predicate.__doc__ or predicate}")
-        time.sleep(interval)
-
-
-@pytest.fixture(scope="session")
-def sandbox_server(platform_server) -> Iterator[Any]:
-    """One sandbox for the session on port 0, delivering its webhooks to our shared endpoint."""
-    sandbox = pytest.importorskip("whatsapp.sandbox")
-    server = sandbox.SandboxServer(
-        sandbox.SandboxConfig(
-            port=0,
-            app_secret=settings.WHATSAPP_APP_SECRET,
-            webhook_url=f"{platform_server.url}/webhooks/whatsapp/",
-            auto_status=False,
-            quiet=True,
-        )
-    ).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sandbox(sandbox_server, settings) -> Any:
-    """A reset sandbox client; the Graph client factory points at it for the test."""
-    from whatsapp.sandbox import SandboxClient
-
-    client = SandboxClient(sandbox_server.url)
-    client.reset()
-    settings.WHATSAPP_GRAPH_URL = sandbox_server.url
-    return client

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from tenants.models import Organization, RawWebhookEvent, WebhookChange
-from tests.conftest import in_tenant
+from tests.conftest import in_tenant, wait_for
 from tests.inbound.conftest import (
     FIXTURE_NUMBER_ID,
     FIXTURE_WABA_ID,
@@ -23,7 +23,6 @@ from tests.inbound.conftest import (
     first_value,
     load,
     retarget,
-    wait_for,
 )
 from whatsapp.graph.retry import RetryPolicy
 from whatsapp.models import Contact, PendingStatus, WhatsAppMessage

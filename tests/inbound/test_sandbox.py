@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.files.storage import default_storage
 
-from tests.conftest import in_tenant
+from tests.conftest import in_tenant, wait_for
 from tests.inbound.conftest import (
     FIXTURE_NUMBER_ID,
     FIXTURE_WABA_ID,
@@ -20,7 +20,6 @@ from tests.inbound.conftest import (
     OTHER_WABA_ID,
     TOKENS,
     load,
-    wait_for,
 )
 from whatsapp.graph.retry import RetryPolicy
 from whatsapp.models import Contact, WhatsAppMedia, WhatsAppMessage

@@ -8,8 +8,6 @@ sandbox (requests, faults, tokens and windows reset) and a reset rate limiter.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,7 +16,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tests.conftest import PASSWORD, OrgFixture, in_tenant
+from tests.conftest import PASSWORD, OrgFixture, in_tenant, wait_for
 from whatsapp.models import Contact, WhatsAppMessage
 
 FINAL = {"sent", "delivered", "read", "played", "failed"}
@@ -26,34 +24,11 @@ NUMBER_IDS = {"alpha": "110000000000001", "beta": "220000000000002"}
 TOKENS = {"alpha": "EAAalpha-test-token-0001", "beta": "EAAbeta-test-token-0002"}
 
 
-@pytest.fixture(scope="session")
-def sandbox() -> Iterator[Any]:
-    """One sandbox server for the session (port 0), with the window enforcement on."""
-    from django.conf import settings
-
-    from whatsapp.sandbox import SandboxClient, SandboxConfig, SandboxServer
-
-    config = SandboxConfig(
-        port=0,
-        app_id=settings.WHATSAPP_APP_ID,
-        app_secret=settings.WHATSAPP_APP_SECRET,
-        auto_status=False,
-        quiet=True,
-    )
-    server = SandboxServer(config).start()
-    client = SandboxClient(server.url)
-    yield client
-    client.close()
-    server.stop()
-
-
 @pytest.fixture
 def graph_url(sandbox, settings) -> str:
-    """Points the Graph client factory (which reads settings per call) at the sandbox."""
-    settings.WHATSAPP_GRAPH_URL = sandbox.base_url
+    """The reset sandbox, with send retries fast enough for tests."""
     settings.WHATSAPP_SEND_RETRY_BASE_DELAY = 0.05
     settings.WHATSAPP_SEND_RETRY_MAX_DELAY = 0.5
-    sandbox.reset()
     return sandbox.base_url
 
 
@@ -108,18 +83,6 @@ def customer(sender: Sender, wa_id: str, *, sandbox: Any = None, window: bool = 
     if window and sandbox is not None:
         sandbox.set_window(sender.phone_number_id, wa_id)
     return contact
-
-
-def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, every: float = 0.05) -> Any:
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(every)
 
 
 def wait_final(org: OrgFixture, ids: list[int], *, timeout: float = 20.0) -> list[WhatsAppMessage]:

@@ -14,11 +14,11 @@ import pytest
 from django.utils import timezone
 
 from tenants.models import WhatsAppCredential
-from tests.conftest import in_tenant
+from tests.conftest import in_tenant, wait_for
 from whatsapp.models import WhatsAppMessage
 from whatsapp.services.outbound import messages_sweep_stale
 
-from .conftest import TOKENS, accepted_sends, customer, wait_final, wait_for
+from .conftest import TOKENS, accepted_sends, customer, wait_final
 
 pytestmark = [pytest.mark.integration]
 
@@ -145,7 +145,7 @@ def test_a_connection_error_before_sending_is_retried(
             row = WhatsAppMessage.objects.get(pk=message_id)
         return row.attempts >= 1 and row.status == "queued"
 
-    wait_for(retried, every=0.01)
+    wait_for(retried, interval=0.01)
     settings.WHATSAPP_GRAPH_URL = real
     (message,) = wait_final(sender_a.org, [message_id])
     assert message.status == "sent" and message.attempts >= 2
