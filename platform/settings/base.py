@@ -58,6 +58,10 @@ ROOT_URLCONF = "saas_platform.urls_tenant"
 TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = env.bool("TENANT_CREATION_FAKES_MIGRATIONS", default=True)
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# Set search_path once per connection and tenant switch, not before every query: half the
+# statements of an inbound message were `SET search_path` (benchmarks/webhook_ingest.py).
+# django-tenants forgets the setting on rollback, savepoint rollback, close and tenant change.
+TENANT_LIMIT_SET_CALLS = env.bool("TENANT_LIMIT_SET_CALLS", default=True)
 
 MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
