@@ -97,3 +97,16 @@ def test_cloned_schema_matches_migrated_template(org_a) -> None:
         applied = cursor.fetchone()[0]
     assert counts[org_a.schema] == counts["tenant_template"]
     assert applied > 0
+
+
+def test_media_paths_carry_the_org_id_however_the_tenant_was_entered(org_a) -> None:
+    from django.core.files.base import ContentFile
+
+    from whatsapp.models import WhatsAppMedia
+
+    with in_tenant(org_a):  # a bare schema_context: no tenant row on the connection
+        media = WhatsAppMedia(mime_type="audio/ogg; codecs=opus")
+        media.file.save("../../etc/passwd", ContentFile(b"OggS"), save=False)
+    assert media.file.name.startswith(f"tenants/{org_a.org_id}/media/")
+    assert media.file.name.endswith(".ogg")
+    assert "passwd" not in media.file.name
