@@ -110,3 +110,19 @@ def test_media_paths_carry_the_org_id_however_the_tenant_was_entered(org_a) -> N
     assert media.file.name.startswith(f"tenants/{org_a.org_id}/media/")
     assert media.file.name.endswith(".ogg")
     assert "passwd" not in media.file.name
+
+
+def test_text_search_index_is_in_every_tenant_and_serves_the_api_query(org_a) -> None:
+    """The trigram index (migration 0004, written in SQL) reaches cloned schemas and is the
+    one PostgreSQL can use for the API's `q` filter (icontains)."""
+    from whatsapp.models import WhatsAppMessage
+
+    with in_tenant(org_a), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
+            [org_a.schema, "msg_text_trgm_idx"],
+        )
+        assert cursor.fetchone()[0] == 1
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = WhatsAppMessage.objects.filter(text__icontains="refund").order_by().explain()
+    assert "msg_text_trgm_idx" in plan

@@ -84,6 +84,9 @@ class WhatsAppMessage(models.Model):
             models.Index(fields=["contact", "-timestamp", "-id"], name="msg_contact_idx"),
             models.Index(fields=["status", "-timestamp"], name="msg_status_idx"),
             models.Index(fields=["type", "-timestamp"], name="msg_type_idx"),
+            # Plus `msg_text_trgm_idx`, a trigram GIN index on UPPER(text) for the API's `q`
+            # search, created in SQL by migration 0004 (Django renders OpClass over an
+            # expression without the parentheses PostgreSQL needs).
         ]
 
     def __str__(self) -> str:
