@@ -108,6 +108,8 @@ def load(organization: Organization, *, messages: int, contacts: int, reload: bo
         existing = cursor.fetchone()[0]
     if existing >= messages and not reload:
         print(f"{SLUG}: {existing:,} messages already loaded")
+        with connection.cursor() as cursor:  # fresh statistics, e.g. after a new index
+            cursor.execute(f'ANALYZE "{schema}".whatsapp_whatsappmessage')
         return
     started = time.perf_counter()
     with connection.cursor() as cursor:

@@ -230,11 +230,12 @@ def _state_for(spec: ChangeSpec, organization: Organization | None) -> tuple[str
     return WebhookChange.State.PENDING, ""
 
 
-def webhook_event_route(*, event_id: int) -> list[int]:
+def webhook_event_route(*, event_id: int, enqueue: bool = True) -> list[tuple[int, str]]:
     """Split a RECEIVED event into WebhookChange rows, route them, enqueue the pending ones.
 
     Idempotent: the event row is locked, changes are created with ON CONFLICT DO NOTHING and an
-    already ROUTED event only re-enqueues its still-pending changes. Returns their ids.
+    already ROUTED event only re-enqueues its still-pending changes. Returns them as (change id,
+    tenant schema); with `enqueue=False` the caller processes them itself.
     """
     with transaction.atomic():
         event = RawWebhookEvent.objects.select_for_update().filter(pk=event_id).first()
@@ -302,8 +303,9 @@ def webhook_event_route(*, event_id: int) -> list[int]:
             .order_by("entry_index", "change_index")
         )
         targets = [(change.pk, change.organization.schema_name) for change in pending]
-        transaction.on_commit(lambda: webhook_changes_enqueue(targets))
-    return [pk for pk, _ in targets]
+        if enqueue:
+            transaction.on_commit(lambda: webhook_changes_enqueue(targets))
+    return targets
 
 
 def webhook_changes_enqueue(

