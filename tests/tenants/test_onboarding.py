@@ -118,6 +118,9 @@ def test_text_search_index_is_in_every_tenant_and_serves_the_api_query(org_a) ->
     from whatsapp.models import WhatsAppMessage
 
     with in_tenant(org_a), connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
+        if cursor.fetchone() is None:
+            pytest.skip("this PostgreSQL build has no pg_trgm (the migration skips the index)")
         cursor.execute(
             "SELECT count(*) FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
             [org_a.schema, "msg_text_trgm_idx"],
