@@ -16,7 +16,7 @@ from tenants.models import PhoneNumber
 from tests.conftest import in_tenant
 from whatsapp.graph.types import SentMessage
 from whatsapp.models import WhatsAppMessage
-from whatsapp.services.outbound import _mark_sent
+from whatsapp.services.outbound.send import _mark_sent
 
 from .conftest import TOKENS, accepted_sends, api_client, customer, wait_final
 from .test_ratelimit import max_in_any_window

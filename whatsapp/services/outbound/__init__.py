@@ -1,0 +1,68 @@
+"""Outbound messages: `message_create` (validate and store a queued message) and `message_send`
+(the one sending pipeline, run by `send_message_task` for the API, the ORM, the admin and
+campaigns alike: a queued outgoing row is sent by the post_save signal's task, nothing else).
+
+Choices (issue #5; reference §8, §11, §13, §14):
+
+- Validation reuses `whatsapp.graph.payloads` (Meta's rules live there once); its
+  `PayloadError(field, message)` becomes `InvalidContentError` naming the field. Recipients are
+  international numbers checked with `phonenumbers` and stored as E.164 digits (no "+", as Meta
+  writes `wa_id`), or a BSUID (`CC.<alnum>`, reference §16), sent in `recipient` instead of `to`.
+- The 24-hour window is checked against the contact's `last_inbound_at` at creation (a clear
+  409 for the API caller) and again before sending (ORM-created rows, or a window that closed
+  while the message waited). Only templates may be sent outside it.
+- Record before calling: the attempt (status `sending`, attempts+1, last_attempt_at) is written
+  by one conditional UPDATE in autocommit *before* Meta is called. The UPDATE only matches a
+  `queued` row, so a duplicated task delivery (acks_late, a worker lost) can never send twice.
+  Every send carries `biz_opaque_callback_data = client_reference` so a status webhook can find
+  the row even when our send response was lost.
+- At-most-once after a timeout: a `GraphTimeoutError(maybe_delivered=True)` (the request was
+  written, no answer) is NOT retried, because Meta has no idempotency key and a retry may
+  duplicate the message. The row stays `sending`: a status webhook carrying its client_reference
+  settles it (sent/delivered/read/failed), and `messages_sweep_stale` fails it with
+  `send_unconfirmed` once `WHATSAPP_SEND_UNCONFIRMED_AFTER` passes without one. A row left
+  `sending` by a crashed worker is treated the same way (we cannot know whether Meta got it).
+- Retried with the shared `RetryPolicy` (backoff + jitter, retry-after honoured, bounded by
+  `WHATSAPP_SEND_MAX_ATTEMPTS`): connection errors before the request was sent, timeouts that
+  cannot have delivered, 5xx and transient codes, and rate limits (130429 throughput, 131056
+  pair rate: they back off and retry instead of failing). Between attempts the row goes back to
+  `queued` (the next claim needs it). When the policy gives up: `failed`, `retries_exhausted`,
+  Meta's last code and text kept.
+- Token: the Graph client refreshes once on 190 (`refresh_access_token`). When the refresh or
+  the retried call fails, the credential is marked invalid (the org's sending halts) and the
+  message fails with `sending_halted`; later messages of that org fail the same way before any
+  Meta call, until a new token is stored. Nothing is silently dropped.
+- Permanent errors (100, 131026, 131047, 132xxx, unknown 4xx codes) fail at once: `meta_error`
+  with Meta's code, title and message.
+- A receipt can beat our send response (reference §6, §15): `sent` is written only where the
+  row is still `queued`/`sending` (STATUS_RANK), otherwise only the missing wamid is filled in.
+- Throughput: each send reserves a slot of its number's shared Redis limiter first
+  (`whatsapp.services.ratelimit`); a queue longer than `WHATSAPP_RATE_LIMIT_MAX_WAIT` makes the
+  task re-schedule itself rather than hold a worker asleep. No attempt is counted for that.
+- Logs carry ids, codes and outcomes, never the token or the message content.
+"""
+
+from whatsapp.services.outbound.create import message_create
+from whatsapp.services.outbound.direct import send_whatsapp_message
+from whatsapp.services.outbound.rules import (
+    FailureReason,
+    Recipient,
+    customer_window_open,
+    recipient_normalize,
+    sending_number_for,
+)
+from whatsapp.services.outbound.send import SendOutcome, message_send
+from whatsapp.services.outbound.sweep import messages_sweep_stale
+
+__all__ = [
+    "FailureReason",
+    "Recipient",
+    "SendOutcome",
+    "customer_window_open",
+    "message_create",
+    "message_send",
+    "messages_sweep_stale",
+    "recipient_normalize",
+    "send_whatsapp_message",
+    "sending_number_for",
+]

@@ -1,0 +1,121 @@
+"""`message_create`: validate an outgoing message and store it `queued` (the signal sends it)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from whatsapp.errors import (
+    InvalidContentError,
+)
+from whatsapp.models import WhatsAppMedia, WhatsAppMessage
+from whatsapp.services.media_upload import (
+    media_store_upload,
+    media_validate_upload,
+)
+from whatsapp.services.outbound.rules import (
+    MEDIA_TYPES,
+    PENDING_UPLOAD_ID,
+    Status,
+    contact_for_recipient,
+    current_organization,
+    message_payload,
+    message_text_of,
+    recipient_normalize,
+    sending_number_for,
+    window_check,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def message_create(
+    *,
+    to: str,
+    message_type: str,
+    content: dict[str, Any],
+    reply_to: str = "",
+    phone_number_id: str | None = None,
+    upload: Any = None,
+) -> WhatsAppMessage:
+    """Validate an outgoing message and store it `queued` in the current tenant.
+
+    The post_save signal enqueues `send_message_task` when the transaction commits: the API,
+    the admin, the ORM and campaigns share that one pipeline. `upload` (a Django UploadedFile)
+    is stored as the message's WhatsAppMedia and uploaded to Meta by the task before sending.
+    Raises InvalidRecipientError, InvalidContentError, NoSendingNumberError,
+    OutsideCustomerWindowError.
+    """
+    organization = current_organization()
+    recipient = recipient_normalize(recipient=to)
+    content = dict(content or {})
+    if upload is not None:
+        if message_type not in MEDIA_TYPES:
+            raise InvalidContentError("A file can only be sent as a media message.", field="file")
+        if content.get("id") or content.get("link"):
+            raise InvalidContentError("Send either a file or an id/link, not both.", field="file")
+        mime_type = media_validate_upload(message_type=message_type, upload=upload)
+        if message_type == "document" and not content.get("filename"):
+            content["filename"] = _safe_display_name(getattr(upload, "name", "") or "")
+    validation_content = dict(content, id=PENDING_UPLOAD_ID) if upload is not None else content
+    message_payload(
+        recipient=recipient.value,
+        message_type=message_type,
+        content=validation_content,
+        reply_to=reply_to,
+        callback_data="00000000-0000-0000-0000-000000000000",
+    )
+    number = sending_number_for(organization=organization, phone_number_id=phone_number_id)
+    contact = contact_for_recipient(recipient=recipient)
+    window_check(contact=contact, message_type=message_type)
+    message = WhatsAppMessage(
+        direction=WhatsAppMessage.Direction.OUTGOING,
+        status=Status.QUEUED,
+        phone_number_id=number.phone_number_id,
+        contact=contact,
+        recipient=recipient.value,
+        type=message_type,
+        text=message_text_of(message_type, content),
+        content=content,
+        context_wamid=reply_to or "",
+        timestamp=timezone.now(),
+    )
+    if upload is not None:
+        # Saved with the media in one transaction: the signal's task runs after commit and
+        # finds the file already attached.
+        message.save()
+        media_store_upload(message=message, upload=upload, mime_type=mime_type)
+    else:
+        message.save()
+        if message_type in MEDIA_TYPES:
+            media_record_referenced(message)
+    logger.info(
+        "outbound message queued: id=%s type=%s number=%s",
+        message.pk,
+        message_type,
+        number.phone_number_id,
+    )
+    return message
+
+
+def _safe_display_name(name: str) -> str:
+    """The uploaded file's base name, for Meta's `filename` (shown to the user, never a path)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return base[:240] or "document"
+
+
+def media_record_referenced(message: WhatsAppMessage) -> None:
+    """Outgoing media sent by Meta id or public link is recorded as WhatsAppMedia too."""
+    content = message.content or {}
+    WhatsAppMedia.objects.get_or_create(
+        message=message,
+        defaults={
+            "media_id": str(content.get("id") or "")[:128],
+            "original_filename": str(content.get("filename") or "")[:255],
+            "state": WhatsAppMedia.State.REFERENCED,
+        },
+    )

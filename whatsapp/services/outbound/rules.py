@@ -1,0 +1,182 @@
+"""What an outbound message must satisfy before it is stored or sent: the recipient, the content
+(Meta's payload rules, reused from whatsapp.graph.payloads), the sending number and the
+24-hour customer-service window."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import phonenumbers
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from tenants.models import Organization, PhoneNumber
+from whatsapp.errors import (
+    InvalidContentError,
+    InvalidRecipientError,
+    NoSendingNumberError,
+    OutsideCustomerWindowError,
+    SendingHaltedError,
+)
+from whatsapp.graph.payloads import PayloadError, build_message_payload
+from whatsapp.models import Contact, WhatsAppMessage
+
+Status = WhatsAppMessage.Status
+MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
+CUSTOMER_WINDOW = timedelta(hours=24)
+# Business-scoped user id: "<ISO country>.<≤128 alnum>", parents add an "ENT" part (§16); the
+# same pattern as whatsapp.graph.payloads, which puts it in `recipient` instead of `to`.
+BSUID_RE = re.compile(r"^[A-Z]{2}(?:\.[A-Za-z0-9]{1,128}){1,2}$")
+# Validation placeholder for a media file that is uploaded to Meta by the sending task.
+PENDING_UPLOAD_ID = "pending-upload"
+
+
+class FailureReason:
+    """`WhatsAppMessage.failure_reason` values (Meta's own code, if any, is in error_code)."""
+
+    META_ERROR = "meta_error"
+    RETRIES_EXHAUSTED = "retries_exhausted"
+    SENDING_HALTED = SendingHaltedError.code
+    SEND_UNCONFIRMED = "send_unconfirmed"
+    OUTSIDE_WINDOW = OutsideCustomerWindowError.code
+
+
+# --- Validation --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A validated recipient: E.164 digits (`is_phone`) or a BSUID."""
+
+    value: str
+    is_phone: bool
+
+
+def recipient_normalize(*, recipient: str) -> Recipient:
+    """An international phone number as E.164 digits, or a BSUID unchanged.
+
+    Raises InvalidRecipientError (field `to`) for anything else.
+    """
+    raw = (recipient or "").strip()
+    if BSUID_RE.match(raw):
+        return Recipient(value=raw, is_phone=False)
+    candidate = raw
+    if candidate.startswith("00"):
+        candidate = "+" + candidate[2:]
+    elif not candidate.startswith("+"):
+        candidate = "+" + candidate  # Meta's convention: digits with country code, no "+"
+    try:
+        number = phonenumbers.parse(candidate, None)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidRecipientError(
+            "Recipient must be an international phone number with country code or a "
+            "business-scoped user id.",
+            field="to",
+        ) from exc
+    # "Possible" (a real country code and a plausible length), not "valid": validity depends on
+    # number-range metadata that lags reality, and it rejects Meta's own +1 555 test numbers.
+    # Meta is the authority on whether a number is on WhatsApp (error 131026).
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidRecipientError(
+            "Recipient is not a possible international phone number.", field="to"
+        )
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return Recipient(value=e164.lstrip("+"), is_phone=True)
+
+
+def message_payload(
+    *,
+    recipient: str,
+    message_type: str,
+    content: dict[str, Any],
+    reply_to: str | None = None,
+    callback_data: str | None = None,
+) -> dict[str, Any]:
+    """Meta's exact JSON for one message (built by `whatsapp.graph.payloads`).
+
+    Raises InvalidContentError naming the offending field.
+    """
+    try:
+        return build_message_payload(
+            recipient=recipient,
+            message_type=message_type,
+            content=content,
+            reply_to=reply_to or None,
+            callback_data=callback_data,
+        )
+    except PayloadError as exc:
+        raise content_error(exc) from exc
+
+
+def content_error(exc: PayloadError) -> InvalidContentError:
+    # The API takes Meta's own shape (`"text": {"body": ...}`), so the payload's dotted path
+    # is the request's field; only the recipient is called `to` on our side.
+    field = "to" if exc.field == "recipient" else exc.field
+    return InvalidContentError(f"{field}: {exc.message}", field=field)
+
+
+def customer_window_open(*, contact: Contact, now: Any = None) -> bool:
+    """True while the contact's last inbound message is less than 24 hours old (§11)."""
+    last = contact.last_inbound_at
+    return last is not None and last > (now or timezone.now()) - CUSTOMER_WINDOW
+
+
+def window_check(*, contact: Contact, message_type: str) -> None:
+    if message_type != "template" and not customer_window_open(contact=contact):
+        raise OutsideCustomerWindowError(
+            "The customer has not written in the last 24 hours: only an approved template "
+            "message can be sent now.",
+            field="type",
+        )
+
+
+def sending_number_for(
+    *, organization: Organization, phone_number_id: str | None = None
+) -> PhoneNumber:
+    """The organization's number to send from: the one asked for, else its first.
+
+    A number of another organization is treated like an unknown one (never revealed).
+    Raises NoSendingNumberError.
+    """
+    numbers = PhoneNumber.objects.filter(organization=organization).order_by("connected_at", "pk")
+    if phone_number_id:
+        number = numbers.filter(phone_number_id=phone_number_id).first()
+        if number is None:
+            raise NoSendingNumberError(
+                "This organization has no WhatsApp number with that phone_number_id.",
+                field="phone_number_id",
+            )
+        return number
+    number = numbers.first()
+    if number is None:
+        raise NoSendingNumberError("This organization has no connected WhatsApp number.")
+    return number
+
+
+def contact_for_recipient(*, recipient: Recipient) -> Contact:
+    """The contact with this wa_id / BSUID, created when new (race-safe on the unique keys)."""
+    lookup = {"wa_id": recipient.value} if recipient.is_phone else {"user_id": recipient.value}
+    contact = Contact.objects.filter(**lookup).first()
+    if contact is not None:
+        return contact
+    try:
+        with transaction.atomic():
+            return Contact.objects.create(**lookup)
+    except IntegrityError:
+        return Contact.objects.get(**lookup)
+
+
+def current_organization() -> Organization:
+    tenant = getattr(connection, "tenant", None)
+    if not isinstance(tenant, Organization) or tenant.is_public:
+        raise NoSendingNumberError("Messages are sent from an organization's schema.")
+    return tenant
+
+
+def message_text_of(message_type: str, content: dict[str, Any]) -> str:
+    if message_type == "text":
+        return str(content.get("body") or "")
+    return str(content.get("caption") or "")
