@@ -166,6 +166,19 @@ def run(organization, sandbox, *, count: int, mps: int) -> dict:
                 for i in range(CUSTOMERS)
             ]
         )
+        # Each customer wrote to the number: its 24-hour window is open (checked per number).
+        WhatsAppMessage.objects.bulk_create(
+            WhatsAppMessage(
+                wamid=f"wamid.bench-inbound-{contact.pk}",
+                direction="incoming",
+                status="received",
+                contact=contact,
+                type="text",
+                phone_number_id=NUMBER_ID,
+                timestamp=timezone.now(),
+            )
+            for contact in contacts
+        )
         started = time.monotonic()
         with transaction.atomic():  # the signal enqueues every task at this commit
             ids = [

@@ -8,6 +8,7 @@ sandbox (requests, faults, tokens and windows reset) and a reset rate limiter.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -73,16 +74,33 @@ def sender_b(live_db, org_b, graph_url) -> Sender:
 
 
 def customer(sender: Sender, wa_id: str, *, sandbox: Any = None, window: bool = True) -> Contact:
-    """A contact of the sender's org; `window`: they wrote in the last hour (our record and,
-    when `sandbox` is given, the sandbox's window for the number)."""
+    """A contact of the sender's org; `window`: they wrote to the sender's number an hour ago
+    (our record and, when `sandbox` is given, the sandbox's window for the number)."""
     with in_tenant(sender.org):
-        contact, _ = Contact.objects.update_or_create(
-            wa_id=wa_id,
-            defaults={"last_inbound_at": timezone.now() - timedelta(hours=1) if window else None},
-        )
+        contact, _ = Contact.objects.get_or_create(wa_id=wa_id)
+        if window:
+            customer_wrote(contact, phone_number_id=sender.phone_number_id)
     if window and sandbox is not None:
         sandbox.set_window(sender.phone_number_id, wa_id)
     return contact
+
+
+def customer_wrote(contact: Contact, *, phone_number_id: str, hours_ago: float = 1) -> None:
+    """Record an inbound message from `contact` to `phone_number_id` (opens its 24 h window).
+    Call inside the contact's tenant."""
+    at = timezone.now() - timedelta(hours=hours_ago)
+    WhatsAppMessage.objects.create(
+        wamid=f"wamid.test-inbound-{uuid.uuid4().hex}",
+        direction=WhatsAppMessage.Direction.INCOMING,
+        status=WhatsAppMessage.Status.RECEIVED,
+        phone_number_id=phone_number_id,
+        contact=contact,
+        type="text",
+        text="hello",
+        timestamp=at,
+    )
+    Contact.objects.filter(pk=contact.pk).update(last_inbound_at=at)
+    contact.last_inbound_at = at
 
 
 def wait_final(org: OrgFixture, ids: list[int], *, timeout: float = 20.0) -> list[WhatsAppMessage]:

@@ -4,8 +4,6 @@ reaches Meta, so no sandbox is needed."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -17,7 +15,7 @@ from whatsapp.errors import InvalidRecipientError
 from whatsapp.models import Contact, WhatsAppMessage
 from whatsapp.services.outbound import recipient_normalize
 
-from .conftest import NUMBER_IDS, api_client
+from .conftest import NUMBER_IDS, api_client, customer_wrote
 
 pytestmark = pytest.mark.django_db
 
@@ -46,10 +44,11 @@ def number_b(org_b) -> PhoneNumber:
 
 @pytest.fixture
 def in_window(org_a) -> Contact:
+    """The customer wrote to org A's number two hours ago."""
     with in_tenant(org_a):
-        return Contact.objects.create(
-            wa_id=WA_ID, last_inbound_at=timezone.now() - timedelta(hours=2)
-        )
+        contact = Contact.objects.create(wa_id=WA_ID)
+        customer_wrote(contact, phone_number_id=NUMBER_IDS["alpha"], hours_ago=2)
+        return contact
 
 
 def send(client: Client, body: dict) -> tuple[int, dict]:
@@ -58,8 +57,9 @@ def send(client: Client, body: dict) -> tuple[int, dict]:
 
 
 def stored(org) -> int:
+    """Outgoing messages stored (the window's inbound message is not one)."""
     with in_tenant(org):
-        return WhatsAppMessage.objects.count()
+        return WhatsAppMessage.objects.filter(direction="outgoing").count()
 
 
 @pytest.mark.parametrize(
@@ -164,6 +164,23 @@ def test_free_form_outside_the_window_is_refused_with_a_template_hint(org_a, num
     assert data["error"]["code"] == "outside_customer_window"
     assert "template" in data["error"]["message"]
     assert stored(org_a) == 0
+
+
+def test_the_window_is_per_sending_number(org_a, number_a, in_window) -> None:
+    """Writing to one of the org's numbers opens no window on its others (reference §11)."""
+    PhoneNumber.objects.create(
+        phone_number_id="330000000000003",
+        organization=org_a.organization,
+        waba_id="9001",
+        display_number="15550000003",
+    )
+    text = {"to": WA_ID, "type": "text", "text": {"body": "hi"}}
+    status, data = send(api_client(org_a), {**text, "phone_number_id": "330000000000003"})
+    assert status == 409
+    assert data["error"]["code"] == "outside_customer_window"
+    status, data = send(api_client(org_a), {**text, "phone_number_id": number_a.phone_number_id})
+    assert status == 202, data
+    assert stored(org_a) == 1
 
 
 def test_template_outside_the_window_is_accepted_and_queued(

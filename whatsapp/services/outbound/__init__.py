@@ -8,9 +8,10 @@ Choices (issue #5; reference §8, §11, §13, §14):
   `PayloadError(field, message)` becomes `InvalidContentError` naming the field. Recipients are
   international numbers checked with `phonenumbers` and stored as E.164 digits (no "+", as Meta
   writes `wa_id`), or a BSUID (`CC.<alnum>`, reference §16), sent in `recipient` instead of `to`.
-- The 24-hour window is checked against the contact's `last_inbound_at` at creation (a clear
-  409 for the API caller) and again before sending (ORM-created rows, or a window that closed
-  while the message waited). Only templates may be sent outside it.
+- The 24-hour window (per customer and sending number, as Meta keeps it) is checked against
+  the customer's inbound messages at creation (a clear 409 for the API caller) and again before
+  sending (ORM-created rows, or a window that closed while the message waited). Only templates
+  may be sent outside it.
 - Record before calling: the attempt (status `sending`, attempts+1, last_attempt_at) is written
   by one conditional UPDATE in autocommit *before* Meta is called. The UPDATE only matches a
   `queued` row, so a duplicated task delivery (acks_late, a worker lost) can never send twice.

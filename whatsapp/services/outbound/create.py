@@ -71,7 +71,7 @@ def message_create(
     )
     number = sending_number_for(organization=organization, phone_number_id=phone_number_id)
     contact = contact_for_recipient(recipient=recipient)
-    window_check(contact=contact, message_type=message_type)
+    window_check(contact=contact, phone_number_id=number.phone_number_id, message_type=message_type)
     message = WhatsAppMessage(
         direction=WhatsAppMessage.Direction.OUTGOING,
         status=Status.QUEUED,

@@ -118,14 +118,29 @@ def content_error(exc: PayloadError) -> InvalidContentError:
     return InvalidContentError(f"{field}: {exc.message}", field=field)
 
 
-def customer_window_open(*, contact: Contact, now: Any = None) -> bool:
-    """True while the contact's last inbound message is less than 24 hours old (§11)."""
+def customer_window_open(*, contact: Contact, phone_number_id: str, now: Any = None) -> bool:
+    """True while the contact's last message *to this number* is less than 24 hours old.
+
+    Meta keeps one window per user and business number (§11): a customer who wrote to one of
+    the organization's numbers has not opened a window on its others. `last_inbound_at` (any
+    number) settles the common closed case without a query.
+    """
+    cutoff = (now or timezone.now()) - CUSTOMER_WINDOW
     last = contact.last_inbound_at
-    return last is not None and last > (now or timezone.now()) - CUSTOMER_WINDOW
+    if last is None or last <= cutoff:
+        return False
+    return WhatsAppMessage.objects.filter(
+        contact=contact,
+        phone_number_id=phone_number_id,
+        direction=WhatsAppMessage.Direction.INCOMING,
+        timestamp__gt=cutoff,
+    ).exists()
 
 
-def window_check(*, contact: Contact, message_type: str) -> None:
-    if message_type != "template" and not customer_window_open(contact=contact):
+def window_check(*, contact: Contact, phone_number_id: str, message_type: str) -> None:
+    if message_type != "template" and not customer_window_open(
+        contact=contact, phone_number_id=phone_number_id
+    ):
         raise OutsideCustomerWindowError(
             "The customer has not written in the last 24 hours: only an approved template "
             "message can be sent now.",

@@ -210,7 +210,9 @@ def _prepare(organization: Organization, message: WhatsAppMessage) -> tuple[Phon
         WhatsAppMessage.objects.filter(pk=message.pk).update(phone_number_id=number.phone_number_id)
         message.phone_number_id = number.phone_number_id
     recipient = recipient_normalize(recipient=message.recipient or message.contact.address)
-    window_check(contact=message.contact, message_type=message.type)
+    window_check(
+        contact=message.contact, phone_number_id=message.phone_number_id, message_type=message.type
+    )
     content = dict(message.content or {})
     media = getattr(message, "media", None) if message.type in MEDIA_TYPES else None
     if media is not None and media.media_id and not content.get("link"):
