@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 
 from tenants.errors import OnboardingError
@@ -11,13 +12,15 @@ from tenants.services.onboarding import validate_slug
 
 class SignupForm(forms.Form):
     name = forms.CharField(label="Organization name", max_length=200)
-    slug = forms.CharField(
-        label="Address",
-        max_length=40,
-        help_text="Lowercase letters, digits and hyphens: your-slug.<platform domain>",
-    )
+    slug = forms.CharField(label="Address", max_length=40)
     admin_email = forms.EmailField(label="Your email")
     admin_password = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "slug"
+        ].help_text = f"Lowercase letters, digits and hyphens: your-name.{settings.BASE_DOMAIN}"
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"].strip().lower()
