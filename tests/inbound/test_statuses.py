@@ -193,3 +193,23 @@ def test_receipts_of_tenant_a_do_not_reach_tenant_b(org_a, org_b, db):
     with in_tenant(org_b):
         assert snapshot(message_b)[0] == "sent"
         assert not PendingStatus.objects.exists()
+
+
+@pytest.mark.django_db
+def test_receipts_keep_metas_pricing_for_billing(org_a) -> None:
+    with in_tenant(org_a):
+        message = outgoing(status="sending")
+        status_apply(status=receipt("sent"))
+        later = receipt(
+            "delivered",
+            pricing={"pricing_model": "PMP", "category": "utility", "type": "regular"},
+        )
+        status_apply(status=later)
+        message.refresh_from_db()
+    assert message.pricing["pricing"] == {
+        "pricing_model": "PMP",
+        "category": "utility",
+        "type": "regular",
+    }
+    assert message.pricing["conversation"]["origin"] == {"type": "service"}
+    assert message.status == "delivered"

@@ -65,6 +65,11 @@ class WhatsAppMessage(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    pricing = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Meta's latest `pricing` and `conversation` blocks from status receipts",
+    )
     error_code = models.IntegerField(null=True, blank=True)
     error_title = models.CharField(max_length=255, blank=True)
     error_message = models.TextField(blank=True)

@@ -123,6 +123,11 @@ def _apply_to_row(
     rank = WhatsAppMessage.STATUS_RANK
     if rank.get(value, -1) > rank.get(message.status, -1):
         update["status"] = value
+    # What Meta charges (per-message pricing since July 2025, reference §6) rides on receipts;
+    # billing reads it from here. Later receipts may add or correct fields: merge them.
+    billing = {k: raw[k] for k in ("pricing", "conversation") if isinstance(raw.get(k), dict)}
+    if billing and {**message.pricing, **billing} != message.pricing:
+        update["pricing"] = {**message.pricing, **billing}
     if value == Status.FAILED:
         errors = raw.get("errors")
         error = (
