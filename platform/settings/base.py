@@ -228,6 +228,13 @@ CELERY_BEAT_SCHEDULE["whatsapp-webhook-sweep"] = {
     "task": "tenants.tasks.webhooks.webhook_sweep_task",
     "schedule": 60.0,
 }
+# Settled raw webhook events are deleted after this many days (at least 8: Meta redelivers for
+# 7 and the body hash dedupes); events with work still open are kept until replayed.
+WHATSAPP_WEBHOOK_RETENTION_DAYS = env.int("WHATSAPP_WEBHOOK_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["whatsapp-webhook-prune"] = {
+    "task": "tenants.tasks.webhooks.webhook_events_prune_task",
+    "schedule": 24 * 3600.0,
+}
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -86,3 +86,16 @@ def test_a_malformed_jwt_is_a_401_with_simplejwts_code(tenant_client, org_a):
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "token_not_valid"
     assert response.json()["error"]["message"]
+
+
+def test_every_setting_read_from_the_environment_is_documented_in_env_example() -> None:
+    import re
+
+    read = set()
+    for module in (ROOT / "platform").rglob("*.py"):
+        read |= set(re.findall(r'env(?:\.[a-z_]+)?\(\s*"([A-Z][A-Z0-9_]+)"', module.read_text()))
+    documented = set(
+        re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M)
+    )
+    assert read, "the settings read the environment"
+    assert read - documented == set()

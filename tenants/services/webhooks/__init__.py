@@ -29,6 +29,9 @@ from tenants.services.webhooks.replay import (
     webhook_replay,
     webhook_sweep,
 )
+from tenants.services.webhooks.retention import (
+    webhook_events_prune,
+)
 from tenants.services.webhooks.route import (
     ChangeSpec,
     organization_for_change,
@@ -54,6 +57,7 @@ __all__ = [
     "webhook_change_process",
     "webhook_changes_enqueue",
     "webhook_event_route",
+    "webhook_events_prune",
     "webhook_replay",
     "webhook_sweep",
 ]
