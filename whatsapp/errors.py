@@ -41,3 +41,10 @@ class SendingHaltedError(WhatsAppDomainError):
 
     code = "sending_halted"
     http_status = 409
+
+
+class IdempotencyKeyReusedError(WhatsAppDomainError):
+    """An Idempotency-Key already used for a different message."""
+
+    code = "idempotency_key_reused"
+    http_status = 409

@@ -258,3 +258,64 @@ def test_signal_enqueues_only_new_queued_outgoing_messages(
         queued.text = "edited"
         queued.save()  # an update is not a creation: no second send
     assert len(callbacks) == 1
+
+
+class TestIdempotencyKey:
+    """A client that never got the answer to a send may retry it with the same key."""
+
+    BODY = {"to": WA_ID, "type": "text", "text": {"body": "only once"}}
+
+    def post(self, client: Client, body: dict, key: str):
+        return client.post(
+            "/api/v1/messages/send/",
+            body,
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
+
+    def test_a_retried_send_returns_the_first_message_and_enqueues_nothing_more(
+        self, org_a, number_a, in_window, django_capture_on_commit_callbacks
+    ) -> None:
+        client = api_client(org_a)
+        with django_capture_on_commit_callbacks() as first_callbacks:
+            first = self.post(client, self.BODY, "retry-me-1")
+        with django_capture_on_commit_callbacks() as second_callbacks:
+            second = self.post(client, self.BODY, "retry-me-1")
+        assert first.status_code == 202, first.content
+        assert second.status_code == 200
+        assert second["Idempotent-Replayed"] == "true"
+        assert second.json()["id"] == first.json()["id"]
+        assert stored(org_a) == 1
+        assert len(first_callbacks) == 1  # the send task, once
+        assert len(second_callbacks) == 0
+
+    def test_a_key_reused_for_another_message_is_refused(self, org_a, number_a, in_window) -> None:
+        client = api_client(org_a)
+        assert self.post(client, self.BODY, "key-2").status_code == 202
+        other = {
+            **self.BODY,
+            "type": "reaction",
+            "reaction": {"message_id": "wamid.X", "emoji": "👍"},
+        }
+        response = self.post(client, other, "key-2")
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "idempotency_key_reused"
+        assert stored(org_a) == 1
+
+    def test_keys_belong_to_their_organization(
+        self, org_a, org_b, number_a, number_b, in_window
+    ) -> None:
+        with in_tenant(org_b):
+            contact = Contact.objects.create(wa_id=WA_ID)
+            customer_wrote(contact, phone_number_id=number_b.phone_number_id)
+        assert self.post(api_client(org_a), self.BODY, "shared-key").status_code == 202
+        assert self.post(api_client(org_b), self.BODY, "shared-key").status_code == 202
+        assert stored(org_a) == 1
+        assert stored(org_b) == 1
+
+    @pytest.mark.parametrize("key", ["", "x" * 256, "tab\there"])
+    def test_malformed_keys_are_refused(self, org_a, number_a, in_window, key) -> None:
+        response = self.post(api_client(org_a), self.BODY, key)
+        assert response.status_code == 400
+        assert "Idempotency-Key" in response.json()["error"]["fields"]
+        assert stored(org_a) == 0

@@ -12,7 +12,8 @@ credentials of any other organization, so only the host's rows and numbers are r
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -20,9 +21,26 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from whatsapp.api.send_serializers import OutboundMessageSerializer, SendMessageSerializer
+from whatsapp.errors import InvalidContentError
 from whatsapp.models import WhatsAppMessage
-from whatsapp.services.outbound import message_create
+from whatsapp.services.outbound import message_create, message_create_once
 from whatsapp.services.read_receipts import message_mark_read
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX = 255
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable():
+        raise InvalidContentError(
+            f"{IDEMPOTENCY_HEADER} must be 1-{IDEMPOTENCY_KEY_MAX} printable characters.",
+            field=IDEMPOTENCY_HEADER,
+        )
+    return key
 
 
 class SendMessageView(APIView):
@@ -34,21 +52,43 @@ class SendMessageView(APIView):
             "application/json": SendMessageSerializer,
             "multipart/form-data": SendMessageSerializer,
         },
-        responses={202: OutboundMessageSerializer},
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Any unique string (a UUID): retrying a send with the same key "
+                "returns the message created the first time (200), never a second message.",
+            )
+        ],
+        responses={202: OutboundMessageSerializer, 200: OutboundMessageSerializer},
     )
     def post(self, request: Request) -> Response:
+        key = _idempotency_key(request)
         serializer = SendMessageSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        message = message_create(
-            to=data["to"],
-            message_type=data["type"],
-            content=data["content"],
-            reply_to=data.get("reply_to") or "",
-            phone_number_id=data.get("phone_number_id") or None,
-            upload=data.get("file"),
+        fields = {
+            "to": data["to"],
+            "message_type": data["type"],
+            "content": data["content"],
+            "reply_to": data.get("reply_to") or "",
+            "phone_number_id": data.get("phone_number_id") or None,
+            "upload": data.get("file"),
+        }
+        replayed = False
+        if key is None:
+            message = message_create(**fields)
+        else:
+            message, replayed = message_create_once(idempotency_key=key, **fields)
+        response = Response(
+            OutboundMessageSerializer(message).data,
+            status=status.HTTP_200_OK if replayed else status.HTTP_202_ACCEPTED,
         )
-        return Response(OutboundMessageSerializer(message).data, status=status.HTTP_202_ACCEPTED)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
 
 class MarkReadView(APIView):

@@ -48,6 +48,8 @@ class WhatsAppMessage(models.Model):
     # Sent to Meta as biz_opaque_callback_data and echoed in statuses: ties a receipt to this
     # row even when the send call timed out before Meta's answer (and its wamid) reached us.
     client_reference = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The API client's Idempotency-Key: a retried send request returns this row, not a new one.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
     direction = models.CharField(max_length=8, choices=Direction.choices)
     phone_number_id = models.CharField(max_length=64, help_text="The organization's number")
     contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="messages")

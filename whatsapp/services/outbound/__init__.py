@@ -43,7 +43,7 @@ Choices (issue #5; reference §8, §11, §13, §14):
 - Logs carry ids, codes and outcomes, never the token or the message content.
 """
 
-from whatsapp.services.outbound.create import message_create
+from whatsapp.services.outbound.create import message_create, message_create_once
 from whatsapp.services.outbound.direct import send_whatsapp_message
 from whatsapp.services.outbound.rules import (
     FailureReason,
@@ -61,6 +61,7 @@ __all__ = [
     "SendOutcome",
     "customer_window_open",
     "message_create",
+    "message_create_once",
     "message_send",
     "messages_sweep_stale",
     "recipient_normalize",

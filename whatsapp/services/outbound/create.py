@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from whatsapp.errors import (
+    IdempotencyKeyReusedError,
     InvalidContentError,
 )
 from whatsapp.models import WhatsAppMedia, WhatsAppMessage
@@ -41,6 +42,7 @@ def message_create(
     reply_to: str = "",
     phone_number_id: str | None = None,
     upload: Any = None,
+    idempotency_key: str | None = None,
 ) -> WhatsAppMessage:
     """Validate an outgoing message and store it `queued` in the current tenant.
 
@@ -83,6 +85,7 @@ def message_create(
         content=content,
         context_wamid=reply_to or "",
         timestamp=timezone.now(),
+        idempotency_key=idempotency_key or None,
     )
     if upload is not None:
         # Saved with the media in one transaction: the signal's task runs after commit and
@@ -100,6 +103,38 @@ def message_create(
         number.phone_number_id,
     )
     return message
+
+
+def message_create_once(
+    *, idempotency_key: str, to: str, message_type: str, **fields: Any
+) -> tuple[WhatsAppMessage, bool]:
+    """`message_create` at most once per `idempotency_key` (unique per organization).
+
+    Returns (message, replayed): a key seen before returns its message, unchanged and not
+    sent again, so a client may retry a send whose answer it never got. A key reused for
+    another recipient or type raises IdempotencyKeyReusedError. Two concurrent requests with
+    one key meet at the unique index: one creates, the other gets that message.
+    """
+    existing = WhatsAppMessage.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                message = message_create(
+                    to=to, message_type=message_type, idempotency_key=idempotency_key, **fields
+                )
+            return message, False
+        except IntegrityError:
+            existing = WhatsAppMessage.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is None:
+                raise
+    recipient = recipient_normalize(recipient=to)
+    if existing.recipient != recipient.value or existing.type != message_type:
+        raise IdempotencyKeyReusedError(
+            "This Idempotency-Key was already used for a different message.",
+            field="Idempotency-Key",
+        )
+    logger.info("outbound message replayed by idempotency key: id=%s", existing.pk)
+    return existing, True
 
 
 def _safe_display_name(name: str) -> str:
