@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from saas_platform.env import (
     BASE_DIR,
@@ -159,6 +160,23 @@ CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# One queue per kind of work, so a campaign's backlog of sends never delays inbound webhooks and
+# a slow media download never holds either. Every queue is declared, so a plain
+# `celery worker` consumes them all; `-Q inbound` etc. dedicates workers (deploy/README.md).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Each queue has its own exchange and routing key: bound under one shared key, every queue
+# would get a copy of every task.
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name)
+    for name in (CELERY_TASK_DEFAULT_QUEUE, "inbound", "outbound", "media")
+]
+CELERY_TASK_ROUTES = {
+    "tenants.tasks.webhooks.webhook_event_route_task": {"queue": "inbound"},
+    "whatsapp.tasks.inbound.webhook_change_process_task": {"queue": "inbound"},
+    "whatsapp.tasks.inbound.pending_status_reconcile_task": {"queue": "inbound"},
+    "whatsapp.tasks.inbound.media_download_task": {"queue": "media"},
+    "whatsapp.tasks.outbound.send_message_task": {"queue": "outbound"},
+}
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "refresh-expiring-tokens": {
         "task": "tenants.tasks.tokens.refresh_expiring_tokens_task",

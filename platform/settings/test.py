@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import tempfile
 
+from kombu import Exchange, Queue
+
 from saas_platform.settings.base import *  # noqa: F403
 
 _RUN = f"{os.getpid()}"
@@ -22,4 +24,13 @@ DATABASES["default"]["TEST"] = {"NAME": f"test_saas_platform_{_RUN}"}  # noqa: F
 # The suite's own broker database, so `make run`'s worker never takes a test's task.
 CELERY_BROKER_URL = env.str("TEST_CELERY_BROKER_URL", default="redis://127.0.0.1:63790/15")  # noqa: F405
 CELERY_TASK_DEFAULT_QUEUE = f"tests-{_RUN}"
+# Everything in this run's one queue, which the in-process test worker consumes.
+CELERY_TASK_QUEUES = [
+    Queue(
+        CELERY_TASK_DEFAULT_QUEUE,
+        Exchange(CELERY_TASK_DEFAULT_QUEUE),
+        routing_key=CELERY_TASK_DEFAULT_QUEUE,
+    )
+]
+CELERY_TASK_ROUTES: dict = {}
 REDIS_URL = CELERY_BROKER_URL

@@ -99,3 +99,19 @@ def test_every_setting_read_from_the_environment_is_documented_in_env_example() 
     )
     assert read, "the settings read the environment"
     assert read - documented == set()
+
+
+def test_production_task_routes_name_real_tasks_and_declared_queues() -> None:
+    """Each kind of work has its queue, every routed task exists, and a plain worker (no -Q)
+    consumes every queue (they are all declared)."""
+    from saas_platform.celery import app
+    from saas_platform.settings import base
+
+    app.loader.import_default_modules()
+    declared = {queue.name for queue in base.CELERY_TASK_QUEUES}
+    assert set(base.CELERY_TASK_ROUTES) <= set(app.tasks)
+    assert {route["queue"] for route in base.CELERY_TASK_ROUTES.values()} <= declared
+    assert {"inbound", "outbound", "media"} <= declared
+    assert base.CELERY_TASK_ROUTES["whatsapp.tasks.outbound.send_message_task"] == {
+        "queue": "outbound"
+    }
