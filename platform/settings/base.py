@@ -164,8 +164,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # a slow media download never holds either. Every queue is declared, so a plain
 # `celery worker` consumes them all; `-Q inbound` etc. dedicates workers (deploy/README.md).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-# Each queue has its own exchange and routing key: bound under one shared key, every queue
-# would get a copy of every task.
+# Each queue with its own exchange and routing key, spelled out (kombu's defaults for a bare
+# Queue(name) are the same, but the worker's banner then shows `celery` for every binding).
 CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name), routing_key=name)
     for name in (CELERY_TASK_DEFAULT_QUEUE, "inbound", "outbound", "media")
