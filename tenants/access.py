@@ -15,6 +15,21 @@ def current_tenant(request: HttpRequest | None = None) -> Organization | None:
     return tenant or getattr(connection, "tenant", None)
 
 
+def current_org_id() -> str:
+    """The org_id of the organization whose schema the connection is in.
+
+    Under tenant-schemas-celery or a request the connection carries the Organization; under a
+    bare `schema_context` it carries only the schema name, so the org is looked up by it.
+    Raises Organization.DoesNotExist outside any organization's schema.
+    """
+    org_id = getattr(getattr(connection, "tenant", None), "org_id", None)
+    if org_id is None:
+        org_id = Organization.objects.values_list("org_id", flat=True).get(
+            schema_name=connection.schema_name
+        )
+    return str(org_id)
+
+
 def user_may_access(user: AbstractBaseUser | AnonymousUser, tenant: Organization | None) -> bool:
     """Platform staff act on the public host; an org's members act on its host while active."""
     if not user.is_authenticated or not user.is_active:

@@ -4,33 +4,18 @@ import mimetypes
 import uuid
 from datetime import UTC, datetime
 
-from django.db import connection, models
+from django.db import models
 
 from whatsapp.models.messages import WhatsAppMessage
-
-
-def _owner_org_id() -> str:
-    """The current tenant's org_id; under a bare `schema_context` (no tenant row loaded) it is
-    looked up by schema, so a path never depends on how the code entered the tenant."""
-    org_id = getattr(getattr(connection, "tenant", None), "org_id", None)
-    if org_id is None:
-        from tenants.models import Organization
-
-        org_id = (
-            Organization.objects.filter(schema_name=connection.schema_name)
-            .values_list("org_id", flat=True)
-            .first()
-        )
-    if org_id is None:
-        raise RuntimeError(f"no organization owns schema {connection.schema_name!r}")
-    return str(org_id)
 
 
 def tenant_media_path(instance: WhatsAppMedia, filename: str) -> str:
     """Storage path under the owning organization's prefix; never built from user-supplied
     names (`filename` is ignored: it may come from a customer)."""
+    from tenants.access import current_org_id  # models import before the tenants services
+
     now = datetime.now(tz=UTC)
-    return f"tenants/{_owner_org_id()}/media/{now:%Y/%m}/{uuid.uuid4().hex}{instance.extension}"
+    return f"tenants/{current_org_id()}/media/{now:%Y/%m}/{uuid.uuid4().hex}{instance.extension}"
 
 
 class WhatsAppMedia(models.Model):

@@ -15,10 +15,10 @@ import logging
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from tenants.models import Organization
+from tenants.access import current_org_id
 from whatsapp.graph.client import GraphClient
 from whatsapp.graph.errors import GraphError, GraphMediaTooLargeError, GraphTransientError
 from whatsapp.graph.types import MediaInfo
@@ -31,18 +31,10 @@ class MediaIntegrityError(Exception):
     """The downloaded bytes do not match Meta's size or sha256 (a truncated or wrong file)."""
 
 
-def _current_org_id() -> str:
-    tenant = getattr(connection, "tenant", None)
-    org_id = getattr(tenant, "org_id", None)
-    if org_id:
-        return str(org_id)
-    return str(Organization.objects.get(schema_name=connection.schema_name).org_id)
-
-
 def _client() -> GraphClient:
     from whatsapp.services.graph import graph_client_for_org
 
-    return graph_client_for_org(_current_org_id())
+    return graph_client_for_org(current_org_id())
 
 
 def get_media_url_from_whatsapp(

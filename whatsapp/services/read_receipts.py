@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import logging
 
-from django.db import connection
 from django.utils import timezone
 
+from tenants.access import current_org_id
 from tenants.errors import CredentialInvalidError, CredentialMissingError
-from tenants.models import Organization
 from whatsapp.errors import SendingHaltedError, WhatsAppDomainError
 from whatsapp.graph.errors import GraphAuthError, GraphError
 from whatsapp.graph.retry import INTERACTIVE_RETRY_POLICY, call_with_retry
@@ -51,9 +50,8 @@ def message_mark_read(
         raise NotAnIncomingMessageError(
             "Only an incoming message can be marked as read.", field="id"
         )
-    tenant = connection.tenant
-    assert isinstance(tenant, Organization)
-    client = graph_client_for_org(str(tenant.org_id))
+    org_id = current_org_id()
+    client = graph_client_for_org(org_id)
     try:
         call_with_retry(
             lambda: client.mark_as_read(
@@ -66,7 +64,7 @@ def message_mark_read(
         if isinstance(exc, GraphAuthError):  # rejected even after the one refresh: halt
             from tenants.services.credentials import credential_mark_invalid
 
-            credential_mark_invalid(org_id=str(tenant.org_id), reason=f"token rejected: {exc}")
+            credential_mark_invalid(org_id=org_id, reason=f"token rejected: {exc}")
         raise SendingHaltedError(
             "This organization's WhatsApp access token is invalid; connect a new one."
         ) from exc

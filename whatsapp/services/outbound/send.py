@@ -16,7 +16,6 @@ from tenants.services.credentials import credential_mark_invalid
 from whatsapp.errors import (
     WhatsAppDomainError,
 )
-from whatsapp.graph.client import GraphClient
 from whatsapp.graph.errors import (
     GraphAuthError,
     GraphError,
@@ -63,11 +62,6 @@ def send_retry_policy() -> RetryPolicy:
         base_delay=settings.WHATSAPP_SEND_RETRY_BASE_DELAY,
         max_delay=settings.WHATSAPP_SEND_RETRY_MAX_DELAY,
     )
-
-
-def graph_client_for(organization: Organization) -> GraphClient:
-    """The org's Graph client (settings read per call, token refreshed once on 190)."""
-    return graph_client_for_org(str(organization.org_id))
 
 
 def _live(message_id: int, *statuses: str):
@@ -156,7 +150,7 @@ def message_send(*, message_id: int) -> SendOutcome:
     except WhatsAppDomainError as exc:
         message_fail(message.pk, reason=exc.code, message=exc.message)
         return SendOutcome("failed")
-    client = graph_client_for(organization)
+    client = graph_client_for_org(str(organization.org_id))
     media = getattr(message, "media", None) if message.type in MEDIA_TYPES else None
     if media is not None and media.state == WhatsAppMedia.State.STORED and not media.media_id:
         outcome = _upload(client, organization, number, message, media)
