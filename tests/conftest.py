@@ -297,6 +297,33 @@ def graph_url(sandbox) -> str:
     return sandbox.base_url
 
 
+def run_concurrently(action: Callable[[], object], *, threads: int = 2) -> list[object]:
+    """Run `action` in `threads` threads released at the same instant, each on its own database
+    connection; returns their results. Re-raises the first error (committed data: `live_db`)."""
+    start = threading.Barrier(threads)
+    results: list[object] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            results.append(action())
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    if errors:
+        raise errors[0]
+    assert len(results) == threads, "a thread did not finish within 30 s"
+    return results
+
+
 def wait_for(
     predicate: Callable[[], object], *, timeout: float = 15.0, interval: float = 0.05
 ) -> object:

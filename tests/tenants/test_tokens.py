@@ -7,7 +7,6 @@ organization's sending halts. The sandbox accepts any unexpired token and issues
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import timedelta
 
 import pytest
@@ -22,7 +21,7 @@ from tenants.services.tokens import (
     get_access_token,
     refresh_access_token,
 )
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, run_concurrently, wait_for
 from whatsapp.graph.payloads import build_message_payload
 from whatsapp.services.graph import graph_client_for_org
 
@@ -111,29 +110,8 @@ def test_failed_refresh_halts_the_organization_and_says_why(org_a, graph_url, sa
 
 def test_two_workers_refreshing_at_once_exchange_once_and_agree(live_db, org_a, graph_url, sandbox):
     credential_store(organization=org_a.organization, access_token=OLD_TOKEN)
-    start = threading.Barrier(2)
-    results: list[str] = []
-    errors: list[Exception] = []
+    results = run_concurrently(lambda: refresh_access_token(org_a.org_id, stale_token=OLD_TOKEN))
 
-    def worker() -> None:
-        from django.db import connection
-
-        try:
-            start.wait()
-            results.append(refresh_access_token(org_a.org_id, stale_token=OLD_TOKEN))
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert errors == []
-    assert len(results) == 2
     assert results[0] == results[1] != OLD_TOKEN
     assert get_access_token(org_a.org_id) == results[0]
     assert len(_exchanges(sandbox)) == 1
@@ -166,10 +144,7 @@ def test_beat_refresh_runs_in_a_real_worker(live_db, celery_worker, org_a, graph
     )
     # The dispatcher runs here; the refresh it fans out runs in the worker.
     assert refresh_expiring_tokens_task() == "dispatched 1 refresh(es)"
-    deadline = timezone.now() + timedelta(seconds=20)
-    while timezone.now() < deadline and get_access_token(org_a.org_id) == OLD_TOKEN:
-        threading.Event().wait(0.05)
-    assert get_access_token(org_a.org_id) != OLD_TOKEN
+    wait_for(lambda: get_access_token(org_a.org_id) != OLD_TOKEN, timeout=20)
     assert credential_for(org_a.org_id).expires_at > timezone.now() + timedelta(days=59)
 
 
