@@ -1,0 +1,1 @@
+"""The shared WhatsApp webhook gateway: receive, route, process, replay, retention."""
