@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from tenants.errors import CredentialInvalidError, CredentialMissingError
 from tenants.models import Organization, PhoneNumber
-from tenants.services.credentials import credential_mark_invalid
 from whatsapp.errors import (
     WhatsAppDomainError,
 )
@@ -26,10 +25,10 @@ from whatsapp.graph.errors import (
 from whatsapp.graph.retry import RetryPolicy
 from whatsapp.graph.types import SentMessage
 from whatsapp.models import Contact, PendingStatus, WhatsAppMedia, WhatsAppMessage
-from whatsapp.services.graph import graph_client_for_org
 from whatsapp.services.media_upload import (
     media_upload_to_meta,
 )
+from whatsapp.services.meta_access import graph_client_for_org, sending_halt
 from whatsapp.services.outbound.create import media_record_referenced
 from whatsapp.services.outbound.rules import (
     MEDIA_TYPES,
@@ -125,7 +124,7 @@ def _store_wa_id(contact: Contact, wa_id: str | None) -> None:
 def _halt(organization: Organization, message_id: int, error: Exception) -> None:
     reason = f"token rejected by Meta: {error}"
     if not isinstance(error, CredentialInvalidError | CredentialMissingError):
-        credential_mark_invalid(org_id=str(organization.org_id), reason=reason)
+        sending_halt(org_id=str(organization.org_id), reason=reason)
     message_fail(
         message_id,
         reason=FailureReason.SENDING_HALTED,
