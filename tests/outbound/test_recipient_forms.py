@@ -129,3 +129,24 @@ def test_a_duplicate_contact_from_before_is_folded_into_the_one_meta_names(
     with in_tenant(sender_a.org):
         assert WhatsAppMessage.objects.get(pk=old.pk).contact_id == customer.pk
         assert not Contact.objects.filter(pk=duplicate.pk).exists()
+
+
+def test_two_sends_to_two_forms_at_once_make_one_contact(live_db, org_a, org_b):
+    """Two API requests typed differently for one new user, at the same instant (each thread on
+    its own database connection): one contact, in A only."""
+    from django.db import transaction
+
+    from tests.conftest import run_concurrently
+    from whatsapp.services.outbound.rules import contact_for_recipient, recipient_normalize
+
+    picks = iter(["+5511987654321", "551187654321"])
+
+    def create() -> int:
+        recipient = recipient_normalize(recipient=next(picks))
+        with in_tenant(org_a), transaction.atomic():
+            return contact_for_recipient(recipient=recipient).pk
+
+    first, second = run_concurrently(create)
+    assert first == second
+    assert len(_contacts(org_a)) == 1
+    assert _contacts(org_b) == []
