@@ -234,3 +234,36 @@ def test_the_beat_entry_names_a_registered_task(settings):
     name = settings.CELERY_BEAT_SCHEDULE["refresh-expiring-tokens"]["task"]
     assert name == "whatsapp.tasks.tokens.refresh_expiring_tokens_task"
     assert name in app.tasks
+
+
+def test_a_callers_own_token_is_used_as_is_and_never_refreshed(graph_url, sandbox):
+    """send_whatsapp_message (scripts) authenticates through meta_access with the given token:
+    a rejected token is raised, not exchanged (it is nobody's stored credential)."""
+    from whatsapp.graph.errors import GraphAuthError
+    from whatsapp.services.outbound.direct import send_whatsapp_message
+
+    sandbox.set_window_enforcement(False)
+    sent = send_whatsapp_message(OLD_TOKEN, "+15551234567", "text", "hi", phone_number_id=NUMBER)
+    assert sent.wamid.startswith("wamid.")
+    sandbox.expire_token(OLD_TOKEN)
+    with pytest.raises(GraphAuthError):
+        send_whatsapp_message(OLD_TOKEN, "+15551234567", "text", "hi", phone_number_id=NUMBER)
+    assert _exchanges(sandbox) == []
+
+
+def test_graph_clients_are_built_only_by_meta_access():
+    """Unit (reads the source): every authenticated client comes from meta_access."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    builders = set()
+    for app in ("whatsapp", "tenants", "billing_stub"):
+        for path in (root / app).rglob("*.py"):
+            relative = path.relative_to(root).as_posix()
+            if relative.startswith(("whatsapp/graph/", "whatsapp/sandbox/")):
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "GraphClient":
+                    builders.add(relative)
+    assert builders == {"whatsapp/services/meta_access.py"}

@@ -199,6 +199,12 @@ def graph_client_for_org(org_id: str) -> GraphClient:
     return _client(token_provider=token_provider, token_refresher=token_refresher)
 
 
+def graph_client_for_token(access_token: str) -> GraphClient:
+    """A client that authenticates with a token the caller holds (scripts, one-off calls): no
+    refresh, nothing stored; a 190 is raised as GraphAuthError."""
+    return _client(token_provider=lambda: access_token)
+
+
 def app_graph_client() -> GraphClient:
     """A client for app-level calls (token exchange, debug_token) that carry no org token."""
     app_token = f"{settings.WHATSAPP_APP_ID}|{settings.WHATSAPP_APP_SECRET}"
