@@ -82,3 +82,15 @@ def test_the_window_is_the_users_not_the_typed_forms(sandbox, graph):
     other = _send_text(graph, "5511987650000")
     assert other.status_code == 400
     assert other.json()["error"]["code"] == 131047
+
+
+def test_a_window_opened_through_the_control_api_registers_that_wa_id(sandbox, graph):
+    """Opening a window stands for a message from that exact wa_id: sends to it (and to its
+    other forms) answer it and find the window, even for a non-canonical Mexican form."""
+    sandbox.set_window(PNID, "525512345678")
+    for typed in ("525512345678", "+5215512345678"):
+        response = _send_text(graph, typed)
+        assert response.status_code == 200, response.text
+        assert response.json()["contacts"][0]["wa_id"] == "525512345678"
+    sandbox.set_window(PNID, "US.13491208655302741918")  # a BSUID is not a wa_id
+    assert sandbox.customers() == ["525512345678"]

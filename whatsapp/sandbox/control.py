@@ -242,6 +242,8 @@ class ControlApi:
         body = self._body(request)
         pnid, customer = str(body["phone_number_id"]), str(body["customer"]).lstrip("+")
         if body.get("open", True):
+            if customer.isdigit():  # a window is opened by a message: they wrote from this id
+                self.state.register_customer(customer)
             self.state.open_window(pnid, [customer], at=body.get("at"))
         else:
             with self.state.lock:
