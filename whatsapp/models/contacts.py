@@ -23,6 +23,9 @@ class Contact(models.Model):
     last_inbound_at = models.DateTimeField(
         null=True, blank=True, help_text="Last message from the user: opens the 24-hour window"
     )
+    opted_out_at = models.DateTimeField(
+        null=True, blank=True, help_text="The user asked not to receive marketing messages"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -49,3 +52,27 @@ class Contact(models.Model):
     def address(self) -> str:
         """What Meta's send API takes for this contact: the phone digits, else the BSUID."""
         return self.wa_id or self.user_id or ""
+
+
+class ContactMerge(models.Model):
+    """Audit of one merge: `merged_*` describe the contact that was folded into `survivor` and
+    deleted (whatsapp.services.contacts.contact_merge)."""
+
+    survivor = models.ForeignKey(
+        Contact, null=True, on_delete=models.SET_NULL, related_name="merges"
+    )
+    survivor_contact_id = models.BigIntegerField()
+    merged_contact_id = models.BigIntegerField()
+    merged_wa_id = models.CharField(max_length=32, blank=True)
+    merged_user_id = models.CharField(max_length=160, blank=True)
+    merged_name = models.CharField(max_length=256, blank=True)
+    reason = models.CharField(max_length=255)
+    actor = models.CharField(max_length=255, blank=True, help_text="Who: a user, or the system")
+    moved_messages = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"contact {self.merged_contact_id} merged into {self.survivor_contact_id}"
