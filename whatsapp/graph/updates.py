@@ -394,9 +394,10 @@ def _message(item: Any, *, nested: bool = False) -> InboundMessage:
     if not isinstance(item, dict):
         raise ValueError("not an object")
     kind = _s(item.get("type"), 32)
-    if not kind:
+    if not kind and nested:
         # An edit's new version may omit `type`: it is the one known key present.
-        kind = next((k for k in ("text", *MEDIA_TYPES) if k in item), "unknown")
+        kind = next((k for k in ("text", *MEDIA_TYPES) if k in item), "")
+    kind = kind or "unknown"
     data = item.get(kind)
     payload = _d(data)
     parts: dict[str, Any] = {}
@@ -478,6 +479,12 @@ def _status(item: Any) -> StatusUpdate:
     )
 
 
+def _error_text(exc: Exception) -> str:
+    """Our own ValueErrors read as they are ("not an object"); anything else names its type."""
+    message = text_clean(str(exc))[:200]
+    return message if type(exc) is ValueError else f"{type(exc).__name__}: {message}"
+
+
 def _safe_raw(value: Any) -> Any:
     try:
         return _json(value)
@@ -500,7 +507,7 @@ def _items(value: dict[str, Any], key: str, parse: Any, aside: list[Unparseable]
             aside.append(
                 Unparseable(
                     where=f"{key}[{index}]",
-                    error=f"{type(exc).__name__}: {text_clean(str(exc))[:200]}",
+                    error=_error_text(exc),
                     raw=_safe_raw(item),
                 )
             )
