@@ -194,7 +194,7 @@ def contact_merge(
     Raises ContactMergeError for the same id, ContactNotFoundError when either is missing.
     """
     if survivor_id == merged_id:
-        raise ContactMergeError("A contact cannot be merged into itself.")
+        raise ContactMergeError("A contact cannot be merged into itself.", field="merged_id")
     pair = {c.pk: c for c in Contact.objects.filter(pk__in=[survivor_id, merged_id])}
     if len(pair) != 2:
         raise ContactNotFoundError("Contact not found.")
