@@ -189,3 +189,20 @@ def good_message(tag: str, n: int) -> dict[str, Any]:
         "type": "text",
         "text": {"body": f"good {tag} {n}"},
     }
+
+
+def router_storable(value: Any) -> Any:
+    """`value` without what the current router's jsonb column refuses (NUL, lone surrogates,
+    NaN/infinity): the hostile values that remain are the handler's to isolate."""
+    from whatsapp.graph.sanitize import json_clean
+
+    def finite(v: Any) -> Any:
+        if (isinstance(v, float) and v != v) or v in (float("inf"), -float("inf")):
+            return None
+        if isinstance(v, dict):
+            return {k: finite(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [finite(x) for x in v]
+        return v
+
+    return finite(json_clean(value))

@@ -160,7 +160,7 @@ def _numbers(value: Any) -> list[float]:
 
 def test_hostile_values_never_raise_and_everything_parsed_is_storable():
     rng = random.Random(20261129)
-    for round_ in range(300):
+    for round_ in range(120):
         good = [good_message("unit", round_)]
         value = (
             hostile_change(rng, good=good, phone_number_id="1")
