@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 MEDIA_TYPES: tuple[str, ...] = ("image", "video", "audio", "document", "sticker")
-BSUID_RE = re.compile(r"^[A-Z]{2}(?:\.[A-Za-z0-9]{1,128}){1,2}$")
+BSUID_RE = re.compile(r"^[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}$")
 
 
 def timestamp_parse(value: Any) -> datetime | None:
