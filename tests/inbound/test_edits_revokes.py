@@ -109,3 +109,42 @@ def test_edit_of_another_tenants_message_does_not_touch_it(db, org_a, org_b):
     with in_tenant(org_b):
         row = the_original()
         assert row.text == "pedido 123" and row.edited_at is None and row.revoked_at is None
+
+
+def deliver_together(*messages: dict[str, Any]) -> None:
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"phone_number_id": PNID},
+        "contacts": [{"profile": {"name": "Ana"}, "wa_id": "5511999990000"}],
+        "messages": list(messages),
+    }
+    inbound_change_apply(value=value, phone_number_id=PNID)
+
+
+def test_edit_before_its_original_in_the_same_change(db, org_a):
+    with in_tenant(org_a):
+        deliver_together(edit(1, "pedido 124"), revoke(), original())
+        row = the_original()
+        assert row.text == "pedido 124" and row.revoked
+
+
+def _deliver_in_own_transaction(schema: str, message: dict[str, Any]) -> None:
+    from django.db import transaction
+    from django_tenants.utils import schema_context
+
+    with schema_context(schema), transaction.atomic():
+        deliver(message)
+
+
+def test_edit_and_original_processed_concurrently(live_db, org_a):
+    from tests.conftest import run_concurrently
+
+    for n in range(10):
+        pending = [original(), edit(1, "pedido 124")]
+        if n % 2:
+            pending.reverse()
+        run_concurrently(lambda p=pending: _deliver_in_own_transaction(org_a.schema, p.pop()))
+        with in_tenant(org_a):
+            row = the_original()
+            assert row.text == "pedido 124" and row.edited_at is not None, n
+            WhatsAppMessage.objects.all().delete()

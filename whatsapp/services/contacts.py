@@ -50,11 +50,16 @@ def _lock_key(kind: str, value: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def identity_lock(*, wa_ids: Iterable[str] = (), user_ids: Iterable[str] = ()) -> None:
-    """Take the transaction-scoped locks of these identities (sorted: deadlock-free). Must run
-    inside a transaction; the locks are released at its commit or rollback."""
+def identity_lock(
+    *, wa_ids: Iterable[str] = (), user_ids: Iterable[str] = (), wamids: Iterable[str] = ()
+) -> None:
+    """Take the transaction-scoped locks of these identities, and of these message ids (an
+    original and its edits/revokes lock the original's wamid), sorted in one statement:
+    deadlock-free. Must run inside a transaction; released at its commit or rollback."""
     keys = sorted(
-        {_lock_key("wa", w) for w in wa_ids if w} | {_lock_key("user", u) for u in user_ids if u}
+        {_lock_key("wa", w) for w in wa_ids if w}
+        | {_lock_key("user", u) for u in user_ids if u}
+        | {_lock_key("msg", m) for m in wamids if m}
     )
     if not keys:
         return
@@ -75,19 +80,23 @@ def contact_upsert(
     name: str = "",
     seen_at: datetime,
     inbound: bool = True,
+    locked: bool = False,
 ) -> Contact:
     """Find or create the contact for `user_id` (BSUID) or `wa_id`, and refresh what we know.
 
     Lookup is BSUID, then phone: a contact first known by phone gains its BSUID. A phone held
     by a contact with a *different* BSUID changed hands: the new identity takes the number.
     first/last seen and the 24-hour window (`last_inbound_at`) only widen. Raises ValueError
-    without any id. Takes the identity locks itself (call inside a transaction).
+    without any id. Takes the identity locks itself (call inside a transaction) unless the
+    caller already holds them (`locked`). The returned contact's fields other than its ids may
+    predate this update (callers use its pk).
     """
     wa_id = wa_id or None
     user_id = user_id or None
     if not wa_id and not user_id:
         raise ValueError("a contact needs a wa_id or a user_id")
-    identity_lock(wa_ids=[wa_id or ""], user_ids=[user_id or ""])
+    if not locked:
+        identity_lock(wa_ids=[wa_id or ""], user_ids=[user_id or ""])
     contact = Contact.objects.filter(user_id=user_id).first() if user_id else None
     if contact is None and wa_id:
         contact = Contact.objects.filter(wa_id=wa_id).first()
@@ -144,7 +153,8 @@ def contact_upsert(
             )
         updates["wa_id"] = wa_id
     Contact.objects.filter(pk=contact.pk).update(**updates)
-    contact.refresh_from_db()
+    contact.wa_id = wa_id or contact.wa_id
+    contact.user_id = contact.user_id or user_id
     return contact
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -85,8 +85,9 @@ def messages_changes_apply(changes: Sequence[ChangeInput]) -> dict[int, str]:
     _lock_identities([update for _, update in parsed])
     outcome: dict[int, str] = {}
     for change, update in parsed:
-        with transaction.atomic():
-            result = _update_apply(update=update, phone_number_id=change.phone_number_id)
+        # No savepoint per change: each item has its own (below), and an error that escapes
+        # them is transient and fails the batch, which the gateway retries change by change.
+        result = _update_apply(update=update, phone_number_id=change.phone_number_id)
         logger.info("messages change applied: change_id=%s %s", change.change_id, result.summary())
         outcome[change.change_id] = "; ".join(result.notes)
     return outcome
@@ -102,6 +103,9 @@ def inbound_change_apply(*, value: dict[str, Any], phone_number_id: str) -> Appl
 def _lock_identities(updates: Sequence[MessagesUpdate]) -> None:
     wa_ids: set[str] = set()
     user_ids: set[str] = set()
+    # An original and its edits/revokes lock the original's wamid: whichever worker stores the
+    # second one waits for the first to commit, then sees it (no edit left unapplied).
+    wamids: set[str] = set()
     for update in updates:
         for profile in update.contacts:
             wa_ids.add(profile.wa_id)
@@ -109,10 +113,11 @@ def _lock_identities(updates: Sequence[MessagesUpdate]) -> None:
         for message in update.messages:
             wa_ids.add(message.from_wa_id)
             user_ids.add(message.from_user_id)
+            wamids.add(message.refers_to if message.type in ACTION_TYPES else message.wamid)
             if message.system is not None:
                 wa_ids.add(message.system.wa_id)
                 user_ids.add(message.system.user_id)
-    identity_lock(wa_ids=wa_ids, user_ids=user_ids)
+    identity_lock(wa_ids=wa_ids, user_ids=user_ids, wamids=wamids)
 
 
 def _update_apply(*, update: MessagesUpdate, phone_number_id: str) -> ApplyResult:
@@ -120,13 +125,31 @@ def _update_apply(*, update: MessagesUpdate, phone_number_id: str) -> ApplyResul
     phone_number_id = phone_number_id or update.metadata.phone_number_id
     for item in update.unparseable:
         result.notes.append(f"{item.where} set aside: {item.error}")
+    # Two queries per change instead of two per message: which wamids are stored already, and
+    # which of the new ones have edits/revokes waiting for them.
+    wamids = [_wamid(m) for m in update.messages]
+    known = set(WhatsAppMessage.objects.filter(wamid__in=wamids).values_list("wamid", flat=True))
+    awaited = set(
+        WhatsAppMessage.objects.filter(
+            context_wamid__in=[w for w in wamids if w not in known], type__in=ACTION_TYPES
+        ).values_list("context_wamid", flat=True)
+    )
     for index, message in enumerate(update.messages):
+        if wamids[index] in known:
+            result.messages_duplicate += 1
+            continue
+        known.add(wamids[index])  # the same wamid twice in one change is stored once
         outcome = _isolated(
             lambda m=message: message_store(
-                message=m, update=update, phone_number_id=phone_number_id
+                message=m, update=update, phone_number_id=phone_number_id, awaited=awaited
             ),
+            # The retry re-reads: the item may have failed because another worker stored it.
             lambda m=message: message_store(
-                message=_minimal(m), update=update, phone_number_id=phone_number_id
+                message=_minimal(m),
+                update=update,
+                phone_number_id=phone_number_id,
+                awaited=awaited,
+                recheck=True,
             ),
             where=f"messages[{index}]",
             notes=result.notes,
@@ -213,8 +236,25 @@ def _content(message: InboundMessage) -> dict[str, Any]:
     return content
 
 
-def message_store(*, message: InboundMessage, update: MessagesUpdate, phone_number_id: str) -> str:
-    """Store one inbound message: `created`, `duplicate` or `no sender` (no id to attach it)."""
+def message_store(
+    *,
+    message: InboundMessage,
+    update: MessagesUpdate,
+    phone_number_id: str,
+    awaited: set[str] | None = None,
+    recheck: bool = False,
+) -> str:
+    """Store one inbound message: `created`, `duplicate` or `no sender` (no id to attach it).
+
+    The caller has checked the wamid is new (unless `recheck`) and runs this in a savepoint: a
+    concurrent insert of the same wamid raises IntegrityError there. `awaited` holds the wamids
+    that edits/revokes refer to (an action stored here adds its original). Call with the
+    sender's identity locks and the message's lock held (`_lock_identities`).
+    """
+    awaited = set() if awaited is None else awaited
+    wamid = _wamid(message)
+    if recheck and WhatsAppMessage.objects.filter(wamid=wamid).exists():
+        return "duplicate"
     profile = update.profile_for(message)
     wa_id = message.from_wa_id or (profile.wa_id if profile else "")
     user_id = message.from_user_id or (profile.user_id if profile else "")
@@ -229,30 +269,24 @@ def message_store(*, message: InboundMessage, update: MessagesUpdate, phone_numb
         username=profile.username if profile else "",
         name=profile.name if profile else "",
         seen_at=timestamp,
+        locked=True,
     )
-    try:
-        # Insert first; the unique wamid decides, never a check-then-insert.
-        with transaction.atomic():
-            stored = WhatsAppMessage.objects.create(
-                wamid=_wamid(message),
-                direction=WhatsAppMessage.Direction.INCOMING,
-                status=WhatsAppMessage.Status.RECEIVED,
-                phone_number_id=phone_number_id,
-                contact=contact,
-                recipient="",
-                type=message.type,
-                text=message.text,
-                content=_content(message),
-                raw=message.raw,
-                context_wamid=message.refers_to,
-                from_wa_id=wa_id,
-                from_user_id=user_id,
-                timestamp=timestamp,
-            )
-    except IntegrityError:
-        if WhatsAppMessage.objects.filter(wamid=_wamid(message)).exists():
-            return "duplicate"
-        raise
+    stored = WhatsAppMessage.objects.create(
+        wamid=wamid,
+        direction=WhatsAppMessage.Direction.INCOMING,
+        status=WhatsAppMessage.Status.RECEIVED,
+        phone_number_id=phone_number_id,
+        contact=contact,
+        recipient="",
+        type=message.type,
+        text=message.text,
+        content=_content(message),
+        raw=message.raw,
+        context_wamid=message.refers_to,
+        from_wa_id=wa_id,
+        from_user_id=user_id,
+        timestamp=timestamp,
+    )
     system = message.system
     if system is not None and system.kind in IDENTITY_CHANGES:
         contact_identity_change(
@@ -263,8 +297,9 @@ def message_store(*, message: InboundMessage, update: MessagesUpdate, phone_numb
         )
     if message.type in ACTION_TYPES:
         if message.refers_to:
+            awaited.add(message.refers_to)
             message_actions_apply(original_wamid=message.refers_to)
-    elif WhatsAppMessage.objects.filter(context_wamid=stored.wamid, type__in=ACTION_TYPES).exists():
+    elif stored.wamid in awaited or recheck:
         message_actions_apply(original_wamid=stored.wamid)
     if message.media is not None and message.media.id:
         media_row = WhatsAppMedia.objects.create(
