@@ -9,13 +9,15 @@ threads, each with its own database connection and transaction, like two workers
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django_tenants.utils import schema_context
 
 from tests.conftest import in_tenant, run_concurrently
-from whatsapp.models import Contact, ContactMerge, WhatsAppMessage
+from whatsapp.models import Contact, ContactIdentityChange, ContactMerge, WhatsAppMessage
 from whatsapp.services.contacts import (
     ContactMergeError,
     ContactNotFoundError,
@@ -93,18 +95,33 @@ def assert_one_contact(n: int, new: str, new_user: str) -> None:
 
 
 @pytest.mark.parametrize("bsuid", [False, True])
-@pytest.mark.parametrize("system_first", [True, False])
-def test_number_change_in_either_order_ends_as_one_contact(db, org_a, bsuid, system_first):
-    history, system, first_new, new, new_user = scenario(1, bsuid=bsuid)
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_number_change_in_any_order_ends_as_one_contact(db, org_a, bsuid, order):
+    """History from the old number (sent before the change, maybe delivered late), the system
+    message, the new number's first message: all six arrival orders give the same contact."""
+    *values, new, new_user = scenario(1, bsuid=bsuid)
     with in_tenant(org_a):
-        apply(history)
-        for value in [system, first_new] if system_first else [first_new, system]:
-            apply(value)
+        for index in order:
+            apply(values[index])
         assert_one_contact(1, new, new_user)
-        if not system_first:
+        change = ContactIdentityChange.objects.get()
+        assert (change.old_wa_id, change.new_wa_id) == ("5511900000001", new)
+        if order.index(2) < order.index(1):  # the new number wrote before the system message
             merge = ContactMerge.objects.get()
             assert merge.actor == "system" and "user_changed_number" in merge.reason
             assert merge.merged_wa_id == new and merge.moved_messages == 1
+
+
+def test_old_number_used_after_the_change_is_someone_else(db, org_a):
+    """A number that changed hands: a message sent from it after the change is not the old
+    owner's."""
+    history, system, *_ = scenario(2, bsuid=False)
+    with in_tenant(org_a):
+        apply(history)
+        apply(system)
+        apply(text("wamid.LATER.2", "5511900000002", ts=1750860000))
+        assert Contact.objects.count() == 2
+        assert WhatsAppMessage.objects.get(wamid="wamid.LATER.2").contact.wa_id == "5511900000002"
 
 
 def _apply_in_own_transaction(schema: str, value: dict) -> None:
@@ -220,3 +237,15 @@ def test_merge_contacts_command(db, org_a, org_b):
         call_command("merge_contacts", org=org_b.organization.slug, survivor=survivor.pk, merged=1)
     with pytest.raises(CommandError):
         call_command("merge_contacts", org="nope", survivor=1, merged=2)
+
+
+def test_merged_number_keeps_finding_the_survivor_for_messages_sent_before_the_merge(db, org_a):
+    with in_tenant(org_a):
+        survivor = make_contact(wa_id="5511000000007")
+        merged = make_contact(wa_id="5511000000008")
+        contact_merge(survivor_id=survivor.pk, merged_id=merged.pk, reason="two phones", actor="u")
+        former = ContactIdentityChange.objects.get()
+        assert (former.contact_id, former.old_wa_id) == (survivor.pk, "5511000000008")
+        apply(text("wamid.LATE.8", "5511000000008", ts=1750000000))  # sent before the merge
+        assert WhatsAppMessage.objects.get(wamid="wamid.LATE.8").contact_id == survivor.pk
+        assert Contact.objects.count() == 1

@@ -25,7 +25,7 @@ from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from whatsapp.errors import WhatsAppDomainError
-from whatsapp.models import Contact, ContactMerge, WhatsAppMessage
+from whatsapp.models import Contact, ContactIdentityChange, ContactMerge, WhatsAppMessage
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,13 @@ def contact_upsert(
             logger.info("contact number reassigned: contact=%s (wa_id moved)", contact.pk)
             contact = None
     if contact is None:
+        former = _former_holder(wa_id=wa_id, user_id=user_id, seen_at=seen_at)
+        if former is not None:
+            # Sent from an id this contact had before it changed, delivered late: same person.
+            # Its current ids stay; only the seen times and the window widen.
+            _widen(former.pk, seen_at=seen_at, inbound=inbound)
+            return former
+    if contact is None:
         try:
             with transaction.atomic():
                 return Contact.objects.create(
@@ -124,15 +131,7 @@ def contact_upsert(
             ).first()
             if contact is None:
                 raise
-    updates: dict[str, Any] = {
-        "first_seen": Least(Coalesce(F("first_seen"), Value(seen_at)), Value(seen_at)),
-        "last_seen": Greatest(Coalesce(F("last_seen"), Value(seen_at)), Value(seen_at)),
-        "updated_at": timezone.now(),
-    }
-    if inbound:
-        updates["last_inbound_at"] = Greatest(
-            Coalesce(F("last_inbound_at"), Value(seen_at)), Value(seen_at)
-        )
+    updates = _widening(seen_at=seen_at, inbound=inbound)
     for key, value in (("name", name), ("username", username), ("parent_user_id", parent_user_id)):
         if value and value != getattr(contact, key):
             updates[key] = value
@@ -158,8 +157,47 @@ def contact_upsert(
     return contact
 
 
+def _widening(*, seen_at: datetime, inbound: bool) -> dict[str, Any]:
+    """first/last seen and the 24-hour window only ever widen."""
+    updates: dict[str, Any] = {
+        "first_seen": Least(Coalesce(F("first_seen"), Value(seen_at)), Value(seen_at)),
+        "last_seen": Greatest(Coalesce(F("last_seen"), Value(seen_at)), Value(seen_at)),
+        "updated_at": timezone.now(),
+    }
+    if inbound:
+        updates["last_inbound_at"] = Greatest(
+            Coalesce(F("last_inbound_at"), Value(seen_at)), Value(seen_at)
+        )
+    return updates
+
+
+def _widen(contact_id: int, *, seen_at: datetime, inbound: bool) -> None:
+    Contact.objects.filter(pk=contact_id).update(**_widening(seen_at=seen_at, inbound=inbound))
+
+
+def _former_holder(*, wa_id: str | None, user_id: str | None, seen_at: datetime) -> Contact | None:
+    """The contact that held `user_id` (or, for a message without a BSUID or with the same
+    former BSUID, `wa_id`) when a message sent at `seen_at` was sent. Only messages sent before
+    the change count: a number used after it changed may belong to someone else by then."""
+    match = Q(old_user_id=user_id) if user_id else Q(pk__in=[])
+    if wa_id:
+        match |= Q(old_wa_id=wa_id) & (Q(old_user_id=user_id or "") | Q(old_user_id=""))
+    change = (
+        ContactIdentityChange.objects.filter(match, changed_at__gte=seen_at)
+        .select_related("contact")
+        .order_by("changed_at", "id")
+        .first()
+    )
+    return change.contact if change is not None else None
+
+
 def contact_identity_change(
-    *, contact_id: int, new_wa_id: str = "", new_user_id: str = "", reason: str
+    *,
+    contact_id: int,
+    new_wa_id: str = "",
+    new_user_id: str = "",
+    reason: str,
+    changed_at: datetime | None = None,
 ) -> Contact:
     """Meta says contact `contact_id` now has `new_wa_id` and/or `new_user_id`
     (`user_changed_number`, `user_id_update`). A contact already holding a new id (the new
@@ -176,7 +214,13 @@ def contact_identity_change(
         | (Q(user_id=new_user_id) if new_user_id else Q(pk__in=[]))
     )
     for holder in list(holders.order_by("pk")):
-        contact_merge(survivor_id=contact.pk, merged_id=holder.pk, reason=reason, actor="system")
+        contact_merge(
+            survivor_id=contact.pk,
+            merged_id=holder.pk,
+            reason=reason,
+            actor="system",
+            keep_former_ids=False,
+        )
     updates: dict[str, Any] = {}
     if new_wa_id and new_wa_id != contact.wa_id:
         updates["wa_id"] = new_wa_id
@@ -186,6 +230,15 @@ def contact_identity_change(
         updates["user_id"] = new_user_id
     if updates:
         Contact.objects.filter(pk=contact.pk).update(**updates, updated_at=timezone.now())
+        ContactIdentityChange.objects.create(
+            contact=contact,
+            old_wa_id=contact.wa_id or "",
+            old_user_id=contact.user_id or "",
+            new_wa_id=updates.get("wa_id") or contact.wa_id or "",
+            new_user_id=updates.get("user_id", contact.user_id) or "",
+            changed_at=changed_at or timezone.now(),
+            reason=reason[:255],
+        )
         logger.info("contact identity changed: contact=%s reason=%s", contact.pk, reason)
     contact.refresh_from_db()
     return contact
@@ -193,7 +246,12 @@ def contact_identity_change(
 
 @transaction.atomic
 def contact_merge(
-    *, survivor_id: int, merged_id: int, reason: str, actor: str = ""
+    *,
+    survivor_id: int,
+    merged_id: int,
+    reason: str,
+    actor: str = "",
+    keep_former_ids: bool = True,
 ) -> ContactMerge:
     """Fold contact `merged_id` into `survivor_id` and delete it.
 
@@ -201,6 +259,9 @@ def contact_merge(
     24-hour window (`last_inbound_at`), keeps the earliest opt-out, fills the survivor's empty
     name/username/ids from the merged contact, and records a ContactMerge (who, why, the merged
     contact's ids). Messages keep the sender ids Meta gave them (`from_wa_id`, `from_user_id`).
+    Ids of the merged contact the survivor cannot take are kept as its former ids (messages sent
+    from them before now find the survivor), unless `keep_former_ids` is False (the caller is
+    about to give them to the survivor).
     Raises ContactMergeError for the same id, ContactNotFoundError when either is missing.
     """
     if survivor_id == merged_id:
@@ -222,6 +283,7 @@ def contact_merge(
         raise ContactNotFoundError("Contact not found.")
     survivor, merged = locked[survivor_id], locked[merged_id]
     moved = WhatsAppMessage.objects.filter(contact_id=merged.pk).update(contact_id=survivor.pk)
+    ContactIdentityChange.objects.filter(contact_id=merged.pk).update(contact_id=survivor.pk)
     audit = ContactMerge.objects.create(
         survivor=survivor,
         survivor_contact_id=survivor.pk,
@@ -250,6 +312,22 @@ def contact_merge(
         if not getattr(survivor, key) and getattr(merged, key):
             updates[key] = getattr(merged, key)
     Contact.objects.filter(pk=survivor.pk).update(**updates)
+    left_behind = {
+        key: getattr(merged, key) or ""
+        for key in ("wa_id", "user_id")
+        if getattr(merged, key) and updates.get(key) != getattr(merged, key)
+    }
+    if left_behind and keep_former_ids:
+        # Ids the survivor could not take: messages sent from them until now are its own.
+        ContactIdentityChange.objects.create(
+            contact=survivor,
+            old_wa_id=left_behind.get("wa_id", ""),
+            old_user_id=left_behind.get("user_id", ""),
+            new_wa_id=updates.get("wa_id") or survivor.wa_id or "",
+            new_user_id=updates.get("user_id") or survivor.user_id or "",
+            changed_at=timezone.now(),
+            reason=f"merge: {reason}"[:255],
+        )
     logger.info(
         "contacts merged: survivor=%s merged=%s messages=%s actor=%s",
         survivor.pk,

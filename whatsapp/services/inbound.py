@@ -294,6 +294,7 @@ def message_store(
             new_wa_id=system.wa_id,
             new_user_id=system.user_id,
             reason=f"{system.kind} ({stored.wamid})",
+            changed_at=timestamp,
         )
     if message.type in ACTION_TYPES:
         if message.refers_to:
