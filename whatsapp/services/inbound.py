@@ -34,6 +34,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from whatsapp.graph.facts import timestamp_parse
+from whatsapp.graph.sanitize import text_clean
 from whatsapp.graph.updates import InboundMessage, MessagesUpdate, messages_update_parse
 from whatsapp.models import WhatsAppMedia, WhatsAppMessage
 from whatsapp.services.contacts import contact_identity_change, contact_upsert, identity_lock
@@ -77,9 +78,11 @@ class ApplyResult:
 def messages_changes_apply(changes: Sequence[ChangeInput]) -> dict[int, str]:
     """The gateway's handler for `messages` changes (contract: whatsapp.webhooks.handlers).
 
-    Applies each change in its own savepoint and returns `{change_id: notes}` (notes name the
-    items set aside). Identity locks for the whole batch are taken first, in one sorted
-    statement, so concurrent batches never deadlock on contacts.
+    Returns `{change_id: notes}` for every change (notes name the items set aside or stored
+    without their content; "" when none). Each item runs in its own savepoint; only transient
+    database errors escape (the gateway then retries change by change). The locks of every
+    identity and message id of the batch are taken first, in one sorted statement, so
+    concurrent batches never deadlock on them.
     """
     parsed = [(change, messages_update_parse(change.value)) for change in changes]
     _lock_identities([update for _, update in parsed])
@@ -194,10 +197,10 @@ def _isolated(apply: Any, fallback: Any, *, where: str, notes: list[str]) -> str
             error = error or exc
             logger.warning("item refused: %s %s", where, type(exc).__name__)
             continue
-        if attempt is fallback:
+        if attempt is fallback and outcome == "created":
             notes.append(f"{where} stored without its content: {type(error).__name__}")
         return outcome
-    notes.append(f"{where} set aside: {type(error).__name__}: {str(error)[:200]}")
+    notes.append(f"{where} set aside: {type(error).__name__}: {text_clean(str(error))[:200]}")
     return None
 
 
