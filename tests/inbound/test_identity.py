@@ -249,3 +249,20 @@ def test_merged_number_keeps_finding_the_survivor_for_messages_sent_before_the_m
         apply(text("wamid.LATE.8", "5511000000008", ts=1750000000))  # sent before the merge
         assert WhatsAppMessage.objects.get(wamid="wamid.LATE.8").contact_id == survivor.pk
         assert Contact.objects.count() == 1
+
+
+def test_outbound_helpers_find_or_create_and_never_steal_a_wa_id(db, org_a):
+    from whatsapp.services.contacts import contact_for_address, contact_wa_id_confirm
+
+    with in_tenant(org_a):
+        by_phone = contact_for_address(wa_id="5511000000009")
+        assert contact_for_address(wa_id="5511000000009").pk == by_phone.pk
+        by_bsuid = contact_for_address(user_id="BR.OUT9")
+        assert by_bsuid.wa_id is None and by_bsuid.last_inbound_at is None
+        # Meta's normalised number is taken when free, refused when another contact holds it.
+        assert contact_wa_id_confirm(contact_id=by_bsuid.pk, wa_id="5511000000010")
+        assert Contact.objects.get(pk=by_bsuid.pk).wa_id == "5511000000010"
+        assert not contact_wa_id_confirm(contact_id=by_bsuid.pk, wa_id="5511000000009")
+        assert Contact.objects.get(pk=by_phone.pk).wa_id == "5511000000009"
+        with pytest.raises(ValueError):
+            contact_for_address()
