@@ -65,13 +65,16 @@ def apply(value: dict) -> None:
     inbound_change_apply(value=value, phone_number_id=PNID)
 
 
-def scenario(n: int, *, bsuid: bool) -> tuple[dict, dict, dict, str, str]:
-    """(history from the old number, the system message, the new number's first message)."""
+def scenario(n: int, *, bsuid: bool | str) -> tuple[dict, dict, dict, str, str]:
+    """(history from the old number, the system message, the new number's first message, the
+    new number, the new BSUID). `bsuid`: False (phones only), True (BSUIDs everywhere) or
+    "unannounced" (BSUIDs, but the notice does not name the new one)."""
     old, new = f"55119{n:08d}", f"55118{n:08d}"
     old_user, new_user = (f"BR.OLD{n}", f"BR.NEW{n}") if bsuid else ("", "")
+    announced = new_user if bsuid is True else ""
     return (
         text(f"wamid.H.{n}", old, old_user, ts=1750850000),
-        changed_number(f"wamid.S.{n}", old, new, old_user, new_user),
+        changed_number(f"wamid.S.{n}", old, new, old_user, announced),
         text(f"wamid.N.{n}", new, new_user, ts=1750857200),
         new,
         new_user,
@@ -94,7 +97,7 @@ def assert_one_contact(n: int, new: str, new_user: str) -> None:
     assert contact.last_inbound_at.timestamp() == 1750857200
 
 
-@pytest.mark.parametrize("bsuid", [False, True])
+@pytest.mark.parametrize("bsuid", [False, True, "unannounced"])
 @pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
 def test_number_change_in_any_order_ends_as_one_contact(db, org_a, bsuid, order):
     """History from the old number (sent before the change, maybe delivered late), the system
@@ -129,7 +132,7 @@ def _apply_in_own_transaction(schema: str, value: dict) -> None:
         apply(value)
 
 
-@pytest.mark.parametrize("bsuid", [False, True])
+@pytest.mark.parametrize("bsuid", [False, True, "unannounced"])
 def test_number_change_processed_concurrently_ends_as_one_contact(live_db, org_a, bsuid):
     for n in range(12):
         history, system, first_new, new, new_user = scenario(n, bsuid=bsuid)

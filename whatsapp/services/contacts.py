@@ -214,6 +214,12 @@ def contact_identity_change(
         | (Q(user_id=new_user_id) if new_user_id else Q(pk__in=[]))
     )
     for holder in list(holders.order_by("pk")):
+        # The holder is the new identity: what it knows and Meta's notice did not say (e.g.
+        # the new number's BSUID) is part of it, whichever of the two arrived first.
+        if holder.wa_id == new_wa_id and not new_user_id:
+            new_user_id = holder.user_id or ""
+        if holder.user_id == new_user_id and not new_wa_id:
+            new_wa_id = holder.wa_id or ""
         contact_merge(
             survivor_id=contact.pk,
             merged_id=holder.pk,
