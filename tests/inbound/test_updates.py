@@ -176,3 +176,21 @@ def test_hostile_values_never_raise_and_everything_parsed_is_storable():
         # Everything it kept serializes as strict JSON (what a jsonb column takes).
         json.dumps([m.raw for m in update.messages], allow_nan=False)
         json.dumps([m.content for m in update.messages], allow_nan=False)
+
+
+def test_parser_and_sandbox_import_no_django():
+    """whatsapp.graph.updates/facts stay plain Python, and the sandbox, which now shares the
+    facts, still imports no Django (fresh interpreter)."""
+    import subprocess
+    import sys
+
+    check = (
+        "import sys, whatsapp.graph.updates, whatsapp.graph.facts, whatsapp.sandbox;"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'django', 'rest_framework', "
+        "'django_tenants', 'tenants'});"
+        "print(','.join(bad))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == ""
