@@ -124,7 +124,7 @@ class ContactDetail(RetrieveAPIView):
     request=ContactMergeSerializer,
     responses={201: ContactMergeResultSerializer},
 )
-class ContactMerge(APIView):
+class ContactMergeView(APIView):
     """Merge another contact of this organization into this one (org admins only): its
     messages, window and opt-out move here, the other contact is deleted, an audit row stays."""
 
