@@ -253,6 +253,13 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[object]:
         app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=10
     ) as worker:
         yield worker
+    # The pool's threads keep their database sessions across tasks (saas_platform.celery) and
+    # are not asked to close them: end them, or the test database cannot be dropped.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
     django_db_blocker.restore()
 
 
