@@ -129,6 +129,16 @@ def _reset_schema_to_public() -> Iterator[None]:
         connection.set_schema_to_public()
 
 
+@pytest.fixture(autouse=True)
+def _empty_host_cache() -> Iterator[None]:
+    """The per-process host -> organization cache must not carry rows a rolled-back test wrote."""
+    from tenants.middleware import host_cache
+
+    host_cache.clear()
+    yield
+    host_cache.clear()
+
+
 @contextlib.contextmanager
 def in_tenant(org: OrgFixture) -> Iterator[None]:
     """Run the block inside `org`'s schema."""

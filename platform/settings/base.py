@@ -64,8 +64,13 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 # django-tenants forgets the setting on rollback, savepoint rollback, close and tenant change.
 TENANT_LIMIT_SET_CALLS = env.bool("TENANT_LIMIT_SET_CALLS", default=True)
 
+# Host -> organization lookups are cached per process for this many seconds (bounded LRU); a
+# change is seen at once by the process that made it, within this delay by the others.
+TENANT_HOST_CACHE_SECONDS = env.float("TENANT_HOST_CACHE_SECONDS", default=5.0)
+TENANT_HOST_CACHE_MAX_ENTRIES = env.int("TENANT_HOST_CACHE_MAX_ENTRIES", default=1024)
+
 MIDDLEWARE = [
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "tenants.middleware.CachedTenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
