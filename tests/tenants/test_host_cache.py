@@ -131,3 +131,33 @@ def test_the_cache_is_bounded_and_can_be_turned_off(org_a, org_b, now, settings)
     settings.TENANT_HOST_CACHE_SECONDS = 0
     _resolve(org_a.host)
     assert len(host_cache) == 0
+
+
+def _current_schema() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_schema()")
+        return cursor.fetchone()[0]
+
+
+def test_the_connection_follows_the_host_and_skips_an_unchanged_search_path(
+    org_a, org_b, now
+) -> None:
+    _resolve(org_a.host)
+    assert _current_schema() == org_a.schema
+    with CaptureQueriesContext(connection) as again:
+        _resolve(org_a.host)
+        assert _current_schema() == org_a.schema
+    assert not any("search_path" in q["sql"] for q in again.captured_queries)
+    _resolve(org_b.host)
+    assert _current_schema() == org_b.schema
+    _resolve("localhost")
+    assert _current_schema() == "public"
+    _resolve(org_a.host)
+    assert _current_schema() == org_a.schema
+    # A rollback reverts a SET made in its transaction: django-tenants forgets it, so the next
+    # request sets it again rather than trusting it.
+    connection.search_path_set_schemas = None
+    with CaptureQueriesContext(connection) as after_reset:
+        _resolve(org_a.host)
+        assert _current_schema() == org_a.schema
+    assert any("search_path" in q["sql"] for q in after_reset.captured_queries)
