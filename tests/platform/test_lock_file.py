@@ -34,4 +34,3 @@ def test_every_declared_dependency_is_pinned_within_its_bounds() -> None:
         assert requirement.specifier.contains(pins[name], prereleases=True), (
             f"{name}=={pins[name]} is outside {requirement.specifier}: run `make lock`"
         )
-
