@@ -53,7 +53,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from tenants.models import Organization, PhoneNumber, RawWebhookEvent, WebhookChange
-from tenants.services.webhooks import sign_body
+from whatsapp.webhooks.receive import sign_body
 
 PASSWORD = "bench-ingest-password-123"
 TOKEN = "EAAbench-ingest-token"

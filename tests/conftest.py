@@ -1,5 +1,5 @@
 """Shared fixtures: a migrated test database with two organizations, clients for their hosts,
-a live WSGI server, a real Celery worker and a WhatsApp sandbox.
+a live WSGI server, a real Celery worker, the webhook worker loop and a WhatsApp sandbox.
 
 Two kinds of database access:
 - `db` (most tests): each test runs in a transaction that is rolled back. Fast, but other
@@ -169,6 +169,7 @@ def make_user(db):
 
 # --- Committed data, live servers and workers (integration tests) ------------------------------
 PUBLIC_TABLES_EMPTIED_AFTER_LIVE_TESTS = (
+    "tenants_accountevent",
     "tenants_webhookchange",
     "tenants_rawwebhookevent",
     "tenants_whatsappcredential",
@@ -253,6 +254,29 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[object]:
         app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=10
     ) as worker:
         yield worker
+    django_db_blocker.restore()
+
+
+@pytest.fixture(scope="session")
+def webhook_worker(django_db_setup, django_db_blocker) -> Iterator[object]:
+    """The webhook worker loop (`manage.py webhook_worker`'s) in a thread, for the whole session:
+    it claims committed webhook events, routes them and applies their changes in the tenants."""
+    from whatsapp.webhooks.worker import webhook_worker_run
+
+    django_db_blocker.unblock()
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            webhook_worker_run(stop=stop, poll_seconds=0.2)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name="webhook-worker", daemon=True)
+    thread.start()
+    yield thread
+    stop.set()
+    thread.join(timeout=10)
     django_db_blocker.restore()
 
 

@@ -67,7 +67,7 @@ def test_replay_action_routes_a_change_once_its_number_is_connected(
         follow=True,
     )
     assert response.status_code == 200
-    assert b"1 change(s) enqueued again" in response.content
+    assert b"1 change(s) queued again" in response.content
     unroutable_change.refresh_from_db()
     assert unroutable_change.state == "pending"
     assert unroutable_change.organization == org_a.organization
