@@ -257,27 +257,65 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[object]:
     django_db_blocker.restore()
 
 
+class WebhookWorkerThread:
+    """The webhook worker loop (`manage.py webhook_worker`'s) in a thread of the test process,
+    on its own database connection; started once and kept for the session."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        from whatsapp.webhooks.worker import webhook_worker_run
+
+        if self.running:
+            return
+        self._stop = threading.Event()
+        stop = self._stop
+
+        def run() -> None:
+            try:
+                webhook_worker_run(stop=stop, poll_seconds=0.2)
+            finally:
+                connection.close()
+
+        self._thread = threading.Thread(target=run, name="webhook-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join(timeout=10)
+            self._thread = None
+
+
+_WEBHOOK_WORKER = WebhookWorkerThread()
+
+
 @pytest.fixture(scope="session")
-def webhook_worker(django_db_setup, django_db_blocker) -> Iterator[object]:
-    """The webhook worker loop (`manage.py webhook_worker`'s) in a thread, for the whole session:
-    it claims committed webhook events, routes them and applies their changes in the tenants."""
-    from whatsapp.webhooks.worker import webhook_worker_run
-
+def webhook_worker(django_db_setup, django_db_blocker) -> Iterator[WebhookWorkerThread]:
+    """A running webhook worker: it claims committed webhook events, routes them and applies
+    their changes in the tenants (integration tests, with `live_db`)."""
     django_db_blocker.unblock()
-    stop = threading.Event()
-
-    def run() -> None:
-        try:
-            webhook_worker_run(stop=stop, poll_seconds=0.2)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run, name="webhook-worker", daemon=True)
-    thread.start()
-    yield thread
-    stop.set()
-    thread.join(timeout=10)
+    _WEBHOOK_WORKER.start()
+    yield _WEBHOOK_WORKER
+    _WEBHOOK_WORKER.stop()
     django_db_blocker.restore()
+
+
+@pytest.fixture
+def no_webhook_worker(live_db) -> Iterator[None]:
+    """No background worker for this test (it drives `webhook_batch_process` itself); the
+    session's worker, if it was running, is started again afterwards."""
+    was_running = _WEBHOOK_WORKER.running
+    _WEBHOOK_WORKER.stop()
+    yield
+    if was_running:
+        _WEBHOOK_WORKER.start()
 
 
 @pytest.fixture(scope="session")

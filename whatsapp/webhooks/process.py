@@ -77,6 +77,12 @@ def retry_policy() -> RetryPolicy:
     )
 
 
+def retry_delay(policy: RetryPolicy, attempts: int, error: BaseException) -> float:
+    """Seconds until the next attempt: the policy's jittered backoff, but at least half of the
+    un-jittered one, so a failing item never comes straight back (no hot loop)."""
+    return max(policy.delay_for(attempts, error), policy.backoff(attempts) / 2)
+
+
 def handler_for(field_name: str) -> ChangeHandler | None:
     """The handler registered for a webhook `field` (resolved now, not at import), or None."""
     path = settings.WHATSAPP_WEBHOOK_HANDLERS.get(field_name)
@@ -232,7 +238,7 @@ def _event_failed(*, event_id: int, attempts: int, error: BaseException, result:
         attempts=attempts,
         next_attempt_at=None
         if final
-        else timezone.now() + timedelta(seconds=policy.delay_for(attempts, error)),
+        else timezone.now() + timedelta(seconds=retry_delay(policy, attempts, error)),
     )
     result.failed_event_ids.add(event_id)
     logger.warning(
@@ -418,7 +424,7 @@ def _change_failed(change: _Claimed, exc: BaseException) -> None:
         attempts=F("attempts") + 1,
         next_attempt_at=None
         if final
-        else timezone.now() + timedelta(seconds=policy.delay_for(attempts, exc)),
+        else timezone.now() + timedelta(seconds=retry_delay(policy, attempts, exc)),
     )
     log = logger.error if final else logger.warning
     log(

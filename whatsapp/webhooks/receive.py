@@ -88,9 +88,10 @@ def raw_event_store(*, body: bytes, meta: dict[str, Any]) -> StoredEvent:
     error = ""
     try:
         json.loads(body)
-    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError too
+        # RecursionError: nesting deeper than the parser takes; kept, never processed.
         state = RawWebhookEvent.State.MALFORMED
-        error = f"invalid JSON: {exc}"[:500]
+        error = f"invalid JSON: {type(exc).__name__}: {exc}"[:500]
     table = connection.ops.quote_name(RawWebhookEvent._meta.db_table)
     with connection.cursor() as cursor:
         # `xmax = 0` is true only for a freshly inserted row (PostgreSQL idiom).

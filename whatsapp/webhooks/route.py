@@ -69,6 +69,11 @@ def split_changes(payload: Any) -> tuple[list[ChangeSpec], list[str]]:
                 _as_id(metadata.get("phone_number_id")) if isinstance(metadata, dict) else ""
             )
             field = change.get("field")
+            try:
+                value = json_clean(value)
+            except RecursionError:
+                problems.append(f"entry {entry_index} change {change_index}: nested too deep")
+                continue
             specs.append(
                 ChangeSpec(
                     entry_index=entry_index,
@@ -76,7 +81,7 @@ def split_changes(payload: Any) -> tuple[list[ChangeSpec], list[str]]:
                     field=json_clean(field[:64]) if isinstance(field, str) else "",
                     phone_number_id=phone_number_id,
                     waba_id=waba_id,
-                    value=json_clean(value),
+                    value=value,
                 )
             )
     return specs, problems
