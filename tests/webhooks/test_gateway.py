@@ -429,3 +429,21 @@ def test_a_worker_killed_mid_batch_loses_nothing(no_webhook_worker, numbers, org
     settings.WHATSAPP_WEBHOOK_HANDLERS = {"messages": "whatsapp.webhooks.fields.messages_handler"}
     assert webhook_batch_process(batch_size=10).processed == 1
     assert wamids(org_a) == {"wamid.HBgNNTUxMTk5OTk5MDAwMBUCABIYINTEXT0001"}
+
+
+def test_the_webhook_worker_command_drains_what_is_due_with_once(no_webhook_worker, numbers, org_a):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    for i in range(5):
+        store(
+            body_of(
+                {"id": "w", "changes": [message_change(f"wamid.O-{i}", number=FIXTURE_NUMBER_ID)]}
+            )
+        )
+    out = StringIO()
+    call_command("webhook_worker", "--once", "--batch", "2", stdout=out)
+    assert "10 event(s)/change(s) claimed" in out.getvalue()
+    assert wamids(org_a) == {f"wamid.O-{i}" for i in range(5)}
+    assert not RawWebhookEvent.objects.filter(state="received").exists()

@@ -25,7 +25,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
-        total = webhook_worker_run(batch_size=options["batch"], once=options["once"], stop=stop)
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        for sig in previous:
+            signal.signal(sig, lambda *_: stop.set())  # finish the batch in hand, then exit
+        try:
+            total = webhook_worker_run(batch_size=options["batch"], once=options["once"], stop=stop)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         self.stdout.write(f"webhook worker stopped: {total} event(s)/change(s) claimed")
