@@ -45,6 +45,7 @@ def test_staff_see_events_and_changes_but_not_bodies(staff_client, unroutable_ch
         f"/admin/tenants/rawwebhookevent/{unroutable_change.event_id}/change/",
         "/admin/tenants/webhookchange/",
         f"/admin/tenants/webhookchange/{unroutable_change.pk}/change/",
+        "/admin/tenants/accountevent/",
     ]
     for page in pages:
         response = staff_client.get(page)

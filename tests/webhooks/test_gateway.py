@@ -447,3 +447,40 @@ def test_the_webhook_worker_command_drains_what_is_due_with_once(no_webhook_work
     assert "10 event(s)/change(s) claimed" in out.getvalue()
     assert wamids(org_a) == {f"wamid.O-{i}" for i in range(5)}
     assert not RawWebhookEvent.objects.filter(state="received").exists()
+
+
+def test_a_notify_wakes_an_idle_worker_long_before_its_poll(
+    no_webhook_worker, webhook, numbers, org_a
+):
+    """The worker polls only every 30 s here: a POST is applied within seconds because the
+    request's pg_notify wakes its LISTEN."""
+    import time
+
+    from whatsapp.webhooks.worker import webhook_worker_run
+
+    stop = threading.Event()
+    listening = threading.Event()
+
+    def run() -> None:
+        try:
+            webhook_batch_process(batch_size=10)  # connect, then idle in LISTEN
+            listening.set()
+            webhook_worker_run(stop=stop, poll_seconds=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert listening.wait(5)
+        time.sleep(0.5)  # inside its 30 s wait
+        started = time.monotonic()
+        assert webhook.post(load("message_text")).status_code == 200
+        wait_for(lambda: wamids(org_a), timeout=10)
+        assert time.monotonic() - started < 5
+    finally:
+        stop.set()
+        with connection.cursor() as cursor:  # wake it so that it sees `stop`
+            cursor.execute("SELECT pg_notify('webhook_events', '')")
+        thread.join(35)
+    assert not thread.is_alive()
