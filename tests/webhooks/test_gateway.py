@@ -484,3 +484,34 @@ def test_a_notify_wakes_an_idle_worker_long_before_its_poll(
             cursor.execute("SELECT pg_notify('webhook_events', '')")
         thread.join(35)
     assert not thread.is_alive()
+
+
+def test_an_insert_the_database_refuses_sets_only_its_event_aside(
+    no_webhook_worker, numbers, org_a, org_b, monkeypatch
+):
+    """Second line of defence, unit-level: the cleaning of values is faked away, so a NUL reaches
+    the jsonb insert; the batch insert fails, the events are inserted one by one, and only the
+    poisoned one is marked failed (with a backoff) while its batch siblings are applied."""
+    import whatsapp.webhooks.route as route
+
+    monkeypatch.setattr(route, "json_clean", lambda value: value)
+    good = store(
+        body_of({"id": "w", "changes": [message_change("wamid.OK", number=OTHER_NUMBER_ID)]})
+    )
+    bad = store(
+        body_of(
+            {
+                "id": "w",
+                "changes": [message_change("wamid.NUL", number=FIXTURE_NUMBER_ID, text="\u0000")],
+            }
+        )
+    )
+    result = webhook_batch_process(batch_size=10)
+    assert result.failed_event_ids == {bad}
+    assert wamids(org_b) == {"wamid.OK"}
+    assert wamids(org_a) == set()
+    event = RawWebhookEvent.objects.get(pk=bad)
+    assert (event.state, event.attempts) == ("received", 1)
+    assert event.next_attempt_at > timezone.now()
+    assert RawWebhookEvent.objects.get(pk=good).state == "routed"
+    assert not WebhookChange.objects.filter(event_id=bad).exists()

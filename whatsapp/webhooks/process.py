@@ -111,6 +111,9 @@ class _Claimed:
         )
 
 
+_Split = list[tuple[int, list[ChangeSpec], list[str]]]  # (event id, its changes, shape problems)
+
+
 def webhook_batch_process(*, batch_size: int = 100) -> BatchResult:
     """Claim, route and apply one batch (see the module docstring); returns what it did."""
     result = BatchResult()
@@ -141,7 +144,7 @@ def _claim_and_route_events(*, batch_size: int, result: BatchResult) -> list[_Cl
     result.events = len(events)
     if not events:
         return []
-    split: list[tuple[int, list[ChangeSpec], list[str]]] = []
+    split: _Split = []
     attempts_of = {event_id: attempts for event_id, _, attempts in events}
     for event_id, body, attempts in events:
         try:
@@ -196,8 +199,15 @@ def _claim_and_route_events(*, batch_size: int, result: BatchResult) -> list[_Cl
     ]
 
 
-def _insert_changes(rows, owners, split, attempts_of, result):
-    """One bulk INSERT; if it fails, insert event by event so one event cannot sink the rest."""
+def _insert_changes(
+    rows: list[WebhookChange],
+    owners: list[Owner | None],
+    split: _Split,
+    attempts_of: dict[int, int],
+    result: BatchResult,
+) -> tuple[list[WebhookChange], list[Owner | None]]:
+    """One bulk INSERT; if it fails, insert event by event so one event cannot sink the rest
+    (its rows are dropped and the event is marked failed, with a backoff)."""
     if not rows:
         return rows, owners
     try:
@@ -250,7 +260,8 @@ def _event_failed(*, event_id: int, attempts: int, error: BaseException, result:
     )
 
 
-def _mark_events_routed(split, *, failed: set[int]) -> None:
+def _mark_events_routed(split: _Split, *, failed: set[int]) -> None:
+    """ROUTED (or MALFORMED when nothing in it was usable); one UPDATE for the clean ones."""
     clean: list[int] = []
     for event_id, specs, problems in split:
         if event_id in failed:
