@@ -134,6 +134,9 @@ HOSTILE_PATHS = [
     ["metadata", "display_phone_number"],
     ["messages", 0],
     ["contacts"],
+    ["metadata", "phone_number_id"],
+    ["statuses"],
+    ["errors"],
 ]
 
 
