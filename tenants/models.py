@@ -88,10 +88,11 @@ class PhoneNumber(models.Model):
     connected_at = models.DateTimeField(auto_now_add=True)
     # Number health pushed by Meta's `phone_number_quality_update` webhook (whatsapp.webhooks):
     # the last event (FLAGGED, UNFLAGGED, UPGRADE, DOWNGRADE, ...), the quality it implies and
-    # the messaging-limit tier (e.g. TIER_10K). Blank until Meta sends one.
-    quality_rating = models.CharField(max_length=32, blank=True)
-    quality_event = models.CharField(max_length=32, blank=True)
-    messaging_limit_tier = models.CharField(max_length=64, blank=True)
+    # the messaging-limit tier (e.g. TIER_10K). Blank until Meta sends one. The database defaults
+    # keep inserts by code that predates these columns working during a deploy.
+    quality_rating = models.CharField(max_length=32, blank=True, default="", db_default="")
+    quality_event = models.CharField(max_length=32, blank=True, default="", db_default="")
+    messaging_limit_tier = models.CharField(max_length=64, blank=True, default="", db_default="")
     health_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -152,7 +153,8 @@ class RawWebhookEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     deliveries = models.PositiveIntegerField(default=1, help_text="How often Meta posted it")
     # Routing attempts that raised; the worker claims the event again after `next_attempt_at`.
-    attempts = models.PositiveIntegerField(default=0)
+    # (A database default too: web processes of the previous release insert without it.)
+    attempts = models.PositiveIntegerField(default=0, db_default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -18,16 +18,16 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='phonenumber',
             name='messaging_limit_tier',
-            field=models.CharField(blank=True, max_length=64),
+            field=models.CharField(blank=True, db_default='', default='', max_length=64),
         ),
         migrations.AddField(
             model_name='phonenumber',
             name='quality_event',
-            field=models.CharField(blank=True, max_length=32),
+            field=models.CharField(blank=True, db_default='', default='', max_length=32),
         ),
         migrations.AddField(
             model_name='phonenumber',
             name='quality_rating',
-            field=models.CharField(blank=True, max_length=32),
+            field=models.CharField(blank=True, db_default='', default='', max_length=32),
         ),
     ]
