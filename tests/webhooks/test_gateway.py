@@ -518,3 +518,23 @@ def test_an_insert_the_database_refuses_sets_only_its_event_aside(
     assert event.next_attempt_at > timezone.now()
     assert RawWebhookEvent.objects.get(pk=good).state == "routed"
     assert not WebhookChange.objects.filter(event_id=bad).exists()
+
+
+@pytest.mark.django_db
+def test_the_previous_releases_insert_still_works_during_a_deploy():
+    """The web processes of the release before this one insert raw events and numbers without
+    the new columns: database defaults fill them (no NOT NULL violation, no lost webhook)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO public.tenants_rawwebhookevent "
+            "(body, body_sha256, headers, state, error, received_at, deliveries) "
+            "VALUES ('{}', 'x', '{}', 'received', '', now(), 1) RETURNING attempts"
+        )
+        assert cursor.fetchone() == (0,)
+        cursor.execute(
+            "INSERT INTO public.tenants_phonenumber (phone_number_id, organization_id, waba_id, "
+            "display_number, messages_per_second, connected_at) "
+            "SELECT 'old-1', id, 'w', '+1', 80, now() FROM public.tenants_organization LIMIT 1 "
+            "RETURNING quality_rating, quality_event, messaging_limit_tier"
+        )
+        assert cursor.fetchone() == ("", "", "")
