@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
@@ -168,16 +168,31 @@ def make_user(db):
 
 
 # --- Committed data, live servers and workers (integration tests) ------------------------------
+# The raw event table first: the webhook worker locks it first too (its claim), so emptying the
+# tables while the worker runs cannot deadlock on the public ones.
 PUBLIC_TABLES_EMPTIED_AFTER_LIVE_TESTS = (
-    "tenants_accountevent",
-    "tenants_webhookchange",
     "tenants_rawwebhookevent",
+    "tenants_webhookchange",
+    "tenants_accountevent",
     "tenants_whatsappcredential",
     "tenants_phonenumber",
 )
 
 
 def _truncate_test_data() -> None:
+    """Empty the test data; retried if PostgreSQL picks the TRUNCATE as a deadlock victim (the
+    session's webhook worker may be mid-batch on the same tables)."""
+    for attempt in range(5):
+        try:
+            _truncate_once()
+            return
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.1)
+
+
+def _truncate_once() -> None:
     with connection.cursor() as cursor:
         for slug in ORG_SLUGS:
             schema = "org_" + slug
