@@ -11,8 +11,8 @@ organizations `bench-ingest-<n>` (with `organization_create`) and numbers if abs
 1. starts the platform's WSGI app on a loopback port (Django's threaded server, what `make run`
    uses), in a subprocess whose public urlconf also has a bare `/bench/bare/` view, unless `--url`
    points at a running server (then the ceiling is skipped);
-2. starts a Celery worker (prefork) on a private broker database (redis db 11) so `make run`'s
-   worker never takes these tasks;
+2. starts `--worker-concurrency` webhook worker processes (`manage.py webhook_worker`: they
+   claim stored events with SKIP LOCKED; a `make run` worker on the same database helps too);
 3. posts `--messages` signed webhooks (one text message each, or `--batch` messages per POST)
    spread over the tenants, with `--concurrency` keep-alive clients over loopback;
 4. prints the acknowledgement rate and latency, the end-to-end rate (first POST -> last message
@@ -53,7 +53,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from tenants.models import Organization, PhoneNumber, RawWebhookEvent, WebhookChange
-from tenants.services.webhooks import sign_body
+from whatsapp.webhooks.receive import sign_body
 
 PASSWORD = "bench-ingest-password-123"
 TOKEN = "EAAbench-ingest-token"
@@ -137,16 +137,6 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     raise SystemExit(f"server at {url} did not come up")
-
-
-def wait_worker(timeout: float = 60.0) -> None:
-    from saas_platform.celery import app
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if app.control.ping(timeout=0.5):
-            return
-    raise SystemExit("the Celery worker did not answer a ping")
 
 
 # --- Payloads --------------------------------------------------------------------------------
@@ -279,33 +269,16 @@ def main() -> None:
                 )
             )
             wait_http(f"{base}/bench/bare/")
-        from saas_platform.celery import app
-
-        app.control.purge()
-        processes.append(
-            subprocess.Popen(
-                [
-                    str(Path(sys.executable).with_name("celery")),
-                    "-A",
-                    "saas_platform.celery",
-                    "worker",
-                    "--pool",
-                    "prefork",
-                    "--concurrency",
-                    str(args.worker_concurrency),
-                    "--loglevel",
-                    os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
-                    "--without-heartbeat",
-                    "--without-gossip",
-                    "--without-mingle",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=(logs / "worker.log").open("w"),
-                stderr=subprocess.STDOUT,
+        for n in range(args.worker_concurrency):
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "manage.py", "webhook_worker"],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=(logs / f"webhook-worker-{n}.log").open("w"),
+                    stderr=subprocess.STDOUT,
+                )
             )
-        )
-        wait_worker()
         run = uuid.uuid4().hex[:8]
         first_event_id = (
             RawWebhookEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
@@ -318,7 +291,7 @@ def main() -> None:
 
         print(
             f"webhook ingest: {args.messages} messages in {len(bodies)} POSTs to {args.tenants} "
-            f"tenants, {args.concurrency} concurrent clients, worker prefork x"
+            f"tenants, {args.concurrency} concurrent clients, webhook workers x"
             f"{args.worker_concurrency}, server {'external' if args.url else 'threaded WSGI'}"
         )
         started = time.perf_counter()

@@ -3,8 +3,9 @@
 
 Starts a private PostgreSQL and Redis (deploy/devstack.py) unless DATABASE_URL /
 CELERY_BROKER_URL point elsewhere, migrates every schema, seeds the demo organization, then runs
-the WhatsApp sandbox, the web server, a Celery worker and Celery beat until Ctrl-C, which stops
-everything it started. Running it twice is safe.
+the WhatsApp sandbox, the web server, the webhook worker (`manage.py webhook_worker`: applies
+inbound webhooks), a Celery worker (sends, media downloads) and Celery beat until Ctrl-C, which
+stops everything it started. Running it twice is safe.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def main() -> int:
             webhook_url,
         ],
         "web": [PY, "manage.py", "runserver", f"127.0.0.1:{PORT}", "--noreload"],
+        "webhooks": [PY, "manage.py", "webhook_worker"],
         "worker": [
             PY,
             "-m",

@@ -9,7 +9,7 @@ urlpatterns = [
     path("", include("tenants.health_urls")),
     path("", include("tenants.portal.urls")),
     path("admin/", admin.site.urls),
-    path("webhooks/", include("tenants.webhook_urls")),
+    path("webhooks/", include("whatsapp.webhooks.urls")),
 ]
 
 handler404 = "whatsapp.api.exceptions.api_not_found"

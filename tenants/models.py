@@ -86,6 +86,14 @@ class PhoneNumber(models.Model):
         default=80, help_text="Meta's throughput for this number (80 standard, up to 1000)."
     )
     connected_at = models.DateTimeField(auto_now_add=True)
+    # Number health pushed by Meta's `phone_number_quality_update` webhook (whatsapp.webhooks):
+    # the last event (FLAGGED, UNFLAGGED, UPGRADE, DOWNGRADE, ...), the quality it implies and
+    # the messaging-limit tier (e.g. TIER_10K). Blank until Meta sends one. The database defaults
+    # keep inserts by code that predates these columns working during a deploy.
+    quality_rating = models.CharField(max_length=32, blank=True, default="", db_default="")
+    quality_event = models.CharField(max_length=32, blank=True, default="", db_default="")
+    messaging_limit_tier = models.CharField(max_length=64, blank=True, default="", db_default="")
+    health_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["display_number"]
@@ -135,6 +143,7 @@ class RawWebhookEvent(models.Model):
         RECEIVED = "received", "Received"
         ROUTED = "routed", "Routed"
         MALFORMED = "malformed", "Malformed (kept, not processable)"
+        FAILED = "failed", "Routing failed (kept for replay)"
 
     body = models.BinaryField()
     body_sha256 = models.CharField(max_length=64, unique=True)
@@ -143,9 +152,21 @@ class RawWebhookEvent(models.Model):
     error = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     deliveries = models.PositiveIntegerField(default=1, help_text="How often Meta posted it")
+    # Routing attempts that raised; the worker claims the event again after `next_attempt_at`.
+    # (A database default too: web processes of the previous release insert without it.)
+    attempts = models.PositiveIntegerField(default=0, db_default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
+        indexes = [
+            # The worker's claim: RECEIVED rows in id order (a partial index stays tiny).
+            models.Index(
+                fields=["id"],
+                name="webhook_event_claim_idx",
+                condition=models.Q(state="received"),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"webhook event {self.pk} ({self.state})"
@@ -160,6 +181,7 @@ class WebhookChange(models.Model):
         FAILED = "failed", "Failed (will retry)"
         UNROUTABLE = "unroutable", "Unroutable (no owner; replayable)"
         HELD = "held", "Held (organization suspended)"
+        NO_HANDLER = "no_handler", "No handler for this field (replayable)"
 
     event = models.ForeignKey(RawWebhookEvent, on_delete=models.CASCADE, related_name="changes")
     entry_index = models.PositiveIntegerField()
@@ -174,6 +196,7 @@ class WebhookChange(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
@@ -183,10 +206,46 @@ class WebhookChange(models.Model):
                 fields=["event", "entry_index", "change_index"], name="uniq_webhook_change"
             )
         ]
-        indexes = [models.Index(fields=["state", "created_at"], name="webhook_change_state_idx")]
+        indexes = [
+            models.Index(fields=["state", "created_at"], name="webhook_change_state_idx"),
+            # The worker's claim of due retries.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhook_change_retry_idx",
+                condition=models.Q(state__in=["pending", "failed"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"change {self.event_id}/{self.entry_index}/{self.change_index} ({self.state})"
+
+
+class AccountEvent(models.Model):
+    """An account-level webhook change Meta pushed about an organization's WABA, kept for it.
+
+    Written by the gateway's `account_update` and `business_capability_update` handlers
+    (whatsapp.webhooks.fields): `event` is Meta's `value.event` when there is one (e.g.
+    ACCOUNT_VIOLATION, VOLUME_BASED_PRICING_TIER_UPDATE), `value` the change as sent (cleaned of
+    characters PostgreSQL refuses). One row per webhook change (`change_id` unique), so a
+    replayed change is not recorded twice.
+    https://developers.facebook.com/docs/graph-api/webhooks/reference/whatsapp-business-account/
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="account_events"
+    )
+    change_id = models.BigIntegerField(unique=True)
+    field = models.CharField(max_length=64)
+    waba_id = models.CharField(max_length=64, blank=True)
+    event = models.CharField(max_length=64, blank=True)
+    value = models.JSONField(default=dict)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.field} {self.event or '-'} for {self.organization_id}"
 
 
 class ApiKey(models.Model):

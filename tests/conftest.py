@@ -1,5 +1,5 @@
 """Shared fixtures: a migrated test database with two organizations, clients for their hosts,
-a live WSGI server, a real Celery worker and a WhatsApp sandbox.
+a live WSGI server, a real Celery worker, the webhook worker loop and a WhatsApp sandbox.
 
 Two kinds of database access:
 - `db` (most tests): each test runs in a transaction that is rolled back. Fast, but other
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
@@ -178,15 +178,31 @@ def make_user(db):
 
 
 # --- Committed data, live servers and workers (integration tests) ------------------------------
+# The raw event table first: the webhook worker locks it first too (its claim), so emptying the
+# tables while the worker runs cannot deadlock on the public ones.
 PUBLIC_TABLES_EMPTIED_AFTER_LIVE_TESTS = (
-    "tenants_webhookchange",
     "tenants_rawwebhookevent",
+    "tenants_webhookchange",
+    "tenants_accountevent",
     "tenants_whatsappcredential",
     "tenants_phonenumber",
 )
 
 
 def _truncate_test_data() -> None:
+    """Empty the test data; retried if PostgreSQL picks the TRUNCATE as a deadlock victim (the
+    session's webhook worker may be mid-batch on the same tables)."""
+    for attempt in range(5):
+        try:
+            _truncate_once()
+            return
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.1)
+
+
+def _truncate_once() -> None:
     with connection.cursor() as cursor:
         for slug in ORG_SLUGS:
             schema = "org_" + slug
@@ -271,6 +287,67 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[object]:
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
     django_db_blocker.restore()
+
+
+class WebhookWorkerThread:
+    """The webhook worker loop (`manage.py webhook_worker`'s) in a thread of the test process,
+    on its own database connection; started once and kept for the session."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        from whatsapp.webhooks.worker import webhook_worker_run
+
+        if self.running:
+            return
+        self._stop = threading.Event()
+        stop = self._stop
+
+        def run() -> None:
+            try:
+                webhook_worker_run(stop=stop, poll_seconds=0.2)
+            finally:
+                connection.close()
+
+        self._thread = threading.Thread(target=run, name="webhook-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join(timeout=10)
+            self._thread = None
+
+
+_WEBHOOK_WORKER = WebhookWorkerThread()
+
+
+@pytest.fixture(scope="session")
+def webhook_worker(django_db_setup, django_db_blocker) -> Iterator[WebhookWorkerThread]:
+    """A running webhook worker: it claims committed webhook events, routes them and applies
+    their changes in the tenants (integration tests, with `live_db`)."""
+    django_db_blocker.unblock()
+    _WEBHOOK_WORKER.start()
+    yield _WEBHOOK_WORKER
+    _WEBHOOK_WORKER.stop()
+    django_db_blocker.restore()
+
+
+@pytest.fixture
+def no_webhook_worker(live_db) -> Iterator[None]:
+    """No background worker for this test (it drives `webhook_batch_process` itself); the
+    session's worker, if it was running, is started again afterwards."""
+    was_running = _WEBHOOK_WORKER.running
+    _WEBHOOK_WORKER.stop()
+    yield
+    if was_running:
+        _WEBHOOK_WORKER.start()
 
 
 @pytest.fixture(scope="session")

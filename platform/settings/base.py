@@ -33,6 +33,7 @@ SHARED_APPS = [
     "django_tenants",
     "tenants",
     "billing_stub",
+    "whatsapp.webhooks",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -178,8 +179,6 @@ CELERY_TASK_QUEUES = [
     for name in (CELERY_TASK_DEFAULT_QUEUE, "inbound", "outbound", "media")
 ]
 CELERY_TASK_ROUTES = {
-    "tenants.tasks.webhooks.webhook_event_route_task": {"queue": "inbound"},
-    "whatsapp.tasks.inbound.webhook_change_process_task": {"queue": "inbound"},
     "whatsapp.tasks.inbound.pending_status_reconcile_task": {"queue": "inbound"},
     "whatsapp.tasks.inbound.media_download_task": {"queue": "media"},
     "whatsapp.tasks.outbound.send_message_task": {"queue": "outbound"},
@@ -242,22 +241,30 @@ TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[DEV_TOKEN_ENC
 # `manage.py replay_webhooks`, before a media download is marked failed, and how long a status
 # receipt that arrived before its message row keeps looking for it (~6 minutes at 10).
 WHATSAPP_WEBHOOK_MAX_ATTEMPTS = env.int("WHATSAPP_WEBHOOK_MAX_ATTEMPTS", default=5)
+WHATSAPP_WEBHOOK_RETRY_BASE_DELAY = env.float("WHATSAPP_WEBHOOK_RETRY_BASE_DELAY", default=2.0)
+WHATSAPP_WEBHOOK_RETRY_MAX_DELAY = env.float("WHATSAPP_WEBHOOK_RETRY_MAX_DELAY", default=300.0)
+# The webhook worker (`manage.py webhook_worker`): events claimed per batch, and how long it
+# waits for a NOTIFY before polling anyway (the fallback if a notification is missed).
+WHATSAPP_WEBHOOK_BATCH_SIZE = env.int("WHATSAPP_WEBHOOK_BATCH_SIZE", default=100)
+WHATSAPP_WEBHOOK_POLL_SECONDS = env.float("WHATSAPP_WEBHOOK_POLL_SECONDS", default=1.0)
+# Dispatch by the change's `field`: the one registry of webhook handlers (dotted paths, resolved
+# at call time; contract in whatsapp/webhooks/handlers.py). A field without an entry is kept as
+# `no_handler` and replayed once a handler is registered.
+WHATSAPP_WEBHOOK_HANDLERS = {
+    "messages": "whatsapp.webhooks.fields.messages_handler",
+    "phone_number_quality_update": "whatsapp.webhooks.fields.phone_number_quality_handler",
+    "account_update": "whatsapp.webhooks.fields.account_event_handler",
+    "business_capability_update": "whatsapp.webhooks.fields.account_event_handler",
+}
 WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=6)
 WHATSAPP_PENDING_STATUS_MAX_ATTEMPTS = env.int("WHATSAPP_PENDING_STATUS_MAX_ATTEMPTS", default=10)
 # Meta's hard ceiling for any media file (reference §7).
 WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=100 * 1024 * 1024)
-# Acknowledged webhook work whose task never ran (broker down at the time, worker lost) is
-# re-driven by a beat sweep once it is this many seconds old; re-driving is idempotent.
-WHATSAPP_WEBHOOK_SWEEP_AFTER = env.int("WHATSAPP_WEBHOOK_SWEEP_AFTER", default=300)
-CELERY_BEAT_SCHEDULE["whatsapp-webhook-sweep"] = {
-    "task": "tenants.tasks.webhooks.webhook_sweep_task",
-    "schedule": 60.0,
-}
 # Settled raw webhook events are deleted after this many days (at least 8: Meta redelivers for
 # 7 and the body hash dedupes); events with work still open are kept until replayed.
 WHATSAPP_WEBHOOK_RETENTION_DAYS = env.int("WHATSAPP_WEBHOOK_RETENTION_DAYS", default=30)
 CELERY_BEAT_SCHEDULE["whatsapp-webhook-prune"] = {
-    "task": "tenants.tasks.webhooks.webhook_events_prune_task",
+    "task": "whatsapp.webhooks.tasks.webhook_events_prune_task",
     "schedule": 24 * 3600.0,
 }
 

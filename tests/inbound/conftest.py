@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tenants.services.webhooks import sign_body
 from tests.conftest import OrgFixture
+from whatsapp.webhooks.receive import sign_body
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "meta"
 # The ids the fixture files use; tests connect them to the session orgs.

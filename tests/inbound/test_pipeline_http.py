@@ -1,5 +1,6 @@
 """The whole inbound pipeline over real HTTP: signed POSTs to the platform server, routing and
-processing by the session's real Celery worker, committed rows in the tenants' schemas."""
+processing by the session's webhook worker loop (the one `manage.py webhook_worker` runs),
+committed rows in the tenants' schemas."""
 
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from tests.inbound.conftest import (
     load,
     retarget,
 )
-from whatsapp.graph.retry import RetryPolicy
 from whatsapp.models import Contact, PendingStatus, WhatsAppMessage
 
 pytestmark = pytest.mark.integration
@@ -40,7 +40,7 @@ def changes(**filters) -> list[WebhookChange]:
 
 
 def test_every_inbound_type_lands_in_the_owning_tenant(
-    webhook, numbers, celery_worker, org_a, org_b
+    webhook, numbers, webhook_worker, org_a, org_b
 ):
     expected = {}
     for name in MESSAGE_FIXTURES:
@@ -63,7 +63,7 @@ def test_every_inbound_type_lands_in_the_owning_tenant(
     assert set(RawWebhookEvent.objects.values_list("state", flat=True)) == {"routed"}
 
 
-def test_one_delivery_for_two_tenants_is_split(webhook, numbers, celery_worker, org_a, org_b):
+def test_one_delivery_for_two_tenants_is_split(webhook, numbers, webhook_worker, org_a, org_b):
     with in_tenant(org_b):
         contact = Contact.objects.create(wa_id="5521988880000")
         WhatsAppMessage.objects.create(
@@ -100,7 +100,7 @@ def test_one_delivery_for_two_tenants_is_split(webhook, numbers, celery_worker, 
         assert not Contact.objects.filter(wa_id="5521988880000").exists()
 
 
-def test_redeliveries_and_repeated_wamids_are_stored_once(webhook, numbers, celery_worker, org_a):
+def test_redeliveries_and_repeated_wamids_are_stored_once(webhook, numbers, webhook_worker, org_a):
     payload = load("message_text")
     for _ in range(3):
         assert webhook.post(payload).status_code == 200
@@ -113,7 +113,7 @@ def test_redeliveries_and_repeated_wamids_are_stored_once(webhook, numbers, cele
 
 
 def test_routing_falls_back_to_the_waba_when_metadata_is_missing(
-    webhook, numbers, celery_worker, org_a
+    webhook, numbers, webhook_worker, org_a
 ):
     payload = load("message_text")
     del first_value(payload)["metadata"]
@@ -122,16 +122,25 @@ def test_routing_falls_back_to_the_waba_when_metadata_is_missing(
     assert changes()[0].organization_id == org_a.organization.pk
 
 
-def test_template_status_updates_are_stored_and_marked_processed(webhook, numbers, celery_worker):
+def test_fields_without_a_handler_are_kept_as_no_handler_and_replayed_once_registered(
+    webhook, numbers, webhook_worker, settings
+):
     assert webhook.post(load("template_status_update")).status_code == 200
-    change = wait_for(lambda: changes(state="processed"))[0]
+    change = wait_for(lambda: changes(state="no_handler"))[0]
     assert change.field == "message_template_status_update"
     assert change.value["event"] == "APPROVED"
-    assert "not handled" in change.error
+    assert change.organization_id is not None  # routed by the WABA, just not handled
+    settings.WHATSAPP_WEBHOOK_HANDLERS = {
+        **settings.WHATSAPP_WEBHOOK_HANDLERS,
+        "message_template_status_update": "tests.inbound.handlers.recording_handler",
+    }
+    call_command("replay_webhooks", "--state", "no_handler")
+    wait_for(lambda: changes(state="processed"))
+    assert changes()[0].error == "recorded"
 
 
 def test_unroutable_change_is_kept_and_replayed_once_the_number_is_connected(
-    webhook, live_db, celery_worker, org_a
+    webhook, live_db, webhook_worker, org_a
 ):
     payload = retarget(load("message_text"), phone_number_id="999000111", waba_id="999")
     assert webhook.post(payload).status_code == 200
@@ -146,7 +155,7 @@ def test_unroutable_change_is_kept_and_replayed_once_the_number_is_connected(
 
 
 def test_suspended_organization_events_are_held_then_replayed(
-    webhook, numbers, celery_worker, org_b
+    webhook, numbers, webhook_worker, org_b
 ):
     payload = retarget(load("message_text"), phone_number_id=OTHER_NUMBER_ID, waba_id="x")
     Organization.objects.filter(pk=org_b.organization.pk).update(status="suspended")
@@ -162,38 +171,32 @@ def test_suspended_organization_events_are_held_then_replayed(
 
 
 def test_failed_processing_is_retried_with_backoff_then_replayable(
-    webhook, numbers, celery_worker, org_a, monkeypatch
+    webhook, numbers, webhook_worker, org_a, settings
 ):
-    import whatsapp.tasks.inbound as tasks
-
-    monkeypatch.setattr(
-        tasks, "CHANGE_RETRY", RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
-    )
-    calls = []
-
-    def broken(**kwargs):
-        calls.append(1)
-        raise RuntimeError("database hiccup")
-
-    monkeypatch.setattr(tasks, "inbound_change_apply", broken)
+    settings.WHATSAPP_WEBHOOK_MAX_ATTEMPTS = 3
+    settings.WHATSAPP_WEBHOOK_RETRY_BASE_DELAY = 0.01
+    settings.WHATSAPP_WEBHOOK_RETRY_MAX_DELAY = 0.05
+    registry = settings.WHATSAPP_WEBHOOK_HANDLERS
+    settings.WHATSAPP_WEBHOOK_HANDLERS = {**registry, "messages": "tests.inbound.handlers.broken"}
     assert webhook.post(load("message_text")).status_code == 200
 
     def failed_for_good():
         """the change failed 3 times"""
         found = changes(state="failed")
-        return found and found[0].attempts == 3 and found[0]
+        return found and found[0].attempts == 3 and found[0].next_attempt_at is None and found[0]
 
     change = wait_for(failed_for_good)
     assert "RuntimeError: database hiccup" in change.error
-    assert len(calls) == 3
     assert messages_in(org_a) == []
-    monkeypatch.undo()
+    settings.WHATSAPP_WEBHOOK_HANDLERS = registry
     call_command("replay_webhooks", "--state", "failed")
     wait_for(lambda: messages_in(org_a))
     assert changes()[0].state == "processed"
 
 
-def test_status_before_the_message_row_converges(webhook, numbers, celery_worker, org_a):
+def test_status_before_the_message_row_converges(
+    webhook, numbers, webhook_worker, celery_worker, org_a
+):
     """Meta's `delivered` and `read` arrive before the outbound pipeline committed the row."""
     value = first_value(load("status_delivered"))
     value["statuses"][0]["biz_opaque_callback_data"] = ""
@@ -242,7 +245,7 @@ def test_status_before_the_message_row_converges(webhook, numbers, celery_worker
         b'{"object": "page", "entry": []}',
     ],
 )
-def test_wrong_shapes_are_kept_and_flagged_never_500(body, webhook, numbers, celery_worker):
+def test_wrong_shapes_are_kept_and_flagged_never_500(body, webhook, numbers, webhook_worker):
     response = webhook.post(body=body)
     assert response.status_code == 200
     event = wait_for(lambda: RawWebhookEvent.objects.exclude(state="received").first())
@@ -250,7 +253,7 @@ def test_wrong_shapes_are_kept_and_flagged_never_500(body, webhook, numbers, cel
     assert event.error
 
 
-def test_bad_items_do_not_lose_their_valid_siblings(webhook, numbers, celery_worker, org_a):
+def test_bad_items_do_not_lose_their_valid_siblings(webhook, numbers, webhook_worker, org_a):
     payload = load("message_text")
     good = payload["entry"][0]["changes"][0]
     value = first_value(payload)
@@ -293,7 +296,7 @@ def test_huge_body_is_refused_over_http(webhook, numbers, settings):
     assert not RawWebhookEvent.objects.exists()
 
 
-def test_logs_carry_event_ids_and_never_a_token(webhook, numbers, celery_worker, org_a, caplog):
+def test_logs_carry_event_ids_and_never_a_token(webhook, numbers, webhook_worker, org_a, caplog):
     with caplog.at_level(logging.INFO):
         assert webhook.post(load("message_text")).status_code == 200
         wait_for(lambda: messages_in(org_a))
@@ -304,17 +307,13 @@ def test_logs_carry_event_ids_and_never_a_token(webhook, numbers, celery_worker,
         assert token not in text
 
 
-def test_work_whose_task_was_lost_is_swept_up(live_db, numbers, celery_worker, org_a, settings):
-    """The broker was down at acknowledgement time: the event sits RECEIVED with no task."""
-    import datetime as dt
+def test_an_event_stored_without_a_wakeup_is_picked_up_by_the_poll(
+    live_db, numbers, webhook_worker, org_a
+):
+    """A row inserted behind the view's back (no NOTIFY): the worker's poll still claims it."""
     import hashlib
-
-    from tenants.tasks.webhooks import webhook_sweep_task
 
     body = encode(load("message_text"))
     RawWebhookEvent.objects.create(body=body, body_sha256=hashlib.sha256(body).hexdigest())
-    settings.WHATSAPP_WEBHOOK_SWEEP_AFTER = 60
-    assert webhook_sweep_task() == "re-drove 0 event(s), 0 change(s)"  # too recent
-    RawWebhookEvent.objects.update(received_at=timezone.now() - dt.timedelta(minutes=2))
-    assert webhook_sweep_task() == "re-drove 1 event(s), 0 change(s)"
     wait_for(lambda: messages_in(org_a))
+    assert RawWebhookEvent.objects.get().state == "routed"

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from tenants.models import RawWebhookEvent, WebhookChange
-from tenants.services.webhooks import webhook_events_prune
+from whatsapp.webhooks.retention import webhook_events_prune
 
 pytestmark = pytest.mark.django_db
 

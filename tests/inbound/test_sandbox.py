@@ -66,7 +66,7 @@ def stored_media(org, wamid: str) -> WhatsAppMedia | None:
 
 
 def test_every_inbound_type_from_the_sandbox_is_stored_in_the_right_tenant(
-    connected, celery_worker, org_a, org_b
+    connected, webhook_worker, celery_worker, org_a, org_b
 ):
     sent = {}
     for kind, (fields, _) in TYPES.items():
@@ -85,7 +85,7 @@ def test_every_inbound_type_from_the_sandbox_is_stored_in_the_right_tenant(
 
 
 def test_media_bytes_are_downloaded_verified_and_stored_per_tenant(
-    connected, celery_worker, org_a, org_b
+    connected, webhook_worker, celery_worker, org_a, org_b
 ):
     data = b"%PDF-1.4 sandbox document " + bytes(range(256)) * 8
     delivery = connected.customer_sends(
@@ -114,7 +114,9 @@ def test_media_bytes_are_downloaded_verified_and_stored_per_tenant(
         assert not WhatsAppMedia.objects.exists()
 
 
-def test_voice_note_mime_parameters_do_not_reach_the_path(connected, celery_worker, org_a):
+def test_voice_note_mime_parameters_do_not_reach_the_path(
+    connected, webhook_worker, celery_worker, org_a
+):
     delivery = connected.customer_sends(FIXTURE_NUMBER_ID, CUSTOMER, "audio", voice=True)
     wamid = delivery["message"]["id"]
     media = wait_for(lambda: (m := stored_media(org_a, wamid)) and m.state == "stored" and m)
@@ -123,7 +125,7 @@ def test_voice_note_mime_parameters_do_not_reach_the_path(connected, celery_work
 
 
 def test_transient_media_errors_are_retried_and_the_message_is_never_lost(
-    connected, celery_worker, org_a, monkeypatch
+    connected, webhook_worker, celery_worker, org_a, monkeypatch
 ):
     import whatsapp.tasks.inbound as tasks
 
@@ -140,7 +142,7 @@ def test_transient_media_errors_are_retried_and_the_message_is_never_lost(
 
 
 def test_permanent_media_failure_marks_the_media_failed_but_keeps_the_message(
-    connected, celery_worker, org_a, monkeypatch
+    connected, webhook_worker, celery_worker, org_a, monkeypatch
 ):
     import whatsapp.tasks.inbound as tasks
 
@@ -156,7 +158,7 @@ def test_permanent_media_failure_marks_the_media_failed_but_keeps_the_message(
     assert stored(org_a, wamid).type == "sticker"
 
 
-def test_an_expired_download_url_is_looked_up_again(connected, org_a, numbers):
+def test_an_expired_download_url_is_looked_up_again(connected, webhook_worker, org_a, numbers):
     """Real HTTP to the sandbox; only the first URL is made stale (as if 5 minutes passed)."""
     from whatsapp.services.media import download_media
     from whatsapp.services.meta_access import graph_client_for_org
@@ -184,7 +186,9 @@ def test_an_expired_download_url_is_looked_up_again(connected, org_a, numbers):
     assert result.state == "stored"
 
 
-def test_status_receipts_and_logs_without_tokens(connected, celery_worker, org_a, caplog):
+def test_status_receipts_and_logs_without_tokens(
+    connected, webhook_worker, celery_worker, org_a, caplog
+):
     """Fixture receipts signed and delivered by the sandbox; the tenant's token never logged."""
     with caplog.at_level(logging.INFO):
         with in_tenant(org_a):

@@ -69,7 +69,7 @@ def test_verification_keeps_a_non_numeric_challenge_verbatim(public_client, sett
     ],
 )
 def test_verification_refuses_with_403_and_a_warning(public_client, params, caplog, db):
-    with caplog.at_level(logging.WARNING, logger="tenants.webhook_views"):
+    with caplog.at_level(logging.WARNING, logger="whatsapp.webhooks.views"):
         response = public_client.get(URL, params)
     assert response.status_code == 403
     assert b"1" not in response.content

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("whatsapp.api.send_urls")),
     path("", include("whatsapp.api.data_urls")),
     path("", include("whatsapp.api.token_urls")),
+    path("", include("whatsapp.webhooks.api_urls")),
 ]

@@ -1,5 +1,8 @@
 """Inbound tasks, run in the tenant's schema (tenant-schemas-celery switches the worker to the
-schema that was active when the task was sent; senders use `schema_context`)."""
+schema that was active when the task was sent; senders use `schema_context`).
+
+Webhook changes themselves are applied by the webhook worker (whatsapp.webhooks), not here; the
+messages handler enqueues these follow-ups: media downloads and parked-receipt reconciliation."""
 
 from __future__ import annotations
 
@@ -10,16 +13,8 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from saas_platform.celery import app
-from tenants.models import WebhookChange
-from tenants.services.webhooks import (
-    WrongTenantError,
-    webhook_change_mark_failed,
-    webhook_change_process,
-    webhook_changes_enqueue,
-)
 from whatsapp.graph.retry import RetryPolicy
 from whatsapp.models import WhatsAppMedia
-from whatsapp.services.inbound import inbound_change_apply
 from whatsapp.services.media import MediaIntegrityError, download_media, media_mark_failed
 from whatsapp.services.statuses import pending_statuses_reconcile
 
@@ -28,15 +23,9 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "media_download_task",
     "pending_status_reconcile_task",
-    "webhook_change_process_task",
 ]
 
-# The product's one retry policy (whatsapp.graph.retry), with our own parameters. Processing a
-# change fails for database reasons (deadlock, connection loss) or bugs, not Graph errors, so
-# every exception is retried a few times and the change then stays FAILED for replay.
-CHANGE_RETRY = RetryPolicy(
-    max_attempts=settings.WHATSAPP_WEBHOOK_MAX_ATTEMPTS, base_delay=2.0, max_delay=300.0
-)
+# Media downloads and parked receipts retry with the product's one policy (whatsapp.graph.retry).
 MEDIA_RETRY = RetryPolicy(
     max_attempts=settings.WHATSAPP_MEDIA_MAX_ATTEMPTS, base_delay=2.0, max_delay=600.0
 )
@@ -47,66 +36,6 @@ RECONCILE_RETRY = RetryPolicy(
     max_delay=120.0,
     jitter=False,
 )
-
-
-def _apply(change: WebhookChange) -> str:
-    result = inbound_change_apply(value=change.value, phone_number_id=change.phone_number_id)
-    logger.info(
-        "webhook change applied: event_id=%s change_id=%s %s",
-        change.event_id,
-        change.pk,
-        result.summary(),
-    )
-    return "; ".join(result.notes)
-
-
-@app.task(acks_late=True, soft_time_limit=60, time_limit=90)
-def webhook_change_process_task(change_id: int) -> str:
-    """Apply one routed `messages` change in its tenant; retried with backoff on failure."""
-    return change_process_or_retry(change_id=change_id)
-
-
-def changes_process_inline(targets: list[tuple[int, str]]) -> list[str]:
-    """Apply routed changes right here, each in its own tenant's schema.
-
-    The routing task calls this so that a webhook costs one task, not one per change; a change
-    that fails falls back to its own retried task, exactly as if it had been enqueued.
-    """
-    outcomes = []
-    for change_id, schema_name in targets:
-        with schema_context(schema_name):
-            outcomes.append(change_process_or_retry(change_id=change_id))
-    return outcomes
-
-
-def change_process_or_retry(*, change_id: int) -> str:
-    """Process one change in the current schema; on failure record it and schedule a retry."""
-    schema = connection.schema_name
-    try:
-        outcome = webhook_change_process(change_id=change_id, apply=_apply)
-    except WrongTenantError as exc:
-        logger.error("webhook change refused: change_id=%s: %s", change_id, exc)
-        return "wrong tenant"
-    except Exception as exc:
-        attempts = webhook_change_mark_failed(
-            change_id=change_id, error=f"{type(exc).__name__}: {exc}"
-        )
-        if attempts and attempts < CHANGE_RETRY.max_attempts:
-            delay = CHANGE_RETRY.delay_for(attempts, exc)
-            logger.warning(
-                "webhook change failed, retrying: change_id=%s attempt=%s wait=%.1fs error=%s",
-                change_id,
-                attempts,
-                delay,
-                type(exc).__name__,
-            )
-            webhook_changes_enqueue([(change_id, schema)], countdown=delay)
-            return f"failed (attempt {attempts}), retrying"
-        logger.exception(
-            "webhook change failed for good: change_id=%s attempts=%s", change_id, attempts
-        )
-        return "failed"
-    return outcome or "skipped"
 
 
 @app.task(acks_late=True, soft_time_limit=150, time_limit=180)

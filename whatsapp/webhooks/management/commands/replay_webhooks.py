@@ -1,18 +1,19 @@
-"""`manage.py replay_webhooks [--state unroutable|failed|held|pending] [--event ID]`."""
+"""`manage.py replay_webhooks [--state unroutable|failed|held|pending|no_handler] [--event ID]`."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
 from tenants.models import RawWebhookEvent
-from tenants.services.webhooks import REPLAYABLE_STATES, webhook_replay
+from whatsapp.webhooks.replay import REPLAYABLE_STATES, webhook_replay
 
 
 class Command(BaseCommand):
     help = (
-        "Route again and re-enqueue stored webhook changes: unroutable ones (after the number "
-        "was connected), held ones (after the organization was reactivated), failed ones, and "
-        "pending ones whose task was lost. Processing is idempotent, so replaying is safe."
+        "Route again and queue stored webhook changes for the webhook worker: unroutable ones "
+        "(after the number was connected), held ones (after the organization was reactivated), "
+        "failed ones, and no_handler ones (after a handler was registered); events whose "
+        "routing failed are queued again too. Processing is idempotent, so replaying is safe."
     )
 
     def add_arguments(self, parser) -> None:
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         result = webhook_replay(states=states, event_id=event_id)
         self.stdout.write(
             self.style.SUCCESS(
-                f"events routed: {result.events_routed}, changes enqueued: {result.enqueued}, "
+                f"events queued: {result.events_requeued}, changes queued: {result.requeued}, "
                 f"still unroutable: {result.still_unroutable}, still held: {result.still_held}"
             )
         )

@@ -1,7 +1,9 @@
-"""The shared WhatsApp webhook endpoint of the public host: `/webhooks/whatsapp/` (reference §2-3).
+"""The shared WhatsApp webhook endpoint of the public host: `/webhooks/whatsapp/`.
 
 It answers from the request alone (the settings' app secret and verify token): no tenant data is
-read, so a slow or broken tenant can never slow the acknowledgement Meta is timing.
+read, so a slow or broken tenant can never slow the acknowledgement Meta is timing. One SQL
+statement per POST (the durable insert, which also wakes the webhook workers); no broker.
+https://developers.facebook.com/docs/graph-api/webhooks/getting-started
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from tenants.services.webhooks import (
+from whatsapp.webhooks.receive import (
     SIGNATURE_HEADER,
     raw_event_store,
     signature_valid,
@@ -76,7 +78,7 @@ def _receive(request: HttpRequest) -> HttpResponse:
     try:
         raw_event_store(body=body, meta=request.META)
     except DatabaseError:
-        # Not stored, so not acknowledged: Meta retries for up to 7 days (reference §15).
+        # Not stored, so not acknowledged: Meta retries for up to 7 days.
         logger.exception("webhook not stored: database unavailable")
         return _text("temporarily unavailable", status=503)
     return _text("OK")

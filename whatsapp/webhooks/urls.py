@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tenants.webhook_views import whatsapp_webhook_view
+from whatsapp.webhooks.views import whatsapp_webhook_view
 
 urlpatterns = [
     path("whatsapp/", whatsapp_webhook_view, name="whatsapp-webhook"),

@@ -45,6 +45,7 @@ def test_staff_see_events_and_changes_but_not_bodies(staff_client, unroutable_ch
         f"/admin/tenants/rawwebhookevent/{unroutable_change.event_id}/change/",
         "/admin/tenants/webhookchange/",
         f"/admin/tenants/webhookchange/{unroutable_change.pk}/change/",
+        "/admin/tenants/accountevent/",
     ]
     for page in pages:
         response = staff_client.get(page)
@@ -67,7 +68,7 @@ def test_replay_action_routes_a_change_once_its_number_is_connected(
         follow=True,
     )
     assert response.status_code == 200
-    assert b"1 change(s) enqueued again" in response.content
+    assert b"1 change(s) queued again" in response.content
     unroutable_change.refresh_from_db()
     assert unroutable_change.state == "pending"
     assert unroutable_change.organization == org_a.organization

@@ -1,4 +1,8 @@
-"""Receiving a webhook: subscription check, signature over the raw bytes, durable store."""
+"""Receiving a webhook: subscription check, signature over the raw bytes, durable store.
+
+Meta's pages: https://developers.facebook.com/docs/graph-api/webhooks/getting-started (verification
+and `X-Hub-Signature-256`), https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/components
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django_tenants.utils import schema_context
+from django.db import connection
 
 from tenants.models import RawWebhookEvent
 
@@ -31,7 +34,7 @@ KEPT_HEADERS = {
 
 # --- Verification (GET) and signature (POST) ----------------------------------------------------
 def verify_subscription(*, mode: str | None, token: str | None) -> bool:
-    """True for Meta's `hub.mode=subscribe` with our verify token (constant-time, §2)."""
+    """True for Meta's `hub.mode=subscribe` with our verify token (constant-time)."""
     expected = settings.WHATSAPP_VERIFY_TOKEN
     if mode != "subscribe" or not token or not expected:
         return False
@@ -39,7 +42,7 @@ def verify_subscription(*, mode: str | None, token: str | None) -> bool:
 
 
 def signature_valid(*, body: bytes, header: str | None, secret: str | None = None) -> bool:
-    """True when `header` is `sha256=<hex HMAC-SHA256 of body keyed with the app secret>` (§3)."""
+    """True when `header` is `sha256=<hex HMAC-SHA256 of body keyed with the app secret>`."""
     secret = settings.WHATSAPP_APP_SECRET if secret is None else secret
     if not header or not secret:
         return False
@@ -68,40 +71,42 @@ def _kept_headers(meta: dict[str, Any]) -> dict[str, str]:
     return {name: str(meta[key])[:500] for key, name in KEPT_HEADERS.items() if meta.get(key)}
 
 
-def raw_event_store(*, body: bytes, meta: dict[str, Any]) -> StoredEvent:
-    """Store a signed POST durably, once per distinct body; enqueue its routing after commit.
+# Workers LISTEN on this channel; the request's INSERT notifies it in the same statement.
+NOTIFY_CHANNEL = "webhook_events"
 
-    A redelivered identical body increments `deliveries` on the existing row (one atomic
-    INSERT ... ON CONFLICT, no check-then-insert race). A body that is not JSON is kept as
-    MALFORMED and never routed. Needs no tenant data: it writes one public-schema row.
+
+def raw_event_store(*, body: bytes, meta: dict[str, Any]) -> StoredEvent:
+    """Store a signed POST durably, once per distinct body, and wake the webhook workers.
+
+    One statement, in autocommit: INSERT ... ON CONFLICT (body_sha256) DO UPDATE deliveries + 1
+    (a redelivered identical body only counts), plus `pg_notify` (delivered when it commits).
+    No broker publish: the row itself is the queue (`manage.py webhook_worker` claims RECEIVED
+    rows). A body that is not JSON is kept as MALFORMED and never claimed. Needs no tenant data.
     """
     digest = hashlib.sha256(body).hexdigest()
     state = RawWebhookEvent.State.RECEIVED
     error = ""
     try:
         json.loads(body)
-    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError too
+        # RecursionError: nesting deeper than the parser takes; kept, never processed.
         state = RawWebhookEvent.State.MALFORMED
-        error = f"invalid JSON: {exc}"[:500]
+        error = f"invalid JSON: {type(exc).__name__}: {exc}"[:500]
     table = connection.ops.quote_name(RawWebhookEvent._meta.db_table)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            # `xmax = 0` is true only for a freshly inserted row (PostgreSQL idiom).
-            cursor.execute(
-                f"INSERT INTO public.{table} "  # noqa: S608 - table name from model meta
-                "(body, body_sha256, headers, state, error, received_at, deliveries) "
-                "VALUES (%s, %s, %s, %s, %s, now(), 1) "
-                "ON CONFLICT (body_sha256) DO UPDATE SET deliveries = "
-                f"{table}.deliveries + 1 "
-                "RETURNING id, (xmax = 0), state",
-                [body, digest, json.dumps(_kept_headers(meta)), state, error],
-            )
-            event_id, created, current_state = cursor.fetchone()
-        if current_state == RawWebhookEvent.State.RECEIVED:
-            # Also on a redelivery: if the first enqueue was lost (broker down, crash after
-            # commit) Meta's retry routes it; routing is idempotent. `robust`: the event is
-            # stored, so a broker failure must not turn the acknowledgement into a 500.
-            transaction.on_commit(lambda: _enqueue_route(event_id), robust=True)
+    with connection.cursor() as cursor:
+        # `xmax = 0` is true only for a freshly inserted row (PostgreSQL idiom).
+        cursor.execute(
+            "WITH stored AS ("  # noqa: S608 - table name from model meta
+            f"INSERT INTO public.{table} "
+            "(body, body_sha256, headers, state, error, received_at, deliveries, attempts) "
+            "VALUES (%s, %s, %s, %s, %s, now(), 1, 0) "
+            "ON CONFLICT (body_sha256) DO UPDATE SET deliveries = "
+            f"{table}.deliveries + 1 "
+            "RETURNING id, (xmax = 0) AS created, state) "
+            "SELECT id, created, state, pg_notify(%s, '') FROM stored",
+            [body, digest, json.dumps(_kept_headers(meta)), state, error, NOTIFY_CHANNEL],
+        )
+        event_id, created, current_state, _ = cursor.fetchone()
     logger.info(
         "webhook stored: event_id=%s created=%s state=%s bytes=%d",
         event_id,
@@ -110,10 +115,3 @@ def raw_event_store(*, body: bytes, meta: dict[str, Any]) -> StoredEvent:
         len(body),
     )
     return StoredEvent(id=event_id, created=created, state=current_state)
-
-
-def _enqueue_route(event_id: int) -> None:
-    from tenants.tasks.webhooks import webhook_event_route_task
-
-    with schema_context(settings.PUBLIC_SCHEMA_NAME):
-        webhook_event_route_task.delay(event_id)

@@ -1,8 +1,11 @@
 """Retention: raw webhook events are kept as long as they can still matter, then deleted.
 
-An event must outlive Meta's redelivery window (7 days, reference §15): its body hash is what
-dedupes a late redelivery. Events with work still to do (unrouted, or a change pending, failed,
-unroutable or held) are kept whatever their age, since they can still be replayed.
+An event must outlive Meta's redelivery window (7 days,
+https://developers.facebook.com/docs/graph-api/webhooks/getting-started): its body hash is what
+dedupes a late redelivery. Events with work still to do (unrouted, routing failed, or a change
+pending, failed, unroutable or held) are kept whatever their age, since they can still be
+replayed. A change without a handler
+(`no_handler`) does not keep its event: replay it within the retention period.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ def webhook_events_prune(*, older_than: timedelta, batch_size: int = 5000) -> in
     open_work = WebhookChange.objects.filter(event=OuterRef("pk"), state__in=OPEN_CHANGE_STATES)
     settled = (
         RawWebhookEvent.objects.filter(received_at__lt=timezone.now() - older_than)
-        .exclude(state=RawWebhookEvent.State.RECEIVED)
+        .exclude(state__in=[RawWebhookEvent.State.RECEIVED, RawWebhookEvent.State.FAILED])
         .exclude(Exists(open_work))
         .order_by("received_at")
         .values_list("pk", flat=True)[:batch_size]
