@@ -27,3 +27,8 @@ def test_json_clean_cleans_keys_values_and_nested_lists():
 def test_json_clean_returns_the_same_object_when_nothing_changes():
     tree = {"a": ["b", {"c": 1}], "d": None}
     assert json_clean(tree) is tree
+
+
+def test_json_clean_turns_non_finite_numbers_into_text():
+    tree = json.loads('{"a": NaN, "b": [Infinity, -Infinity, 1.5]}')
+    assert json_clean(tree) == {"a": "nan", "b": ["inf", "-inf", 1.5]}

@@ -33,7 +33,7 @@ def value_of(*messages: dict) -> dict:
     }
 
 
-def test_revoke_and_edit_before_the_original_over_http(webhook, numbers, celery_worker, org_a):
+def test_revoke_and_edit_before_the_original_over_http(webhook, numbers, webhook_worker, org_a):
     for message in (revoke(), edit(1, "pedido 124"), original()):
         assert webhook.post(envelope(value_of(message))).status_code == 200
 
@@ -53,7 +53,7 @@ def test_revoke_and_edit_before_the_original_over_http(webhook, numbers, celery_
 
 @pytest.mark.parametrize("together", [False, True])
 def test_new_number_before_its_change_notice_over_http(
-    webhook, numbers, celery_worker, org_a, together
+    webhook, numbers, webhook_worker, org_a, together
 ):
     """The new number writes first; the change notice comes after (separate POSTs) or in the
     same POST as another change: one contact either way."""

@@ -28,23 +28,9 @@ def envelope(value: dict, waba_id: str) -> dict:
     }
 
 
-@pytest.mark.parametrize(
-    "values",
-    [
-        "handler",
-        pytest.param(
-            "all",
-            marks=pytest.mark.xfail(
-                reason="the current router stores each change's value in a jsonb column before "
-                "the handler runs, and PostgreSQL refuses NUL, lone surrogates and NaN there; "
-                "the webhook gateway (whatsapp/webhooks/) must store values through json_clean",
-                strict=False,
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("values", ["handler", "all"])
 def test_good_messages_survive_hostile_siblings(
-    webhook, numbers, celery_worker, org_a, org_b, values
+    webhook, numbers, webhook_worker, org_a, org_b, values
 ):
     """`handler`: every hostile value the router can store (huge, deep, wrong types, unknown
     types, overflowing timestamps...) reaches the handler; `all`: also NUL and surrogates."""

@@ -12,6 +12,7 @@ No Django here (house rule for `whatsapp.graph`).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -28,8 +29,9 @@ def text_clean(value: str) -> str:
 def json_clean(value: Any) -> Any:
     """A copy of a parsed JSON tree (dicts, lists, scalars) safe for a `jsonb` column.
 
-    Keys and string values are cleaned with `text_clean`; other scalars are returned as they
-    are. Returns the same object when nothing needed cleaning (no copy on the hot path).
+    Keys and string values are cleaned with `text_clean`; NaN and infinities (which Python's
+    json accepts and jsonb refuses) become the strings "nan"/"inf"/"-inf"; other scalars are
+    returned as they are. Returns the same object when nothing needed cleaning (no copy on the hot path).
     """
     if isinstance(value, str):
         return text_clean(value)
@@ -42,6 +44,9 @@ def json_clean(value: Any) -> Any:
             for (new_k, new_v), (old_k, old_v) in zip(pairs, value.items(), strict=True)
         )
         return value if unchanged else dict(pairs)
+    if isinstance(value, float) and not math.isfinite(value):
+        # Python's json accepts NaN/Infinity; jsonb refuses them. Kept as text, not dropped.
+        return str(value)
     if isinstance(value, list):
         items = [json_clean(v) for v in value]
         return value if all(a is b for a, b in zip(items, value, strict=True)) else items
