@@ -23,6 +23,10 @@ class Contact(models.Model):
     last_inbound_at = models.DateTimeField(
         null=True, blank=True, help_text="Last message from the user: opens the 24-hour window"
     )
+    # Meta answered 131050 ("user stopped marketing messages"): no marketing template is sent
+    # to this contact again. The time and where we learnt it (e.g. "meta_131050").
+    marketing_opted_out_at = models.DateTimeField(null=True, blank=True)
+    marketing_opt_out_source = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -45,6 +45,7 @@ Choices (issue #5; reference §8, §11, §13, §14):
 
 from whatsapp.services.outbound.create import message_create, message_create_once
 from whatsapp.services.outbound.direct import send_whatsapp_message
+from whatsapp.services.outbound.enqueue import messages_enqueue
 from whatsapp.services.outbound.rules import (
     FailureReason,
     Recipient,
@@ -52,7 +53,7 @@ from whatsapp.services.outbound.rules import (
     recipient_normalize,
     sending_number_for,
 )
-from whatsapp.services.outbound.send import SendOutcome, message_send
+from whatsapp.services.outbound.send import SendOutcome, message_send, messages_send
 from whatsapp.services.outbound.sweep import messages_sweep_stale
 
 __all__ = [
@@ -63,6 +64,8 @@ __all__ = [
     "message_create",
     "message_create_once",
     "message_send",
+    "messages_enqueue",
+    "messages_send",
     "messages_sweep_stale",
     "recipient_normalize",
     "send_whatsapp_message",
