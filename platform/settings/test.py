@@ -14,7 +14,8 @@ from kombu import Exchange, Queue
 
 from saas_platform.settings.base import *  # noqa: F403
 
-_RUN = f"{os.getpid()}"
+# A helper process of the suite (a second Celery worker started by a test) joins its run.
+_RUN = os.environ.get("SAAS_TEST_RUN_ID") or f"{os.getpid()}"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="saas-test-media-")
