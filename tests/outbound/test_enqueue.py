@@ -218,9 +218,11 @@ def test_two_workers_share_the_numbers_limiter_at_its_tier(
         for e in sandbox.requests(path_contains=f"/{sender_a.phone_number_id}/messages")
         if e["method"] == "POST"
     ]
-    assert all(e["status"] == 200 for e in requests)  # no 130429
+    peak = max_in_any_window([e["time"] for e in requests])
+    refused = [e["time"] for e in requests if e["status"] != 200]
+    assert refused == [], f"130429 at {refused}, peak {peak}"  # Meta never refused one
     assert len(requests) == 80
-    assert max_in_any_window([e["time"] for e in requests]) <= 20 * 0.9
+    assert peak <= 20 * 0.9
     assert here, "this process's worker sent nothing"
     assert b"send_message_task" in second_worker.read_bytes() and b"succeeded" in (
         second_worker.read_bytes()

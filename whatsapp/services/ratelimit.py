@@ -133,6 +133,10 @@ class Reservation:
     wait: float
     at: float = field(default_factory=time.monotonic)  # when the answer was given
 
+    def late_by(self) -> float:
+        """Seconds the reserved slot is already past (negative: still ahead)."""
+        return time.monotonic() - (self.at + self.wait)
+
     def sleep_until_slot(self) -> None:
         """Sleep what is left until the reserved slot (no-op when it has passed)."""
         left = self.at + self.wait - time.monotonic()

@@ -257,9 +257,17 @@ def _send_for_number(client, organization: Organization, items: list[_Ready]):
             break
         chunk, queue = queue[: len(slots)], queue[len(slots) :]
         claimed = _claim([item.message.pk for item in chunk])
-        for item, slot in zip(chunk, slots, strict=False):
+        late_allowance = float(settings.WHATSAPP_RATE_LIMIT_JITTER)
+        for index, (item, slot) in enumerate(zip(chunk, slots, strict=False)):
             if item.message.pk not in claimed:
                 continue  # another task has it (skipped)
+            if index and slot.late_by() > late_allowance:
+                # Earlier sends of the chunk ran long: sending now would crowd the slots after
+                # ours. Give the rest of the chunk back (unsent) and reserve again.
+                rest = [i.message.pk for i in chunk[index:] if i.message.pk in claimed]
+                _unclaim(rest)
+                queue = [i for i in chunk[index:] if i.message.pk in claimed] + queue
+                break
             item.message.attempts = claimed[item.message.pk]
             slot.sleep_until_slot()  # after the DB write: the request leaves right at its slot
             outcomes[item.message.pk] = _send_one(client, organization, limiter, item)
@@ -279,6 +287,13 @@ def _claim(ids: list[int]) -> dict[int, int]:
             [Status.SENDING, now, now, ids, Status.QUEUED],
         )
         return dict(cursor.fetchall())
+
+
+def _unclaim(ids: list[int]) -> None:
+    """Give claimed rows back unsent (no request left for them): `queued`, attempt undone."""
+    WhatsAppMessage.objects.filter(pk__in=ids, status=Status.SENDING).update(
+        status=Status.QUEUED, attempts=F("attempts") - 1, updated_at=timezone.now()
+    )
 
 
 def _send_one(client, organization: Organization, limiter: SendRateLimiter, item: _Ready):
