@@ -4,7 +4,6 @@ from django.urls import path
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from tenants.api_auth import OrgTokenObtainPairSerializer, OrgTokenRefreshSerializer
-from tenants.token_views import generate_long_lived_token_view
 
 urlpatterns = [
     path(
@@ -16,10 +15,5 @@ urlpatterns = [
         "auth/token/refresh/",
         TokenRefreshView.as_view(serializer_class=OrgTokenRefreshSerializer),
         name="token_refresh",
-    ),
-    path(
-        "whatsapp/token/exchange/",
-        generate_long_lived_token_view,
-        name="whatsapp_token_exchange",
     ),
 ]

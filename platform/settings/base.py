@@ -179,7 +179,7 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "refresh-expiring-tokens": {
-        "task": "tenants.tasks.tokens.refresh_expiring_tokens_task",
+        "task": "whatsapp.tasks.tokens.refresh_expiring_tokens_task",
         "schedule": 3600.0,
     },
 }

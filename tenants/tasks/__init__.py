@@ -1,4 +1,3 @@
 """Celery tasks that start in the public schema; Celery's autodiscovery imports this package."""
 
-from tenants.tasks.tokens import *  # noqa: F403
 from tenants.tasks.webhooks import *  # noqa: F403

@@ -158,8 +158,8 @@ def test_permanent_media_failure_marks_the_media_failed_but_keeps_the_message(
 
 def test_an_expired_download_url_is_looked_up_again(connected, org_a, numbers):
     """Real HTTP to the sandbox; only the first URL is made stale (as if 5 minutes passed)."""
-    from whatsapp.services.graph import graph_client_for_org
     from whatsapp.services.media import download_media
+    from whatsapp.services.meta_access import graph_client_for_org
 
     delivery = connected.customer_sends(FIXTURE_NUMBER_ID, CUSTOMER, "image", wait=True)
     wamid = delivery["message"]["id"]

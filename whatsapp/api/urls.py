@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("whatsapp.api.send_urls")),
     path("", include("whatsapp.api.data_urls")),
+    path("", include("whatsapp.api.token_urls")),
 ]

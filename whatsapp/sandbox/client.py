@@ -152,6 +152,14 @@ class SandboxClient:
         body = {"phone_number_id": phone_number_id, "customer": customer, "open": open}
         self._call("POST", "/windows", body)
 
+    def register_customer(self, wa_id: str) -> str:
+        """A WhatsApp user registered as `wa_id`: sends to other forms of it answer this wa_id
+        (a customer who writes in is registered by that)."""
+        return self._call("POST", "/customers", {"wa_id": wa_id})["wa_id"]
+
+    def customers(self) -> list[str]:
+        return self._call("GET", "/customers")["wa_ids"]
+
     def set_window_enforcement(self, enabled: bool) -> None:
         self.update_config(enforce_customer_window=enabled)
 

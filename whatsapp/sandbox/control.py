@@ -61,6 +61,8 @@ class ControlApi:
             ("POST", "phone-numbers"): self.register_number,
             ("POST", "rate-limits"): self.set_rate_limit,
             ("POST", "windows"): self.set_window,
+            ("GET", "customers"): lambda r: ok({"wa_ids": sorted(self.state.customers)}),
+            ("POST", "customers"): self.register_customer,
             ("POST", "customer/messages"): self.customer_message,
             ("POST", "customer/batch"): self.customer_batch,
             ("POST", "statuses"): self.statuses,
@@ -240,11 +242,20 @@ class ControlApi:
         body = self._body(request)
         pnid, customer = str(body["phone_number_id"]), str(body["customer"]).lstrip("+")
         if body.get("open", True):
+            if customer.isdigit():  # a window is opened by a message: they wrote from this id
+                self.state.register_customer(customer)
             self.state.open_window(pnid, [customer], at=body.get("at"))
         else:
             with self.state.lock:
                 self.state.windows.pop((pnid, customer), None)
         return ok({"success": True})
+
+    def register_customer(self, request: Request) -> Response:
+        """A WhatsApp user with this exact wa_id (sends to other forms resolve to it)."""
+        wa_id = str(self._body(request).get("wa_id") or "")
+        if not any(ch.isdigit() for ch in wa_id):
+            raise ControlError("wa_id (digits) is required")
+        return ok({"wa_id": self.state.register_customer(wa_id)})
 
     # --- the customer side -----------------------------------------------------------------
     def customer_message(self, request: Request) -> Response:

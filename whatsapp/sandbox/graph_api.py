@@ -149,6 +149,9 @@ class GraphApi:
             return self._mark_read(phone_number_id, body)
         kind = validate_message(body)
         recipient_input, wa_id, user_id = validate_recipient(body)
+        if wa_id:
+            # Meta answers the user's WhatsApp id, which may be another form of the typed number.
+            wa_id = self.state.resolve_wa_id(wa_id)
         number = self.state.phone_number(phone_number_id)
         if kind == "template":
             category = self._check_template(number.waba_id, number.registered, body["template"])

@@ -151,7 +151,8 @@ def _default_object(kind: str) -> Any:
 def inbound_message(state: SandboxState, spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(waba_id, change) for a customer message described by the control API `spec`.
 
-    Stores generated media, remembers the wamid for mark-as-read and opens the 24 h window.
+    Stores generated media, remembers the wamid for mark-as-read, registers the sender's wa_id
+    (sends to another form of the number resolve to it) and opens the 24 h window.
     """
     kind = spec.get("type", "text")
     if kind not in INBOUND_TYPES:
@@ -161,6 +162,8 @@ def inbound_message(state: SandboxState, spec: dict[str, Any]) -> tuple[str, dic
     user_id = spec.get("user_id")
     if not wa_id and not user_id:
         raise ValueError("from (phone number) or user_id (BSUID) is required")
+    if wa_id:
+        state.register_customer(wa_id)  # a user who writes in has this wa_id
     wamid = spec.get("id") or new_wamid(wa_id or user_id or "")
     message: dict[str, Any] = {}
     if wa_id:

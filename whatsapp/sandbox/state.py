@@ -1,5 +1,6 @@
 """Thread-safe in-memory state of one sandbox: tokens, numbers, media, templates, sent and
-received messages, recorded requests, the throughput limiter and customer windows.
+received messages, recorded requests, the throughput limiter, customer windows and the wa_ids
+of registered customers.
 
 Every public method takes `self.lock` (re-entrant), so request threads, webhook workers and the
 control API can share one `SandboxState`. Nothing is persisted: `reset()` forgets everything.
@@ -16,6 +17,7 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from whatsapp.sandbox import wa_ids
 from whatsapp.sandbox.config import SandboxConfig
 from whatsapp.sandbox.faults import FaultBook
 
@@ -137,6 +139,7 @@ class SandboxState:
             self.sent: dict[str, SentMessage] = {}
             self.inbound: dict[str, dict[str, Any]] = {}
             self.windows: dict[tuple[str, str], float] = {}
+            self.customers: set[str] = set()  # registered wa_ids (wrote in, or registered)
             self.rate: dict[str, deque[float]] = {}
             self.requests: deque[dict[str, Any]] = deque(maxlen=self.config.max_recorded_requests)
             self.request_seq = 0
@@ -223,6 +226,19 @@ class SandboxState:
                 number.waba_id = waba_id
             number.registered = True
             return number
+
+    # --- customers -------------------------------------------------------------------------
+    def register_customer(self, wa_id: str) -> str:
+        """Record `wa_id` as a WhatsApp user's id, exactly as given (digits only)."""
+        digits = "".join(ch for ch in wa_id if ch.isdigit())
+        with self.lock:
+            self.customers.add(digits)
+        return digits
+
+    def resolve_wa_id(self, typed: str) -> str:
+        """The wa_id Meta answers for the number `typed` (see whatsapp.sandbox.wa_ids)."""
+        with self.lock:
+            return wa_ids.resolve(typed, frozenset(self.customers))
 
     def open_window(self, phone_number_id: str, customers: list[str], at: float | None = None):
         with self.lock:

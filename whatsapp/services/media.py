@@ -32,7 +32,7 @@ class MediaIntegrityError(Exception):
 
 
 def _client() -> GraphClient:
-    from whatsapp.services.graph import graph_client_for_org
+    from whatsapp.services.meta_access import graph_client_for_org
 
     return graph_client_for_org(current_org_id())
 

@@ -18,6 +18,7 @@ from whatsapp.errors import SendingHaltedError, WhatsAppDomainError
 from whatsapp.graph.errors import GraphAuthError, GraphError
 from whatsapp.graph.retry import INTERACTIVE_RETRY_POLICY, call_with_retry
 from whatsapp.models import WhatsAppMessage
+from whatsapp.services.meta_access import graph_client_for_org, sending_halt
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +45,6 @@ def message_mark_read(
     Raises NotAnIncomingMessageError, SendingHaltedError (the org's token is invalid) or
     MarkReadFailedError (Meta's code and message kept).
     """
-    from whatsapp.services.graph import graph_client_for_org
-
     if message.direction != WhatsAppMessage.Direction.INCOMING or not message.wamid:
         raise NotAnIncomingMessageError(
             "Only an incoming message can be marked as read.", field="id"
@@ -62,9 +61,7 @@ def message_mark_read(
         )
     except (GraphAuthError, CredentialInvalidError, CredentialMissingError) as exc:
         if isinstance(exc, GraphAuthError):  # rejected even after the one refresh: halt
-            from tenants.services.credentials import credential_mark_invalid
-
-            credential_mark_invalid(org_id=org_id, reason=f"token rejected: {exc}")
+            sending_halt(org_id=org_id, reason=f"token rejected: {exc}")
         raise SendingHaltedError(
             "This organization's WhatsApp access token is invalid; connect a new one."
         ) from exc

@@ -2,3 +2,4 @@
 
 from whatsapp.tasks.inbound import *  # noqa: F403
 from whatsapp.tasks.outbound import *  # noqa: F403
+from whatsapp.tasks.tokens import *  # noqa: F403

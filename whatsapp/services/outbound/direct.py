@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.conf import settings
-
 from whatsapp.graph.client import GraphClient
 from whatsapp.graph.payloads import PayloadError, build_message_payload, build_payload_from_parts
 from whatsapp.graph.types import SentMessage
+from whatsapp.services.meta_access import graph_client_for_token
 from whatsapp.services.outbound.rules import content_error, recipient_normalize
 
 
@@ -55,10 +54,5 @@ def send_whatsapp_message(
         payload["biz_opaque_callback_data"] = callback_data
     if client is not None:
         return client.send_message(phone_number_id, payload)
-    with GraphClient(
-        base_url=settings.WHATSAPP_GRAPH_URL,
-        api_version=settings.WHATSAPP_GRAPH_VERSION,
-        timeout=settings.WHATSAPP_GRAPH_TIMEOUT,
-        token_provider=lambda: access_token,
-    ) as own_client:
+    with graph_client_for_token(access_token) as own_client:
         return own_client.send_message(phone_number_id, payload)

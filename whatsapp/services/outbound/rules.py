@@ -11,6 +11,7 @@ from typing import Any
 
 import phonenumbers
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tenants.models import Organization, PhoneNumber
@@ -22,6 +23,7 @@ from whatsapp.errors import (
     SendingHaltedError,
 )
 from whatsapp.graph.payloads import PayloadError, build_message_payload
+from whatsapp.graph.wa_id import is_legacy_mexican_mobile, wa_id_candidates
 from whatsapp.models import Contact, WhatsAppMessage
 
 Status = WhatsAppMessage.Status
@@ -78,8 +80,9 @@ def recipient_normalize(*, recipient: str) -> Recipient:
         ) from exc
     # "Possible" (a real country code and a plausible length), not "valid": validity depends on
     # number-range metadata that lags reality, and it rejects Meta's own +1 555 test numbers.
-    # Meta is the authority on whether a number is on WhatsApp (error 131026).
-    if not phonenumbers.is_possible_number(number):
+    # Meta is the authority on whether a number is on WhatsApp (error 131026). Mexican wa_ids
+    # keep the `1` that the 2019 dialling plan (and so `phonenumbers`) dropped.
+    if not phonenumbers.is_possible_number(number) and not is_legacy_mexican_mobile(number):
         raise InvalidRecipientError(
             "Recipient is not a possible international phone number.", field="to"
         )
@@ -122,15 +125,26 @@ def customer_window_open(*, contact: Contact, phone_number_id: str, now: Any = N
     """True while the contact's last message *to this number* is less than 24 hours old.
 
     Meta keeps one window per user and business number (§11): a customer who wrote to one of
-    the organization's numbers has not opened a window on its others. `last_inbound_at` (any
-    number) settles the common closed case without a query.
+    the organization's numbers has not opened a window on its others. The user is every contact
+    whose wa_id is a form of this one's (`wa_id_candidates`: a customer who wrote from
+    551187654321 is answered at +5511987654321). `last_inbound_at` (any number) settles the
+    common closed case.
     """
     cutoff = (now or timezone.now()) - CUSTOMER_WINDOW
-    last = contact.last_inbound_at
-    if last is None or last <= cutoff:
+    forms = wa_id_candidates(contact.wa_id or "")
+    if len(forms) > 1:
+        contact_ids = list(
+            Contact.objects.filter(
+                Q(pk=contact.pk) | Q(wa_id__in=forms), last_inbound_at__gt=cutoff
+            ).values_list("pk", flat=True)
+        )
+    else:
+        last = contact.last_inbound_at
+        contact_ids = [contact.pk] if last is not None and last > cutoff else []
+    if not contact_ids:
         return False
     return WhatsAppMessage.objects.filter(
-        contact=contact,
+        contact_id__in=contact_ids,
         phone_number_id=phone_number_id,
         direction=WhatsAppMessage.Direction.INCOMING,
         timestamp__gt=cutoff,
@@ -172,16 +186,44 @@ def sending_number_for(
 
 
 def contact_for_recipient(*, recipient: Recipient) -> Contact:
-    """The contact with this wa_id / BSUID, created when new (race-safe on the unique keys)."""
-    lookup = {"wa_id": recipient.value} if recipient.is_phone else {"user_id": recipient.value}
-    contact = Contact.objects.filter(**lookup).first()
+    """The contact with this BSUID, or with any wa_id Meta treats as this phone number's user
+    (`wa_id_candidates`, the typed form preferred); created with the typed form when new.
+
+    Race-safe: creators of one user serialise on a transaction-scoped advisory lock named after
+    the user's forms, and the unique keys catch the rest.
+    """
+    if not recipient.is_phone:
+        lookup = {"user_id": recipient.value}
+        contact = Contact.objects.filter(**lookup).first()
+        if contact is not None:
+            return contact
+        try:
+            with transaction.atomic():
+                return Contact.objects.create(**lookup)
+        except IntegrityError:
+            return Contact.objects.get(**lookup)
+    forms = wa_id_candidates(recipient.value) or (recipient.value,)
+    contact = _contact_with_form(forms)
     if contact is not None:
         return contact
     try:
         with transaction.atomic():
-            return Contact.objects.create(**lookup)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                    [f"{connection.schema_name}:contact:{min(forms)}"],
+                )
+            contact = _contact_with_form(forms)
+            if contact is not None:
+                return contact
+            return Contact.objects.create(wa_id=recipient.value)
     except IntegrityError:
-        return Contact.objects.get(**lookup)
+        return Contact.objects.get(wa_id=recipient.value)
+
+
+def _contact_with_form(forms: tuple[str, ...]) -> Contact | None:
+    found = {contact.wa_id: contact for contact in Contact.objects.filter(wa_id__in=forms)}
+    return next((found[form] for form in forms if form in found), None)
 
 
 def current_organization() -> Organization:

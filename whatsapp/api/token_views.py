@@ -10,8 +10,8 @@ from rest_framework.response import Response
 
 from tenants.access import current_tenant
 from tenants.permissions import IsOrgAdmin
-from tenants.services.tokens import exchange_short_lived_token
 from whatsapp.graph.errors import GraphError
+from whatsapp.services.meta_access import access_token_exchange
 
 
 class TokenExchangeRequest(serializers.Serializer):
@@ -37,7 +37,7 @@ def generate_long_lived_token_view(request: Request) -> Response:
     payload = TokenExchangeRequest(data=request.data)
     payload.is_valid(raise_exception=True)
     try:
-        credential = exchange_short_lived_token(
+        credential = access_token_exchange(
             organization=current_tenant(request),
             short_lived_token=payload.validated_data["short_lived_token"],
         )

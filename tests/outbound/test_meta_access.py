@@ -1,7 +1,10 @@
-"""The token lifecycle against the sandbox over real HTTP (integration).
+"""whatsapp.services.meta_access: the token lifecycle against the sandbox over real HTTP
+(integration), the beat refresh in a real worker, and the exchange endpoint with its isolation.
 
-Refresh = Meta's long-lived exchange (`oauth/access_token`, reference §12); on failure the
-organization's sending halts. The sandbox accepts any unexpired token and issues new ones.
+Refresh = Meta's long-lived exchange (`oauth/access_token`,
+https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived); on
+failure the organization's sending halts. The sandbox accepts any unexpired token and issues new
+ones.
 """
 
 from __future__ import annotations
@@ -15,15 +18,15 @@ from django.utils import timezone
 from tenants.errors import CredentialInvalidError
 from tenants.models import WhatsAppCredential
 from tenants.services.credentials import credential_for, credential_store
-from tenants.services.tokens import (
-    TokenRefreshError,
-    credentials_expiring,
-    get_access_token,
-    refresh_access_token,
-)
 from tests.conftest import PASSWORD, run_concurrently, wait_for
 from whatsapp.graph.payloads import build_message_payload
-from whatsapp.services.graph import graph_client_for_org
+from whatsapp.services.meta_access import (
+    TokenRefreshError,
+    access_token_get,
+    access_token_refresh,
+    credentials_expiring,
+    graph_client_for_org,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -43,10 +46,10 @@ def test_refresh_exchanges_and_stores_the_new_token_encrypted(org_a, graph_url, 
         access_token=OLD_TOKEN,
         expires_at=timezone.now() + timedelta(days=2),
     )
-    new_token = refresh_access_token(org_a.org_id)
+    new_token = access_token_refresh(org_id=org_a.org_id)
 
     assert new_token != OLD_TOKEN
-    assert get_access_token(org_a.org_id) == new_token
+    assert access_token_get(org_id=org_a.org_id) == new_token
     credential = credential_for(org_a.org_id)
     assert new_token not in credential.encrypted_token
     assert credential.expires_at > timezone.now() + timedelta(days=59)
@@ -75,7 +78,7 @@ def test_token_rejected_during_a_send_is_refreshed_once_and_the_send_succeeds(
     assert len(_exchanges(sandbox)) == 1
     sends = sandbox.requests(path_contains="/messages")
     assert [request["status"] for request in sends] == [401, 200]
-    assert get_access_token(org_a.org_id) != OLD_TOKEN
+    assert access_token_get(org_id=org_a.org_id) != OLD_TOKEN
     assert OLD_TOKEN not in caplog.text
 
 
@@ -98,22 +101,24 @@ def test_failed_refresh_halts_the_organization_and_says_why(org_a, graph_url, sa
     assert credential.state == WhatsAppCredential.State.INVALID
     assert "190" in credential.last_error
     with pytest.raises(CredentialInvalidError, match="sending is halted"):
-        get_access_token(org_a.org_id)
+        access_token_get(org_id=org_a.org_id)
     assert [r["status"] for r in sandbox.requests(path_contains="/messages")] == [401]
     assert OLD_TOKEN not in caplog.text
     assert OLD_TOKEN not in credential.last_error
 
     # Connecting a new token lifts the halt.
     credential_store(organization=org_a.organization, access_token="EAAbrand-new-token")
-    assert get_access_token(org_a.org_id) == "EAAbrand-new-token"
+    assert access_token_get(org_id=org_a.org_id) == "EAAbrand-new-token"
 
 
 def test_two_workers_refreshing_at_once_exchange_once_and_agree(live_db, org_a, graph_url, sandbox):
     credential_store(organization=org_a.organization, access_token=OLD_TOKEN)
-    results = run_concurrently(lambda: refresh_access_token(org_a.org_id, stale_token=OLD_TOKEN))
+    results = run_concurrently(
+        lambda: access_token_refresh(org_id=org_a.org_id, stale_token=OLD_TOKEN)
+    )
 
     assert results[0] == results[1] != OLD_TOKEN
-    assert get_access_token(org_a.org_id) == results[0]
+    assert access_token_get(org_id=org_a.org_id) == results[0]
     assert len(_exchanges(sandbox)) == 1
 
 
@@ -129,13 +134,13 @@ def test_only_valid_soon_expiring_tokens_are_due(org_a, org_b):
         access_token="EAAlater",
         expires_at=timezone.now() + timedelta(days=40),
     )
-    assert credentials_expiring(timedelta(days=7)) == [org_a.org_id]
+    assert credentials_expiring(within=timedelta(days=7)) == [org_a.org_id]
     WhatsAppCredential.objects.filter(organization=org_a.organization).update(state="invalid")
-    assert credentials_expiring(timedelta(days=7)) == []
+    assert credentials_expiring(within=timedelta(days=7)) == []
 
 
 def test_beat_refresh_runs_in_a_real_worker(live_db, celery_worker, org_a, graph_url, sandbox):
-    from tenants.tasks.tokens import refresh_expiring_tokens_task
+    from whatsapp.tasks.tokens import refresh_expiring_tokens_task
 
     credential_store(
         organization=org_a.organization,
@@ -144,7 +149,7 @@ def test_beat_refresh_runs_in_a_real_worker(live_db, celery_worker, org_a, graph
     )
     # The dispatcher runs here; the refresh it fans out runs in the worker.
     assert refresh_expiring_tokens_task() == "dispatched 1 refresh(es)"
-    wait_for(lambda: get_access_token(org_a.org_id) != OLD_TOKEN, timeout=20)
+    wait_for(lambda: access_token_get(org_id=org_a.org_id) != OLD_TOKEN, timeout=20)
     assert credential_for(org_a.org_id).expires_at > timezone.now() + timedelta(days=59)
 
 
@@ -174,7 +179,7 @@ class TestExchangeEndpoint:
         )
         assert response.status_code == 201, response.content
         body = response.json()
-        stored = get_access_token(org_a.org_id)
+        stored = access_token_get(org_id=org_a.org_id)
         assert stored.startswith("EAAS")
         assert stored not in response.content.decode()
         assert "EAAshort-lived-dashboard-token" not in response.content.decode()
@@ -219,3 +224,46 @@ class TestExchangeEndpoint:
         )
         assert on_b.status_code == 401
         assert not WhatsAppCredential.objects.filter(organization=org_b.organization).exists()
+
+
+def test_the_beat_entry_names_a_registered_task(settings):
+    """Unit: beat sends the task by name; a stale dotted path would be dropped by the worker."""
+    from saas_platform.celery import app
+
+    app.loader.import_default_modules()
+    name = settings.CELERY_BEAT_SCHEDULE["refresh-expiring-tokens"]["task"]
+    assert name == "whatsapp.tasks.tokens.refresh_expiring_tokens_task"
+    assert name in app.tasks
+
+
+def test_a_callers_own_token_is_used_as_is_and_never_refreshed(graph_url, sandbox):
+    """send_whatsapp_message (scripts) authenticates through meta_access with the given token:
+    a rejected token is raised, not exchanged (it is nobody's stored credential)."""
+    from whatsapp.graph.errors import GraphAuthError
+    from whatsapp.services.outbound.direct import send_whatsapp_message
+
+    sandbox.set_window_enforcement(False)
+    sent = send_whatsapp_message(OLD_TOKEN, "+15551234567", "text", "hi", phone_number_id=NUMBER)
+    assert sent.wamid.startswith("wamid.")
+    sandbox.expire_token(OLD_TOKEN)
+    with pytest.raises(GraphAuthError):
+        send_whatsapp_message(OLD_TOKEN, "+15551234567", "text", "hi", phone_number_id=NUMBER)
+    assert _exchanges(sandbox) == []
+
+
+def test_graph_clients_are_built_only_by_meta_access():
+    """Unit (reads the source): every authenticated client comes from meta_access."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    builders = set()
+    for app in ("whatsapp", "tenants", "billing_stub"):
+        for path in (root / app).rglob("*.py"):
+            relative = path.relative_to(root).as_posix()
+            if relative.startswith(("whatsapp/graph/", "whatsapp/sandbox/")):
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "GraphClient":
+                    builders.add(relative)
+    assert builders == {"whatsapp/services/meta_access.py"}
