@@ -35,3 +35,6 @@ CELERY_TASK_QUEUES = [
 ]
 CELERY_TASK_ROUTES: dict = {}
 REDIS_URL = CELERY_BROKER_URL
+# Shared Redis state (the send limiter's schedule, pair backoffs) is namespaced per run too: a
+# suite running beside this one must not reset or draw from this run's per-number budgets.
+REDIS_KEY_PREFIX = f"tests-{_RUN}:"

@@ -144,6 +144,11 @@ class Reservation:
             time.sleep(left)
 
 
+def _key(name: str) -> str:
+    """`name` under the deployment's REDIS_KEY_PREFIX ("" in production; per run in tests)."""
+    return str(getattr(settings, "REDIS_KEY_PREFIX", "")) + name
+
+
 _client_lock = threading.Lock()
 _clients: dict[str, redis.Redis] = {}
 
@@ -180,7 +185,7 @@ class SendRateLimiter:
         self.limit = messages_per_second
         # Slots per second actually handed out (module docstring).
         self.rate = headroom * max(messages_per_second - 1, 1) / (1 + jitter)
-        self.key = KEY_PREFIX + phone_number_id
+        self.key = _key(KEY_PREFIX + phone_number_id)
         self._redis = client or _redis()
         self._script = self._redis.register_script(_GCRA_LUA)
         self._many = self._redis.register_script(_GCRA_MANY_LUA)
@@ -269,8 +274,8 @@ class PairBackoff:
         cap: float = 1024.0,
         client: redis.Redis | None = None,
     ) -> None:
-        self.counter_key = f"{PAIR_KEY_PREFIX}{phone_number_id}:{recipient}:n"
-        self.block_key = f"{PAIR_KEY_PREFIX}{phone_number_id}:{recipient}"
+        self.counter_key = _key(f"{PAIR_KEY_PREFIX}{phone_number_id}:{recipient}:n")
+        self.block_key = _key(f"{PAIR_KEY_PREFIX}{phone_number_id}:{recipient}")
         self.base, self.growth, self.cap = base, growth, cap
         self._redis = client or _redis()
         self._script = self._redis.register_script(_PAIR_LUA)
@@ -300,5 +305,5 @@ def pairs_blocked(*, phone_number_id: str, recipients: list[str]) -> dict[str, f
         return {}
     pipe = _redis().pipeline(transaction=False)
     for recipient in unique:
-        pipe.pttl(f"{PAIR_KEY_PREFIX}{phone_number_id}:{recipient}")
+        pipe.pttl(_key(f"{PAIR_KEY_PREFIX}{phone_number_id}:{recipient}"))
     return {r: ttl / 1000 for r, ttl in zip(unique, pipe.execute(), strict=True) if ttl and ttl > 0}
