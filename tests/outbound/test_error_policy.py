@@ -232,3 +232,27 @@ def test_131049_gives_up_after_its_bounded_attempts(
         "marketing_limit",
         3,
     )
+
+
+@pytest.mark.parametrize(
+    ("code", "action", "reason"),
+    [
+        (130429, Action.SLOW_NUMBER, "throughput_exceeded"),
+        (131056, Action.PAIR_BACKOFF, "pair_rate_limited"),
+        (131049, Action.DEFER, "marketing_limit"),
+        (131050, Action.OPT_OUT, "marketing_opted_out"),
+        (131047, Action.TERMINAL, "outside_customer_window"),
+        (190, Action.HALT, "sending_halted"),
+        (131000, Action.RETRY, "retries_exhausted"),  # by family: transient
+        (100, Action.TERMINAL, "meta_error"),  # by family: permanent, no row of its own
+    ],
+)
+def test_the_table_and_the_families_pick_one_rule_per_code(code, action, reason) -> None:
+    """Pure (no HTTP): the rule the sync path picks for a typed error equals the table's."""
+    from whatsapp.graph.errors import error_from_error_object
+    from whatsapp.services.outbound.policy import error_rule_for, error_rule_for_code
+
+    rule = error_rule_for(error_from_error_object({"code": code, "message": "x"}))
+    assert (rule.action, rule.reason) == (action, reason)
+    if code in ERROR_POLICY:
+        assert error_rule_for_code(code) == rule
