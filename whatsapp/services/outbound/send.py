@@ -366,9 +366,8 @@ def _on_error(
         return SendOutcome("deferred")
     policy = send_retry_policy()
     if not policy.should_retry(error, message.attempts):
-        exhausted = rule.action is not Action.TERMINAL
-        reason = FailureReason.RETRIES_EXHAUSTED if exhausted else rule.reason
-        return _fail_by_rule(message, rule, error, reason=reason)
+        # Retryable by the table, but the attempts are spent.
+        return _fail_by_rule(message, rule, error, reason=FailureReason.RETRIES_EXHAUSTED)
     delay = policy.delay_for(message.attempts, error)
     if rule.action is Action.SLOW_NUMBER:
         # Every worker sending for this number waits; this message goes to the back.
