@@ -10,7 +10,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,22 +21,8 @@ from tenants.api_keys import (
     api_key_list,
     api_key_revoke,
 )
-from tenants.models import ApiKey, Membership, Organization
-
-
-class IsOrgAdmin(BasePermission):
-    """A real user (not an API key) who is an admin of the host's organization."""
-
-    message = "Only the organization's admins manage API keys."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        tenant = current_tenant(request)
-        user = request.user
-        if not isinstance(tenant, Organization) or not getattr(user, "pk", None):
-            return False
-        return Membership.objects.filter(
-            user=user, organization=tenant, role=Membership.Role.ADMIN
-        ).exists()
+from tenants.models import ApiKey
+from tenants.permissions import IsOrgAdmin
 
 
 class ApiKeySerializer(serializers.ModelSerializer):

@@ -129,6 +129,16 @@ def _reset_schema_to_public() -> Iterator[None]:
         connection.set_schema_to_public()
 
 
+@pytest.fixture(autouse=True)
+def _empty_host_cache() -> Iterator[None]:
+    """The per-process host -> organization cache must not carry rows a rolled-back test wrote."""
+    from tenants.middleware import host_cache
+
+    host_cache.clear()
+    yield
+    host_cache.clear()
+
+
 @contextlib.contextmanager
 def in_tenant(org: OrgFixture) -> Iterator[None]:
     """Run the block inside `org`'s schema."""
@@ -253,6 +263,13 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[object]:
         app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=10
     ) as worker:
         yield worker
+    # The pool's threads keep their database sessions across tasks (saas_platform.celery) and
+    # are not asked to close them: end them, or the test database cannot be dropped.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
     django_db_blocker.restore()
 
 

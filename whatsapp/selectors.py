@@ -6,7 +6,7 @@ one query whatever its length (tests/api assert it).
 
 from __future__ import annotations
 
-from django.db.models import F, QuerySet
+from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from whatsapp.models import Contact, WhatsAppMedia, WhatsAppMessage
 
@@ -14,8 +14,12 @@ RECENT_CONVERSATION_LENGTH = 20
 
 
 def message_list(*, direction: str | None = None) -> QuerySet[WhatsAppMessage]:
-    """Messages with their contact's ids and their media's id (LEFT JOIN, no extra query)."""
-    queryset = WhatsAppMessage.objects.select_related("contact").annotate(media_pk=F("media__id"))
+    """Messages with their contact's ids, their media's id (LEFT JOIN) and the id of the message
+    they refer to (`context_pk`, a correlated subquery on the unique wamid): no extra query."""
+    referred = WhatsAppMessage.objects.filter(wamid=OuterRef("context_wamid")).values("pk")[:1]
+    queryset = WhatsAppMessage.objects.select_related("contact").annotate(
+        media_pk=F("media__id"), context_pk=Subquery(referred)
+    )
     if direction is not None:
         queryset = queryset.filter(direction=direction)
     return queryset

@@ -20,6 +20,11 @@ _RUN = os.environ.get("SAAS_TEST_RUN_ID") or f"{os.getpid()}"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="saas-test-media-")
 
+# The host -> organization cache is off in the suite: tests change organizations with
+# signal-less UPDATEs and expect the next request to see them (as another process would only
+# after the TTL). tests/tenants/test_host_cache.py turns it on and tests it.
+TENANT_HOST_CACHE_SECONDS = 0.0
+
 DATABASES["default"]["TEST"] = {"NAME": f"test_saas_platform_{_RUN}"}  # noqa: F405
 
 # The suite's own broker database, so `make run`'s worker never takes a test's task.

@@ -159,25 +159,8 @@ def test_ids_of_org_b_asked_on_org_a_are_404(org_a, org_b, client_for, rows) -> 
                 assert MARK not in response.content.decode()
 
 
-# tenants.permissions.IsOrgAdmin filters Membership by request.user, which for an API key is
-# not a database user: it raises (500) instead of refusing. Reported to the lead (one-line fix:
-# refuse a user without a pk); strict, so this flips to a failure once fixed.
-_KNOWN_5XX_WITH_API_KEY: set[str] = set()
-
-
 @pytest.mark.parametrize(
-    ("route", "pattern"),
-    [
-        pytest.param(
-            r,
-            p,
-            id=p.name,
-            marks=[pytest.mark.xfail(strict=True, reason="IsOrgAdmin 500s on an API key")]
-            if p.name in _KNOWN_5XX_WITH_API_KEY
-            else [],
-        )
-        for r, p in PROTECTED
-    ],
+    ("route", "pattern"), [pytest.param(r, p, id=p.name) for r, p in PROTECTED]
 )
 def test_every_api_route_answers_an_own_api_key_without_server_errors(
     org_a, api_key, route, pattern

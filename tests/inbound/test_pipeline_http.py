@@ -266,8 +266,8 @@ def test_bad_items_do_not_lose_their_valid_siblings(webhook, numbers, celery_wor
     assert event.state == "routed"
     assert "entry 0 change 0" in event.error and "entry 1" in event.error
     change = wait_for(lambda: changes(state="processed"))[0]
-    assert "messages[0] is not an object" in change.error
-    assert "`statuses` is not a list" in change.error
+    assert "messages[0] set aside: not an object" in change.error
+    assert "statuses set aside: not a list" in change.error
     # The id-less message is the change's one contact's (kept with a content-derived id); the
     # one with an unusable timestamp is stored with the time it was processed.
     assert len(messages_in(org_a)) == 2

@@ -121,7 +121,7 @@ def test_131050_marks_the_contact_opted_out_and_is_never_retried(
     )
     with in_tenant(sender_a.org):
         contact = Contact.objects.get(pk=message.contact_id)
-    assert contact.marketing_opted_out_at and contact.marketing_opt_out_source == "meta_131050"
+    assert contact.opted_out_at and contact.opt_out_source == "meta_131050"
     time.sleep(0.3)
     assert len(send_requests(sandbox, sender_a)) == 1
 
@@ -150,7 +150,7 @@ def test_131050_in_a_failed_receipt_marks_the_contact_too(sender_a) -> None:
         message = WhatsAppMessage.objects.get(wamid="wamid.OPTOUT")
         contact.refresh_from_db()
     assert (message.status, message.failure_reason) == ("failed", "marketing_opted_out")
-    assert contact.marketing_opted_out_at is not None
+    assert contact.opted_out_at is not None
 
 
 def test_130429_slows_the_number_for_every_worker_and_requeues(

@@ -12,6 +12,7 @@ urlpatterns = [
     path("messages/<int:pk>/", views.WhatsAppMessageDetail.as_view(), name="api_message_detail"),
     path("contacts/", views.ContactList.as_view(), name="api_contact_list"),
     path("contacts/<int:pk>/", views.ContactDetail.as_view(), name="api_contact_detail"),
+    path("contacts/<int:pk>/merge/", views.ContactMergeView.as_view(), name="api_contact_merge"),
     path("media/", views.WhatsAppMediaList.as_view(), name="api_media_list"),
     path("media/<int:pk>/", views.WhatsAppMediaDetail.as_view(), name="api_media_detail"),
     path(

@@ -3,12 +3,14 @@ these names: add fields, never rename or remove them)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from whatsapp.models import Contact, WhatsAppMedia, WhatsAppMessage
+from whatsapp.models import Contact, ContactMerge, WhatsAppMedia, WhatsAppMessage
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -24,6 +26,25 @@ class MessageSerializer(serializers.ModelSerializer):
         source="media_pk", read_only=True, allow_null=True, help_text="Media id, or null."
     )
     raw = serializers.JSONField(read_only=True, help_text="Meta's message object as received.")
+    from_wa_id = serializers.CharField(
+        read_only=True, help_text="Incoming: the sender's phone as Meta gave it on this message."
+    )
+    from_user_id = serializers.CharField(
+        read_only=True, help_text="Incoming: the sender's BSUID as Meta gave it on this message."
+    )
+    revoked = serializers.BooleanField(read_only=True, help_text="Deleted by the customer.")
+    edit_history = serializers.ListField(
+        child=serializers.DictField(),
+        read_only=True,
+        help_text="Earlier versions, oldest first: {wamid, at, text, content}.",
+    )
+    context = serializers.SerializerMethodField(
+        help_text="The message this one refers to (quoted reply, reaction, edit or revoke "
+        "target): its wamid and, when stored here, its id; plus forwarding flags."
+    )
+    interactive = serializers.SerializerMethodField(
+        help_text="Interactive replies: the button/list choice or the Flow's parsed response."
+    )
 
     class Meta:
         model = WhatsAppMessage
@@ -53,6 +74,92 @@ class MessageSerializer(serializers.ModelSerializer):
             "message_status",
             "played_at",
             "failure_reason",
+            "from_wa_id",
+            "from_user_id",
+            "edited_at",
+            "edit_history",
+            "revoked",
+            "revoked_at",
+            "context",
+            "interactive",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "wamid": {"type": "string"},
+                "id": {"type": "integer", "nullable": True},
+                "forwarded": {"type": "boolean"},
+                "frequently_forwarded": {"type": "boolean"},
+            },
+        }
+    )
+    def get_context(self, message: WhatsAppMessage) -> dict[str, Any] | None:
+        quoted = message.content.get("context") if isinstance(message.content, dict) else None
+        quoted = quoted if isinstance(quoted, dict) else {}
+        if not message.context_wamid and not quoted:
+            return None
+        return {
+            "wamid": message.context_wamid or None,
+            "id": getattr(message, "context_pk", None),
+            "forwarded": quoted.get("forwarded") is True,
+            "frequently_forwarded": quoted.get("frequently_forwarded") is True,
+        }
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "kind": {"type": "string"},
+                "id": {"type": "string"},
+                "title": {"type": "string"},
+                "description": {"type": "string"},
+                "body": {"type": "string"},
+                "response": {"type": "object", "nullable": True},
+            },
+        }
+    )
+    def get_interactive(self, message: WhatsAppMessage) -> dict[str, Any] | None:
+        content = message.content if isinstance(message.content, dict) else {}
+        if message.type != "interactive":
+            return None
+        kind = content.get("type") if isinstance(content.get("type"), str) else ""
+        part = content.get(kind) if isinstance(content.get(kind), dict) else {}
+        response = content.get("response")
+        return {
+            "kind": kind,
+            "id": str(part.get("id") or ""),
+            "title": str(part.get("title") or ""),
+            "description": str(part.get("description") or ""),
+            "body": str(part.get("body") or ""),
+            "response": response if isinstance(response, dict) else None,
+        }
+
+
+class ContactMergeSerializer(serializers.Serializer):
+    merged_id = serializers.IntegerField(
+        min_value=1, help_text="The contact folded into this one (and then deleted)."
+    )
+    reason = serializers.CharField(max_length=255, required=False, default="merged by an admin")
+
+
+class ContactMergeResultSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ContactMerge
+        fields = [
+            "id",
+            "survivor_contact_id",
+            "merged_contact_id",
+            "merged_wa_id",
+            "merged_user_id",
+            "reason",
+            "actor",
+            "moved_messages",
+            "created_at",
         ]
         read_only_fields = fields
 

@@ -24,16 +24,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tenants.permissions import IsOrgAdmin
 from whatsapp import selectors
 from whatsapp.api.filters import ContactFilter, MediaFilter, MessageFilter
 from whatsapp.api.pagination import KeysetPagination
 from whatsapp.api.serializers import (
     ContactDetailSerializer,
+    ContactMergeResultSerializer,
+    ContactMergeSerializer,
     ContactSerializer,
     MediaSerializer,
     MessageSerializer,
 )
 from whatsapp.models import Contact, WhatsAppMedia, WhatsAppMessage
+from whatsapp.services.contacts import contact_merge
 
 MESSAGE_ORDERINGS = {"-timestamp": ("-timestamp", "-id"), "timestamp": ("timestamp", "id")}
 
@@ -113,6 +117,33 @@ class ContactDetail(RetrieveAPIView):
             "recent_messages": selectors.contact_recent_messages(contact=contact),
         }
         return Response(ContactDetailSerializer(contact, context=context).data)
+
+
+@extend_schema(
+    tags=["contacts"],
+    request=ContactMergeSerializer,
+    responses={201: ContactMergeResultSerializer},
+)
+class ContactMergeView(APIView):
+    """Merge another contact of this organization into this one (org admins only): its
+    messages, window and opt-out move here, the other contact is deleted, an audit row stays."""
+
+    permission_classes = [IsOrgAdmin]
+
+    def post(self, request: Request, pk: int) -> Response:
+        survivor = get_object_or_404(selectors.contact_list(), pk=pk)
+        body = ContactMergeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        merged_id = body.validated_data["merged_id"]
+        # Another organization's contact id is simply not in this schema: 404.
+        get_object_or_404(selectors.contact_list(), pk=merged_id)
+        audit = contact_merge(
+            survivor_id=survivor.pk,
+            merged_id=merged_id,
+            reason=body.validated_data["reason"],
+            actor=f"user:{request.user.pk}",
+        )
+        return Response(ContactMergeResultSerializer(audit).data, status=201)
 
 
 @extend_schema(tags=["media"])

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from whatsapp.graph.facts import BSUID_RE, MEDIA_TYPES
 from whatsapp.graph.payload_parts import (
     PayloadError,
     check_keys,
@@ -41,10 +42,7 @@ __all__ = [
 TEXT_BODY_MAX = 4096
 CAPTION_MAX = 1024
 CALLBACK_DATA_MAX = 512
-MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
 _CAPTIONED = {"image", "video", "document"}
-# BSUID: "<ISO country>.<≤128 alnum>", parent BSUIDs add an "ENT" part (reference §16).
-_BSUID_RE = re.compile(r"^[A-Z]{2}(?:\.[A-Za-z0-9]{1,128}){1,2}$")
 _PHONE_RE = re.compile(r"^\d{8,15}$")
 
 
@@ -54,7 +52,7 @@ def recipient_field(recipient: str) -> dict[str, str]:
     if not isinstance(recipient, str) or not recipient.strip():
         raise PayloadError("recipient", "is required")
     value = recipient.strip()
-    if _BSUID_RE.match(value):
+    if BSUID_RE.match(value):
         return {"recipient": value}
     digits = value.removeprefix("+")
     if _PHONE_RE.match(digits):

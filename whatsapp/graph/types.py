@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
+from whatsapp.graph.facts import timestamp_parse
+
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -36,10 +38,8 @@ def parse_int(value: Any, default: int = 0) -> int:
             return default
 
 
-def _timestamp(value: Any) -> datetime | None:
-    """Unix seconds → aware UTC datetime; 0, missing or garbage → None (0 means "never")."""
-    seconds = parse_int(value)
-    return datetime.fromtimestamp(seconds, tz=UTC) if seconds > 0 else None
+# Unix seconds → aware UTC datetime; 0, missing or garbage → None (0 means "never").
+_timestamp = timestamp_parse
 
 
 @dataclass(frozen=True)

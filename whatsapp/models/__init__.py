@@ -1,8 +1,15 @@
 """Tenant-schema models: each organization's contacts, messages and media."""
 
-from whatsapp.models.contacts import Contact
+from whatsapp.models.contacts import Contact, ContactIdentityChange, ContactMerge
 from whatsapp.models.media import WhatsAppMedia
 from whatsapp.models.messages import WhatsAppMessage
 from whatsapp.models.statuses import PendingStatus
 
-__all__ = ["Contact", "PendingStatus", "WhatsAppMedia", "WhatsAppMessage"]
+__all__ = [
+    "Contact",
+    "ContactIdentityChange",
+    "ContactMerge",
+    "PendingStatus",
+    "WhatsAppMedia",
+    "WhatsAppMessage",
+]

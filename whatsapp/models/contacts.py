@@ -23,10 +23,12 @@ class Contact(models.Model):
     last_inbound_at = models.DateTimeField(
         null=True, blank=True, help_text="Last message from the user: opens the 24-hour window"
     )
-    # Meta answered 131050 ("user stopped marketing messages"): no marketing template is sent
-    # to this contact again. The time and where we learnt it (e.g. "meta_131050").
-    marketing_opted_out_at = models.DateTimeField(null=True, blank=True)
-    marketing_opt_out_source = models.CharField(max_length=40, blank=True)
+    opted_out_at = models.DateTimeField(
+        null=True, blank=True, help_text="The user asked not to receive marketing messages"
+    )
+    # Where the opt-out came from, e.g. "meta_131050" (Meta refused a marketing message because
+    # the user stopped them): no marketing message is retried to this contact.
+    opt_out_source = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -53,3 +55,52 @@ class Contact(models.Model):
     def address(self) -> str:
         """What Meta's send API takes for this contact: the phone digits, else the BSUID."""
         return self.wa_id or self.user_id or ""
+
+
+class ContactIdentityChange(models.Model):
+    """A contact's ids changed (`user_changed_number`, `user_id_update`, or a merge brought
+    ids the survivor could not take): audit, and the way a late message sent from a former id
+    before the change (`changed_at`, Meta's time) still finds its contact."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="former_ids")
+    old_wa_id = models.CharField(max_length=32, blank=True)
+    old_user_id = models.CharField(max_length=160, blank=True)
+    new_wa_id = models.CharField(max_length=32, blank=True)
+    new_user_id = models.CharField(max_length=160, blank=True)
+    changed_at = models.DateTimeField(help_text="When Meta says the ids changed")
+    reason = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            models.Index(fields=["old_wa_id"], name="contact_former_wa_id_idx"),
+            models.Index(fields=["old_user_id"], name="contact_former_user_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"contact {self.contact_id}: {self.reason}"
+
+
+class ContactMerge(models.Model):
+    """Audit of one merge: `merged_*` describe the contact that was folded into `survivor` and
+    deleted (whatsapp.services.contacts.contact_merge)."""
+
+    survivor = models.ForeignKey(
+        Contact, null=True, on_delete=models.SET_NULL, related_name="merges"
+    )
+    survivor_contact_id = models.BigIntegerField()
+    merged_contact_id = models.BigIntegerField()
+    merged_wa_id = models.CharField(max_length=32, blank=True)
+    merged_user_id = models.CharField(max_length=160, blank=True)
+    merged_name = models.CharField(max_length=256, blank=True)
+    reason = models.CharField(max_length=255)
+    actor = models.CharField(max_length=255, blank=True, help_text="Who: a user, or the system")
+    moved_messages = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"contact {self.merged_contact_id} merged into {self.survivor_contact_id}"

@@ -68,7 +68,22 @@ class WhatsAppMessage(models.Model):
     text = models.TextField(blank=True, help_text="Body or caption")
     content = models.JSONField(default=dict, blank=True, help_text="Typed content of the type")
     raw = models.JSONField(default=dict, blank=True, help_text="Meta's message object as received")
-    context_wamid = models.CharField(max_length=255, blank=True, help_text="Replied-to message")
+    context_wamid = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The message this one refers to: quoted reply, reaction/edit/revoke target",
+    )
+    # The sender ids exactly as Meta gave them on this message (`from`, `from_user_id`): kept
+    # when the contact's number or BSUID later changes, or the contact is merged.
+    from_wa_id = models.CharField(max_length=32, blank=True)
+    from_user_id = models.CharField(max_length=160, blank=True)
+    edited_at = models.DateTimeField(null=True, blank=True, help_text="Latest customer edit")
+    # Earlier versions, oldest first: [{"text", "content", "at", "wamid"}] (the original's own
+    # version first, then each edit but the latest, which is `text`/`content`).
+    edit_history = models.JSONField(default=list, blank=True)
+    revoked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the customer deleted it for everyone"
+    )
     timestamp = models.DateTimeField(help_text="When Meta says it was sent or received")
     # Outgoing: Meta's 200 to our send (not a delivery: the outcome comes as status webhooks).
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -108,6 +123,8 @@ class WhatsAppMessage(models.Model):
             models.Index(fields=["contact", "-timestamp", "-id"], name="msg_contact_idx"),
             models.Index(fields=["status", "-timestamp"], name="msg_status_idx"),
             models.Index(fields=["type", "-timestamp"], name="msg_type_idx"),
+            # Edits, revokes, reactions and replies find what they refer to (either order).
+            models.Index(fields=["context_wamid"], name="msg_context_wamid_idx"),
             # Plus `msg_text_trgm_idx`, a trigram GIN index on UPPER(text) for the API's `q`
             # search, created in SQL by migration 0004 (Django renders OpClass over an
             # expression without the parentheses PostgreSQL needs).
@@ -115,6 +132,10 @@ class WhatsAppMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.type} {self.wamid or self.pk} ({self.status})"
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
 
     @property
     def is_outgoing(self) -> bool:

@@ -12,9 +12,9 @@ import hashlib
 import time
 from typing import Any
 
+from whatsapp.graph.facts import MEDIA_TYPES
 from whatsapp.sandbox.state import PhoneNumber, SandboxState, SentMessage, Template, new_wamid
 
-MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
 DEFAULT_MIME = {
     "image": "image/jpeg",
     "video": "video/mp4",

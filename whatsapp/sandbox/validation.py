@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from whatsapp.graph.facts import BSUID_RE, MEDIA_TYPES
 from whatsapp.sandbox.errors import MetaError, invalid_parameter
 
 MESSAGE_TYPES = (
@@ -25,10 +26,8 @@ MESSAGE_TYPES = (
     "interactive",
     "template",
 )
-MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
 INTERACTIVE_TYPES = ("button", "list", "cta_url", "flow", "product", "product_list")
 PHONE_RE = re.compile(r"^\+?\d{8,15}$")
-BSUID_RE = re.compile(r"^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$")
 TEXT_MAX = 4096
 
 

@@ -1,35 +1,62 @@
-"""Applying a `messages` webhook change inside the tenant: contacts, messages, statuses.
+"""Applying `messages` webhook changes inside the tenant: contacts, messages, statuses.
 
-Runs in the organization's schema (whatsapp.tasks.inbound), inside the transaction that marks
-the WebhookChange processed. Every write is idempotent (unique wamid, unique contact ids, status
+Runs in the organization's schema, inside the transaction of whoever processes the change (the
+webhook gateway calls `messages_changes_apply`; the older per-change task calls
+`inbound_change_apply`). Every write is idempotent (unique wamid, unique contact ids, status
 ranks), so a redelivered or replayed change stores nothing twice.
 
-Tolerant by design (reference header): Meta adds message types and fields; anything we do not
-know is stored with its raw JSON, never dropped, and a malformed item never fails its siblings.
+Payloads are parsed at the edge (whatsapp.graph.updates): every string is already storable.
+Isolation is per item: each message and each receipt is applied in its own savepoint; an item
+the database still refuses is retried once in a minimal form (ids, sender, type, text), and set
+aside with its error in the change's notes if even that fails. Its siblings are never affected.
+Transient database errors (deadlock, lost connection) are not an item's fault: they propagate,
+so the caller retries the change.
+
+Edits and revokes (https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages)
+are stored as their own rows (`context_wamid` = the original) and applied to the original by
+recomputing from all of them, so the result does not depend on arrival order: one that arrives
+before its original waits in its row and is applied when the original is stored.
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from whatsapp.models import Contact, WhatsAppMedia, WhatsAppMessage
-from whatsapp.services.statuses import status_apply
+from whatsapp.graph.facts import timestamp_parse
+from whatsapp.graph.sanitize import text_clean
+from whatsapp.graph.updates import InboundMessage, MessagesUpdate, messages_update_parse
+from whatsapp.models import WhatsAppMedia, WhatsAppMessage
+from whatsapp.services.contacts import contact_identity_change, contact_upsert, identity_lock
+from whatsapp.services.statuses import status_update_apply
+from whatsapp.webhooks.handlers import ChangeInput
 
 logger = logging.getLogger(__name__)
 
-MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
+__all__ = [
+    "ApplyResult",
+    "contact_upsert",
+    "inbound_change_apply",
+    "messages_changes_apply",
+    "parse_timestamp",
+]
+
+# One parser for the codebase (whatsapp.graph.facts); the name stays for existing callers.
+parse_timestamp = timestamp_parse
+IDENTITY_CHANGES = frozenset({"user_changed_number", "user_id_update"})
+ACTION_TYPES = ("edit", "revoke")
+# Errors that are not the item's fault: the whole change is retried by the caller.
+TRANSIENT_ERRORS = (OperationalError,)
 
 
 @dataclass
@@ -48,324 +75,316 @@ class ApplyResult:
         return " ".join(parts)
 
 
-# --- Small parsing helpers ------------------------------------------------------------------
-def _str(value: Any, limit: int = 255) -> str:
-    if isinstance(value, str):
-        return value.strip()[:limit]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)[:limit]
-    return ""
+def messages_changes_apply(changes: Sequence[ChangeInput]) -> dict[int, str]:
+    """The gateway's handler for `messages` changes (contract: whatsapp.webhooks.handlers).
 
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """Meta's timestamps are strings of Unix seconds (sometimes numbers); None if unusable."""
-    try:
-        seconds = int(float(value))
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if seconds <= 0:
-        return None
-    try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-# --- Contacts (reference §16: BSUID first, phone second) ------------------------------------
-def contact_upsert(
-    *,
-    wa_id: str | None,
-    user_id: str | None,
-    parent_user_id: str = "",
-    username: str = "",
-    name: str = "",
-    seen_at: datetime,
-    inbound: bool = True,
-) -> Contact:
-    """Find or create the contact for `user_id` (BSUID) or `wa_id`, and refresh what we know.
-
-    Lookup order is BSUID, then phone: a contact first known by phone gains its BSUID. When a
-    phone is already held by a contact with a *different* BSUID the number changed hands, so the
-    new identity takes the number. Creation is insert-first (a concurrent insert loses on the
-    unique index and re-reads), never check-then-insert. first/last seen only widen.
+    Returns `{change_id: notes}` for every change (notes name the items set aside or stored
+    without their content; "" when none). Each item runs in its own savepoint; only transient
+    database errors escape (the gateway then retries change by change). The locks of every
+    identity and message id of the batch are taken first, in one sorted statement, so
+    concurrent batches never deadlock on them.
     """
-    wa_id = wa_id or None
-    user_id = user_id or None
-    if not wa_id and not user_id:
-        raise ValueError("a contact needs a wa_id or a user_id")
-    contact = Contact.objects.filter(user_id=user_id).first() if user_id else None
-    if contact is None and wa_id:
-        contact = Contact.objects.filter(wa_id=wa_id).first()
-        if contact is not None and user_id and contact.user_id and contact.user_id != user_id:
-            Contact.objects.filter(pk=contact.pk).update(wa_id=None)
-            logger.info(
-                "contact number reassigned: contact=%s -> new identity (wa_id moved)", contact.pk
-            )
-            contact = None
-    if contact is None:
-        try:
-            with transaction.atomic():
-                contact = Contact.objects.create(
-                    wa_id=wa_id,
-                    user_id=user_id,
-                    parent_user_id=parent_user_id,
-                    username=username,
-                    name=name,
-                    first_seen=seen_at,
-                    last_seen=seen_at,
-                    last_inbound_at=seen_at if inbound else None,
-                )
-            return contact
-        except IntegrityError:
-            # Created concurrently (or its phone is held by a BSUID-keyed contact): re-read.
-            lookup = {"user_id": user_id} if user_id else {"wa_id": wa_id}
-            contact = Contact.objects.filter(**lookup).first()
-            if contact is None and user_id and wa_id:
-                with transaction.atomic():
-                    contact = Contact.objects.create(
-                        user_id=user_id, first_seen=seen_at, last_seen=seen_at
-                    )
-            if contact is None:
-                raise
-    updates: dict[str, Any] = {
-        "first_seen": Least(Coalesce(F("first_seen"), Value(seen_at)), Value(seen_at)),
-        "last_seen": Greatest(Coalesce(F("last_seen"), Value(seen_at)), Value(seen_at)),
-        "updated_at": timezone.now(),
-    }
-    if inbound:
-        updates["last_inbound_at"] = Greatest(
-            Coalesce(F("last_inbound_at"), Value(seen_at)), Value(seen_at)
-        )
-    if name and name != contact.name:
-        updates["name"] = name
-    if username and username != contact.username:
-        updates["username"] = username
-    if parent_user_id and parent_user_id != contact.parent_user_id:
-        updates["parent_user_id"] = parent_user_id
-    if user_id and not contact.user_id:
-        updates["user_id"] = user_id
-    if wa_id and wa_id != contact.wa_id:
-        if Contact.objects.filter(wa_id=wa_id).exclude(pk=contact.pk).exists():
-            # An older phone-keyed contact of the same person; merging histories is a console
-            # action, not something a webhook should do silently.
-            logger.warning("contact wa_id already held by another contact: contact=%s", contact.pk)
-        else:
-            updates["wa_id"] = wa_id
-    Contact.objects.filter(pk=contact.pk).update(**updates)
-    return contact
+    parsed = [(change, messages_update_parse(change.value)) for change in changes]
+    _lock_identities([update for _, update in parsed])
+    outcome: dict[int, str] = {}
+    for change, update in parsed:
+        # No savepoint per change: each item has its own (below), and an error that escapes
+        # them is transient and fails the batch, which the gateway retries change by change.
+        result = _update_apply(update=update, phone_number_id=change.phone_number_id)
+        logger.info("messages change applied: change_id=%s %s", change.change_id, result.summary())
+        outcome[change.change_id] = "; ".join(result.notes)
+    return outcome
 
 
-def _profile_index(value: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """`value.contacts[]` indexed by both of their ids (and as `only` when there is just one)."""
-    index: dict[str, dict[str, Any]] = {}
-    contacts = value.get("contacts")
-    items = [c for c in (contacts if isinstance(contacts, list) else []) if isinstance(c, dict)]
-    for item in items:
-        for key in ("user_id", "wa_id"):
-            ident = _str(item.get(key), 160)
-            if ident:
-                index[f"{key}:{ident}"] = item
-    if len(items) == 1:
-        index["only"] = items[0]
-    return index
-
-
-def _sender(message: dict[str, Any], profiles: dict[str, dict[str, Any]]) -> dict[str, str]:
-    wa_id = _str(message.get("from"), 32)
-    user_id = _str(message.get("from_user_id"), 160)
-    profile = profiles.get(f"user_id:{user_id}") or profiles.get(f"wa_id:{wa_id}") or {}
-    if not profile and not wa_id and not user_id:
-        # No sender id on the message but exactly one contact in the change: it is the sender.
-        profile = profiles.get("only", {})
-    wa_id = wa_id or _str(profile.get("wa_id"), 32)
-    user_id = user_id or _str(profile.get("user_id"), 160)
-    prof = _dict(profile.get("profile"))
-    return {
-        "wa_id": wa_id,
-        "user_id": user_id,
-        "parent_user_id": _str(profile.get("parent_user_id"), 160),
-        "username": _str(prof.get("username"), 100),
-        "name": _str(prof.get("name"), 256),
-    }
-
-
-# --- Message content per type (reference §5) ----------------------------------------------------
-def _text_of(message_type: str, payload: Any, message: dict[str, Any]) -> str:
-    """The human-readable text of a message: body, caption, title, emoji..."""
-    data = _dict(payload)
-    if message_type == "text":
-        return _str(data.get("body"), 65536)
-    if message_type in MEDIA_TYPES:
-        return _str(data.get("caption"), 65536)
-    if message_type == "interactive":
-        for key in ("button_reply", "list_reply"):
-            if isinstance(data.get(key), dict):
-                return _str(data[key].get("title"), 1024)
-        return _str(_dict(data.get("nfm_reply")).get("body"), 4096)
-    if message_type == "button":
-        return _str(data.get("text"), 1024)
-    if message_type == "reaction":
-        return _str(data.get("emoji"), 32)
-    if message_type in ("order", "system"):
-        return _str(data.get("text") or data.get("body"), 4096)
-    if message_type == "location":
-        return _str(data.get("name") or data.get("address"), 1024)
-    if message_type == "contacts" and isinstance(payload, list):
-        names = [_str(_dict(_dict(c).get("name")).get("formatted_name"), 200) for c in payload]
-        return ", ".join(n for n in names if n)
-    if message_type == "edit":
-        inner = _dict(data.get("message"))
-        inner_type = _str(inner.get("type"), 32) or next(
-            (k for k in ("text", *MEDIA_TYPES) if k in inner), ""
-        )
-        return _text_of(inner_type, inner.get(inner_type), inner) if inner_type else ""
-    return ""
-
-
-def _content_of(message_type: str, message: dict[str, Any]) -> dict[str, Any]:
-    """The typed payload (the object named by the type) plus the cross-type extras."""
-    payload = message.get(message_type)
-    if isinstance(payload, dict):
-        content: dict[str, Any] = dict(payload)
-    elif payload is None:
-        content = {}
-    else:
-        content = {message_type: payload}  # e.g. `contacts` is a list
-    if message_type == "interactive":
-        nfm = _dict(content.get("nfm_reply"))
-        response = nfm.get("response_json")
-        if isinstance(response, str):
-            with contextlib.suppress(ValueError):
-                content["response"] = json.loads(response)
-    if message_type == "system" and isinstance(message.get("identity"), dict):
-        content["identity"] = message["identity"]
-    for extra in ("context", "referral", "errors"):
-        if message.get(extra) is not None:
-            content[extra] = message[extra]
-    return content
-
-
-def _context_wamid(message_type: str, message: dict[str, Any]) -> str:
-    """The message this one refers to: a quoted reply, a reaction's or edit's target."""
-    payload = _dict(message.get(message_type))
-    if message_type == "reaction":
-        return _str(payload.get("message_id"))
-    if message_type in ("edit", "revoke"):
-        return _str(payload.get("original_message_id"))
-    return _str(_dict(message.get("context")).get("id"))
-
-
-def _wamid(message: dict[str, Any]) -> str:
-    wamid = _str(message.get("id"))
-    if wamid:
-        return wamid
-    # Meta always sends an id; if one ever does not, a stable id from the content still dedupes.
-    canonical = json.dumps(message, sort_keys=True, separators=(",", ":")).encode()
-    return "noid." + hashlib.sha256(canonical).hexdigest()
-
-
-# --- Applying a change ------------------------------------------------------------------------
 def inbound_change_apply(*, value: dict[str, Any], phone_number_id: str) -> ApplyResult:
-    """Apply one `messages` change (`value`) in the current tenant schema.
+    """Apply one `messages` change (`value`) in the current tenant schema; see the module."""
+    update = messages_update_parse(value)
+    _lock_identities([update])
+    return _update_apply(update=update, phone_number_id=phone_number_id)
 
-    Stores every message (idempotent on wamid), upserts its sender, schedules media downloads
-    after commit, and applies every status receipt. Items that cannot be stored (no sender id)
-    are reported in the result's notes; they stay in the raw event.
-    """
+
+def _lock_identities(updates: Sequence[MessagesUpdate]) -> None:
+    wa_ids: set[str] = set()
+    user_ids: set[str] = set()
+    # An original and its edits/revokes lock the original's wamid: whichever worker stores the
+    # second one waits for the first to commit, then sees it (no edit left unapplied).
+    wamids: set[str] = set()
+    for update in updates:
+        for profile in update.contacts:
+            wa_ids.add(profile.wa_id)
+            user_ids.add(profile.user_id)
+        for message in update.messages:
+            wa_ids.add(message.from_wa_id)
+            user_ids.add(message.from_user_id)
+            wamids.add(message.refers_to if message.type in ACTION_TYPES else message.wamid)
+            if message.system is not None:
+                wa_ids.add(message.system.wa_id)
+                user_ids.add(message.system.user_id)
+    identity_lock(wa_ids=wa_ids, user_ids=user_ids, wamids=wamids)
+
+
+def _update_apply(*, update: MessagesUpdate, phone_number_id: str) -> ApplyResult:
     result = ApplyResult()
-    profiles = _profile_index(value)
-    phone_number_id = phone_number_id or _str(_dict(value.get("metadata")).get("phone_number_id"))
-    messages = value.get("messages")
-    statuses = value.get("statuses")
-    for key, items in (("messages", messages), ("statuses", statuses)):
-        if items is not None and not isinstance(items, list):
-            result.notes.append(f"`{key}` is not a list")
-    for index, message in enumerate(messages if isinstance(messages, list) else []):
-        if not isinstance(message, dict):
-            result.notes.append(f"messages[{index}] is not an object")
+    phone_number_id = phone_number_id or update.metadata.phone_number_id
+    for item in update.unparseable:
+        result.notes.append(f"{item.where} set aside: {item.error}")
+    # Two queries per change instead of two per message: which wamids are stored already, and
+    # which of the new ones have edits/revokes waiting for them.
+    wamids = [_wamid(m) for m in update.messages]
+    known = set(WhatsAppMessage.objects.filter(wamid__in=wamids).values_list("wamid", flat=True))
+    awaited = set(
+        WhatsAppMessage.objects.filter(
+            context_wamid__in=[w for w in wamids if w not in known], type__in=ACTION_TYPES
+        ).values_list("context_wamid", flat=True)
+    )
+    for index, message in enumerate(update.messages):
+        if wamids[index] in known:
+            result.messages_duplicate += 1
             continue
-        outcome = message_store(message=message, profiles=profiles, phone_number_id=phone_number_id)
+        known.add(wamids[index])  # the same wamid twice in one change is stored once
+        outcome = _isolated(
+            lambda m=message: message_store(
+                message=m, update=update, phone_number_id=phone_number_id, awaited=awaited
+            ),
+            # The retry re-reads: the item may have failed because another worker stored it.
+            lambda m=message: message_store(
+                message=_minimal(m),
+                update=update,
+                phone_number_id=phone_number_id,
+                awaited=awaited,
+                recheck=True,
+            ),
+            where=f"messages[{index}]",
+            notes=result.notes,
+        )
         if outcome is None:
+            continue
+        if outcome == "no sender":
             result.notes.append(f"messages[{index}] has no sender id; kept in the raw event")
-        elif outcome:
+        elif outcome == "created":
             result.messages_created += 1
         else:
             result.messages_duplicate += 1
-    for index, status in enumerate(statuses if isinstance(statuses, list) else []):
-        if not isinstance(status, dict):
-            result.notes.append(f"statuses[{index}] is not an object")
-            continue
-        outcome = status_apply(status=status)
-        result.statuses[outcome] = result.statuses.get(outcome, 0) + 1
-    errors = value.get("errors")
-    if isinstance(errors, list) and errors:
-        # App-level problems not tied to a message (§4): worth an operator's attention.
-        codes = [str(_dict(e).get("code")) for e in errors]
+    for index, status in enumerate(update.statuses):
+        outcome = _isolated(
+            lambda s=status: status_update_apply(update=s),
+            None,
+            where=f"statuses[{index}]",
+            notes=result.notes,
+        )
+        if outcome is not None:
+            result.statuses[outcome] = result.statuses.get(outcome, 0) + 1
+    if update.errors:
+        # App-level problems not tied to a message: worth an operator's attention.
+        codes = [str(e.get("code")) for e in update.errors]
         logger.warning("webhook value errors: phone_number_id=%s codes=%s", phone_number_id, codes)
         result.notes.append(f"value.errors codes {codes}")
     return result
 
 
+def _isolated(apply: Any, fallback: Any, *, where: str, notes: list[str]) -> str | None:
+    """Run `apply` in a savepoint; on an item error try `fallback`, else set the item aside."""
+    error: Exception | None = None
+    for attempt in (apply, fallback):
+        if attempt is None:
+            break
+        try:
+            with transaction.atomic():
+                outcome = attempt()
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            error = error or exc
+            logger.warning("item refused: %s %s", where, type(exc).__name__)
+            continue
+        if attempt is fallback and outcome == "created":
+            notes.append(f"{where} stored without its content: {type(error).__name__}")
+        return outcome
+    notes.append(f"{where} set aside: {type(error).__name__}: {text_clean(str(error))[:200]}")
+    return None
+
+
+def _minimal(message: InboundMessage) -> InboundMessage:
+    return dataclasses.replace(
+        message,
+        text=message.text[:4096],
+        content={},
+        raw={"unstorable": True, "id": message.wamid, "type": message.type},
+    )
+
+
+def _wamid(message: InboundMessage) -> str:
+    if message.wamid:
+        return message.wamid
+    # Meta always sends an id; if one ever does not, a stable id from the content still dedupes.
+    canonical = json.dumps(message.raw, sort_keys=True, separators=(",", ":"), default=str)
+    return "noid." + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _content(message: InboundMessage) -> dict[str, Any]:
+    """The typed payload plus the cross-type extras the API shows (context, referral, errors)."""
+    content = dict(message.content)
+    if message.edit is not None and message.edit.message is not None:
+        content = {
+            "original_message_id": message.edit.original_message_id,
+            "message_type": message.edit.message.type,
+            "message": message.edit.message.content,
+        }
+    if message.system is not None and message.system.identity:
+        content["identity"] = message.system.identity
+    raw = message.raw
+    for extra in ("context", "referral", "errors"):
+        if raw.get(extra) is not None:
+            content[extra] = raw[extra]
+    return content
+
+
 def message_store(
-    *, message: dict[str, Any], profiles: dict[str, dict[str, Any]], phone_number_id: str
-) -> bool | None:
-    """Store one inbound message; True if created, False if already stored, None if it has no
-    sender id to attach it to."""
-    sender = _sender(message, profiles)
-    if not sender["wa_id"] and not sender["user_id"]:
-        logger.warning("inbound message without sender: wamid=%s", _str(message.get("id")))
-        return None
-    message_type = _str(message.get("type"), 32) or "unknown"
-    timestamp = parse_timestamp(message.get("timestamp")) or timezone.now()
-    contact = contact_upsert(seen_at=timestamp, **sender)
-    content = _content_of(message_type, message)
+    *,
+    message: InboundMessage,
+    update: MessagesUpdate,
+    phone_number_id: str,
+    awaited: set[str] | None = None,
+    recheck: bool = False,
+) -> str:
+    """Store one inbound message: `created`, `duplicate` or `no sender` (no id to attach it).
+
+    The caller has checked the wamid is new (unless `recheck`) and runs this in a savepoint: a
+    concurrent insert of the same wamid raises IntegrityError there. `awaited` holds the wamids
+    that edits/revokes refer to (an action stored here adds its original). Call with the
+    sender's identity locks and the message's lock held (`_lock_identities`).
+    """
+    awaited = set() if awaited is None else awaited
     wamid = _wamid(message)
-    try:
-        # Insert first (a duplicate is the rare case: identical redeliveries are already
-        # deduped on the raw body); the unique wamid decides, never a check-then-insert.
-        with transaction.atomic():
-            stored = WhatsAppMessage.objects.create(
-                wamid=wamid,
-                direction=WhatsAppMessage.Direction.INCOMING,
-                status=WhatsAppMessage.Status.RECEIVED,
-                phone_number_id=phone_number_id,
-                contact=contact,
-                recipient="",
-                type=message_type,
-                text=_text_of(message_type, message.get(message_type), message),
-                content=content,
-                raw=message,
-                context_wamid=_context_wamid(message_type, message),
-                timestamp=timestamp,
-            )
-    except IntegrityError:
-        if WhatsAppMessage.objects.filter(wamid=wamid).exists():
-            return False
-        raise
-    if message_type == "system":
-        _apply_identity_change(contact=contact, system=_dict(message.get("system")))
-    media = _dict(message.get(message_type))
-    if message_type in MEDIA_TYPES and _str(media.get("id"), 128):
+    if recheck and WhatsAppMessage.objects.filter(wamid=wamid).exists():
+        return "duplicate"
+    profile = update.profile_for(message)
+    wa_id = message.from_wa_id or (profile.wa_id if profile else "")
+    user_id = message.from_user_id or (profile.user_id if profile else "")
+    if not wa_id and not user_id:
+        logger.warning("inbound message without sender: wamid=%s", message.wamid)
+        return "no sender"
+    timestamp = message.timestamp or timezone.now()
+    contact = contact_upsert(
+        wa_id=wa_id,
+        user_id=user_id,
+        parent_user_id=profile.parent_user_id if profile else "",
+        username=profile.username if profile else "",
+        name=profile.name if profile else "",
+        seen_at=timestamp,
+        locked=True,
+    )
+    stored = WhatsAppMessage.objects.create(
+        wamid=wamid,
+        direction=WhatsAppMessage.Direction.INCOMING,
+        status=WhatsAppMessage.Status.RECEIVED,
+        phone_number_id=phone_number_id,
+        contact=contact,
+        recipient="",
+        type=message.type,
+        text=message.text,
+        content=_content(message),
+        raw=message.raw,
+        context_wamid=message.refers_to,
+        from_wa_id=wa_id,
+        from_user_id=user_id,
+        timestamp=timestamp,
+    )
+    system = message.system
+    if system is not None and system.kind in IDENTITY_CHANGES:
+        contact_identity_change(
+            contact_id=contact.pk,
+            new_wa_id=system.wa_id,
+            new_user_id=system.user_id,
+            reason=f"{system.kind} ({stored.wamid})",
+            changed_at=timestamp,
+        )
+    if message.type in ACTION_TYPES:
+        if message.refers_to:
+            awaited.add(message.refers_to)
+            message_actions_apply(original_wamid=message.refers_to)
+    elif stored.wamid in awaited or recheck:
+        message_actions_apply(original_wamid=stored.wamid)
+    if message.media is not None and message.media.id:
         media_row = WhatsAppMedia.objects.create(
             message=stored,
-            media_id=_str(media.get("id"), 128),
-            mime_type=_str(media.get("mime_type"), 128),
-            sha256=_str(media.get("sha256"), 128),
+            media_id=message.media.id,
+            mime_type=message.media.mime_type,
+            sha256=message.media.sha256,
             # Display only: storage paths never use user input (tenant_media_path).
-            original_filename=_str(media.get("filename"), 255),
+            original_filename=message.media.filename,
         )
         schema = connection.schema_name
         transaction.on_commit(lambda: _enqueue_media_download(media_row.pk, schema))
     logger.info(
-        "inbound message stored: wamid=%s type=%s contact=%s",
-        stored.wamid,
-        message_type,
-        contact.pk,
+        "inbound message stored: wamid=%s type=%s contact=%s", stored.wamid, stored.type, contact.pk
     )
+    return "created"
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def message_actions_apply(*, original_wamid: str) -> bool:
+    """Recompute the original's edits and revoke from every edit/revoke row that refers to it.
+
+    The newest edit (by Meta's timestamp, then wamid) gives `text`/`content`/`edited_at`; the
+    original version and the older edits are `edit_history`, oldest first; the earliest revoke
+    gives `revoked_at`. Same rows, any order, same result. False when the original is not
+    stored yet (the actions wait in their rows).
+    """
+    original = (
+        WhatsAppMessage.objects.select_for_update()
+        .filter(wamid=original_wamid, direction=WhatsAppMessage.Direction.INCOMING)
+        .first()
+    )
+    if original is None:
+        return False
+    actions = list(
+        WhatsAppMessage.objects.filter(
+            context_wamid=original_wamid,
+            type__in=ACTION_TYPES,
+            direction=WhatsAppMessage.Direction.INCOMING,
+        ).order_by("timestamp", "wamid")
+    )
+    edits = [a for a in actions if a.type == "edit"]
+    revokes = [a for a in actions if a.type == "revoke"]
+    updates: dict[str, Any] = {}
+    if edits:
+        first = (
+            original.edit_history[0]
+            if original.edit_history
+            else {
+                "wamid": original.wamid,
+                "at": _iso(original.timestamp),
+                "text": original.text,
+                "content": original.content,
+            }
+        )
+        versions = [first] + [
+            {
+                "wamid": e.wamid,
+                "at": _iso(e.timestamp),
+                "text": e.text,
+                "content": e.content.get("message") or {},
+            }
+            for e in edits
+        ]
+        latest = versions[-1]
+        content = latest["content"] if isinstance(latest["content"], dict) else {}
+        updates.update(
+            text=latest["text"],
+            content=content or original.content,
+            edited_at=edits[-1].timestamp,
+            edit_history=versions[:-1],
+        )
+    if revokes:
+        updates["revoked_at"] = revokes[0].timestamp
+    changed = {k: v for k, v in updates.items() if getattr(original, k) != v}
+    if changed:
+        WhatsAppMessage.objects.filter(pk=original.pk).update(**changed, updated_at=timezone.now())
+        logger.info("message edits/revoke applied: wamid=%s", original_wamid)
     return True
 
 
@@ -374,35 +393,3 @@ def _enqueue_media_download(media_pk: int, schema: str) -> None:
 
     with schema_context(schema):
         media_download_task.delay(media_pk)
-
-
-def _apply_identity_change(*, contact: Contact, system: dict[str, Any]) -> None:
-    """`user_changed_number` (and `user_id_update`): the contact now has a new wa_id/BSUID.
-
-    The sender's `from` is the old number; the system payload names the new one. If another
-    contact already holds the new id (the new number wrote first) the two are left apart for a
-    person to merge, and the event is logged.
-    """
-    kind = _str(system.get("type"), 64)
-    if kind not in ("user_changed_number", "user_id_update"):
-        return
-    updates: dict[str, Any] = {}
-    new_wa_id = _str(system.get("wa_id") or system.get("new_wa_id"), 32)
-    new_user_id = _str(system.get("user_id") or system.get("new_user_id"), 160)
-    if new_wa_id and new_wa_id != contact.wa_id:
-        updates["wa_id"] = new_wa_id
-    if new_user_id and new_user_id != contact.user_id:
-        updates["user_id"] = new_user_id
-    if not updates:
-        return
-    try:
-        with transaction.atomic():
-            Contact.objects.filter(pk=contact.pk).update(**updates, updated_at=timezone.now())
-    except IntegrityError:
-        logger.warning(
-            "identity change not applied, new id held by another contact: contact=%s type=%s",
-            contact.pk,
-            kind,
-        )
-        return
-    logger.info("contact identity changed: contact=%s type=%s", contact.pk, kind)

@@ -29,6 +29,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from whatsapp.graph.facts import timestamp_parse
+from whatsapp.graph.updates import StatusUpdate
 from whatsapp.models import PendingStatus, WhatsAppMessage
 
 logger = logging.getLogger(__name__)
@@ -48,9 +50,7 @@ RECEIPT_STATUSES = frozenset(
 
 
 def _parse_ts(value: Any) -> datetime | None:
-    from whatsapp.services.inbound import parse_timestamp
-
-    return parse_timestamp(value)
+    return timestamp_parse(value)
 
 
 def _reference(callback_data: str) -> uuid.UUID | None:
@@ -225,3 +225,9 @@ def pending_statuses_reconcile(*, wamid: str) -> bool:
             return False
         _apply_parked(message)
     return True
+
+
+def status_update_apply(*, update: StatusUpdate) -> str:
+    """Apply one parsed receipt (whatsapp.graph.updates); its `raw` is already cleaned of what
+    PostgreSQL refuses. Same outcomes as `status_apply`."""
+    return status_apply(status=update.raw)

@@ -133,9 +133,9 @@ def error_rule_for_code(code: int | None) -> ErrorRule:
 def contact_opt_out_marketing(*, contact_id: int, source: str) -> bool:
     """Mark the contact opted out of marketing (first time wins). True when newly marked."""
     return bool(
-        Contact.objects.filter(Q(pk=contact_id), Q(marketing_opted_out_at__isnull=True)).update(
-            marketing_opted_out_at=timezone.now(),
-            marketing_opt_out_source=source[:40],
+        Contact.objects.filter(Q(pk=contact_id), Q(opted_out_at__isnull=True)).update(
+            opted_out_at=timezone.now(),
+            opt_out_source=source[:40],
             updated_at=timezone.now(),
         )
     )

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,16 +21,14 @@ from whatsapp.errors import (
     OutsideCustomerWindowError,
     SendingHaltedError,
 )
+from whatsapp.graph.facts import BSUID_RE
+from whatsapp.graph.facts import MEDIA_TYPES as MEDIA_TYPES  # used by create.py and send.py
 from whatsapp.graph.payloads import PayloadError, build_message_payload
 from whatsapp.graph.wa_id import is_legacy_mexican_mobile, wa_id_candidates
 from whatsapp.models import Contact, WhatsAppMessage
 
 Status = WhatsAppMessage.Status
-MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
 CUSTOMER_WINDOW = timedelta(hours=24)
-# Business-scoped user id: "<ISO country>.<≤128 alnum>", parents add an "ENT" part (§16); the
-# same pattern as whatsapp.graph.payloads, which puts it in `recipient` instead of `to`.
-BSUID_RE = re.compile(r"^[A-Z]{2}(?:\.[A-Za-z0-9]{1,128}){1,2}$")
 # Validation placeholder for a media file that is uploaded to Meta by the sending task.
 PENDING_UPLOAD_ID = "pending-upload"
 

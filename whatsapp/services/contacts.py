@@ -1,0 +1,375 @@
+"""The one module that writes a contact's identity (`wa_id`, `user_id`): upsert from inbound
+traffic, identity changes Meta announces, merges (automatic or by an org admin).
+
+Identity keys: BSUID (`user_id`) first, phone (`wa_id`) second, each unique when present
+(https://developers.facebook.com/documentation/business-messaging/whatsapp/business-scoped-user-ids/).
+
+Order independence: every writer first takes transaction-scoped advisory locks on the identity
+keys it touches (`identity_lock`, sorted, one statement, so two writers never deadlock on
+them), then reads. So a `user_changed_number` system message and the first message from the new
+number serialize on the new number's key, and whichever commits second sees the first: the
+outcome (one contact holding the new ids and every message) is the same in either order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Greatest, Least
+from django.utils import timezone
+
+from whatsapp.errors import WhatsAppDomainError
+from whatsapp.models import Contact, ContactIdentityChange, ContactMerge, WhatsAppMessage
+
+logger = logging.getLogger(__name__)
+
+
+class ContactMergeError(WhatsAppDomainError):
+    """Two contacts cannot be merged (a contact into itself)."""
+
+    code = "contact_merge_invalid"
+
+
+class ContactNotFoundError(WhatsAppDomainError):
+    code = "contact_not_found"
+    http_status = 404
+
+
+def _lock_key(kind: str, value: str) -> int:
+    """A signed 64-bit advisory-lock key for one identity in the current schema (advisory locks
+    are database-wide, so the schema is part of the key)."""
+    digest = hashlib.blake2b(
+        f"{connection.schema_name}:{kind}:{value}".encode(), digest_size=8
+    ).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def identity_lock(
+    *, wa_ids: Iterable[str] = (), user_ids: Iterable[str] = (), wamids: Iterable[str] = ()
+) -> None:
+    """Take the transaction-scoped locks of these identities, and of these message ids (an
+    original and its edits/revokes lock the original's wamid), sorted in one statement:
+    deadlock-free. Must run inside a transaction; released at its commit or rollback."""
+    keys = sorted(
+        {_lock_key("wa", w) for w in wa_ids if w}
+        | {_lock_key("user", u) for u in user_ids if u}
+        | {_lock_key("msg", m) for m in wamids if m}
+    )
+    if not keys:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM "
+            "(SELECT unnest(%s::bigint[]) AS k ORDER BY 1) AS keys",
+            [keys],
+        )
+
+
+def contact_upsert(
+    *,
+    wa_id: str | None,
+    user_id: str | None,
+    parent_user_id: str = "",
+    username: str = "",
+    name: str = "",
+    seen_at: datetime,
+    inbound: bool = True,
+    locked: bool = False,
+) -> Contact:
+    """Find or create the contact for `user_id` (BSUID) or `wa_id`, and refresh what we know.
+
+    Lookup is BSUID, then phone: a contact first known by phone gains its BSUID. A phone held
+    by a contact with a *different* BSUID changed hands: the new identity takes the number.
+    first/last seen and the 24-hour window (`last_inbound_at`) only widen. Raises ValueError
+    without any id. Takes the identity locks itself (call inside a transaction) unless the
+    caller already holds them (`locked`). The returned contact's fields other than its ids may
+    predate this update (callers use its pk).
+    """
+    wa_id = wa_id or None
+    user_id = user_id or None
+    if not wa_id and not user_id:
+        raise ValueError("a contact needs a wa_id or a user_id")
+    if not locked:
+        identity_lock(wa_ids=[wa_id or ""], user_ids=[user_id or ""])
+    contact = Contact.objects.filter(user_id=user_id).first() if user_id else None
+    if contact is None and wa_id:
+        contact = Contact.objects.filter(wa_id=wa_id).first()
+        if contact is not None and user_id and contact.user_id and contact.user_id != user_id:
+            Contact.objects.filter(pk=contact.pk).update(wa_id=None)
+            logger.info("contact number reassigned: contact=%s (wa_id moved)", contact.pk)
+            contact = None
+    if contact is None:
+        former = _former_holder(wa_id=wa_id, user_id=user_id, seen_at=seen_at)
+        if former is not None:
+            # Sent from an id this contact had before it changed, delivered late: same person.
+            # Its current ids stay; only the seen times and the window widen.
+            _widen(former.pk, seen_at=seen_at, inbound=inbound)
+            return former
+    if contact is None:
+        try:
+            with transaction.atomic():
+                return Contact.objects.create(
+                    wa_id=wa_id,
+                    user_id=user_id,
+                    parent_user_id=parent_user_id,
+                    username=username,
+                    name=name,
+                    first_seen=seen_at,
+                    last_seen=seen_at,
+                    last_inbound_at=seen_at if inbound else None,
+                )
+        except IntegrityError:
+            # A writer that did not lock (outbound) created it meanwhile: re-read.
+            contact = Contact.objects.filter(
+                Q(user_id=user_id) if user_id else Q(wa_id=wa_id)
+            ).first()
+            if contact is None:
+                raise
+    updates = _widening(seen_at=seen_at, inbound=inbound)
+    for key, value in (("name", name), ("username", username), ("parent_user_id", parent_user_id)):
+        if value and value != getattr(contact, key):
+            updates[key] = value
+    if user_id and not contact.user_id:
+        updates["user_id"] = user_id
+    if wa_id and wa_id != contact.wa_id:
+        holder = Contact.objects.filter(wa_id=wa_id).exclude(pk=contact.pk).first()
+        if holder is not None and holder.user_id and holder.user_id != user_id:
+            # The number changed hands (its holder has another BSUID): the new identity takes it.
+            Contact.objects.filter(pk=holder.pk).update(wa_id=None)
+        elif holder is not None:
+            # The same person known twice (by phone, then by BSUID): one contact.
+            contact_merge(
+                survivor_id=contact.pk,
+                merged_id=holder.pk,
+                reason="same person: phone number and BSUID on one message",
+                actor="system",
+            )
+        updates["wa_id"] = wa_id
+    Contact.objects.filter(pk=contact.pk).update(**updates)
+    contact.wa_id = wa_id or contact.wa_id
+    contact.user_id = contact.user_id or user_id
+    return contact
+
+
+def _widening(*, seen_at: datetime, inbound: bool) -> dict[str, Any]:
+    """first/last seen and the 24-hour window only ever widen."""
+    updates: dict[str, Any] = {
+        "first_seen": Least(Coalesce(F("first_seen"), Value(seen_at)), Value(seen_at)),
+        "last_seen": Greatest(Coalesce(F("last_seen"), Value(seen_at)), Value(seen_at)),
+        "updated_at": timezone.now(),
+    }
+    if inbound:
+        updates["last_inbound_at"] = Greatest(
+            Coalesce(F("last_inbound_at"), Value(seen_at)), Value(seen_at)
+        )
+    return updates
+
+
+def _widen(contact_id: int, *, seen_at: datetime, inbound: bool) -> None:
+    Contact.objects.filter(pk=contact_id).update(**_widening(seen_at=seen_at, inbound=inbound))
+
+
+def _former_holder(*, wa_id: str | None, user_id: str | None, seen_at: datetime) -> Contact | None:
+    """The contact that held `user_id` (or, for a message without a BSUID or with the same
+    former BSUID, `wa_id`) when a message sent at `seen_at` was sent. Only messages sent before
+    the change count: a number used after it changed may belong to someone else by then."""
+    match = Q(old_user_id=user_id) if user_id else Q(pk__in=[])
+    if wa_id:
+        match |= Q(old_wa_id=wa_id) & (Q(old_user_id=user_id or "") | Q(old_user_id=""))
+    change = (
+        ContactIdentityChange.objects.filter(match, changed_at__gte=seen_at)
+        .select_related("contact")
+        .order_by("changed_at", "id")
+        .first()
+    )
+    return change.contact if change is not None else None
+
+
+def contact_identity_change(
+    *,
+    contact_id: int,
+    new_wa_id: str = "",
+    new_user_id: str = "",
+    reason: str,
+    changed_at: datetime | None = None,
+) -> Contact:
+    """Meta says contact `contact_id` now has `new_wa_id` and/or `new_user_id`
+    (`user_changed_number`, `user_id_update`). A contact already holding a new id (the new
+    number wrote first) is merged into this one, so both orders end as one contact. A new phone
+    number without a new BSUID drops the old BSUID (Meta issues a BSUID per number).
+    """
+    contact = Contact.objects.get(pk=contact_id)
+    identity_lock(
+        wa_ids=[new_wa_id, contact.wa_id or ""], user_ids=[new_user_id, contact.user_id or ""]
+    )
+    contact = Contact.objects.select_for_update().get(pk=contact_id)
+    holders = Contact.objects.exclude(pk=contact.pk).filter(
+        (Q(wa_id=new_wa_id) if new_wa_id else Q(pk__in=[]))
+        | (Q(user_id=new_user_id) if new_user_id else Q(pk__in=[]))
+    )
+    for holder in list(holders.order_by("pk")):
+        # The holder is the new identity: what it knows and Meta's notice did not say (e.g.
+        # the new number's BSUID) is part of it, whichever of the two arrived first.
+        if holder.wa_id == new_wa_id and not new_user_id:
+            new_user_id = holder.user_id or ""
+        if holder.user_id == new_user_id and not new_wa_id:
+            new_wa_id = holder.wa_id or ""
+        contact_merge(
+            survivor_id=contact.pk,
+            merged_id=holder.pk,
+            reason=reason,
+            actor="system",
+            keep_former_ids=False,
+        )
+    updates: dict[str, Any] = {}
+    if new_wa_id and new_wa_id != contact.wa_id:
+        updates["wa_id"] = new_wa_id
+        if not new_user_id and contact.user_id:
+            updates["user_id"] = None
+    if new_user_id and new_user_id != contact.user_id:
+        updates["user_id"] = new_user_id
+    if updates:
+        Contact.objects.filter(pk=contact.pk).update(**updates, updated_at=timezone.now())
+        ContactIdentityChange.objects.create(
+            contact=contact,
+            old_wa_id=contact.wa_id or "",
+            old_user_id=contact.user_id or "",
+            new_wa_id=updates.get("wa_id") or contact.wa_id or "",
+            new_user_id=updates.get("user_id", contact.user_id) or "",
+            changed_at=changed_at or timezone.now(),
+            reason=reason[:255],
+        )
+        logger.info("contact identity changed: contact=%s reason=%s", contact.pk, reason)
+    contact.refresh_from_db()
+    return contact
+
+
+@transaction.atomic
+def contact_merge(
+    *,
+    survivor_id: int,
+    merged_id: int,
+    reason: str,
+    actor: str = "",
+    keep_former_ids: bool = True,
+) -> ContactMerge:
+    """Fold contact `merged_id` into `survivor_id` and delete it.
+
+    Moves its messages (their media follow them), widens the survivor's first/last seen and
+    24-hour window (`last_inbound_at`), keeps the earliest opt-out, fills the survivor's empty
+    name/username/ids from the merged contact, and records a ContactMerge (who, why, the merged
+    contact's ids). Messages keep the sender ids Meta gave them (`from_wa_id`, `from_user_id`).
+    Ids of the merged contact the survivor cannot take are kept as its former ids (messages sent
+    from them before now find the survivor), unless `keep_former_ids` is False (the caller is
+    about to give them to the survivor).
+    Raises ContactMergeError for the same id, ContactNotFoundError when either is missing.
+    """
+    if survivor_id == merged_id:
+        raise ContactMergeError("A contact cannot be merged into itself.", field="merged_id")
+    pair = {c.pk: c for c in Contact.objects.filter(pk__in=[survivor_id, merged_id])}
+    if len(pair) != 2:
+        raise ContactNotFoundError("Contact not found.")
+    identity_lock(
+        wa_ids=[c.wa_id or "" for c in pair.values()],
+        user_ids=[c.user_id or "" for c in pair.values()],
+    )
+    locked = {
+        c.pk: c
+        for c in Contact.objects.select_for_update()
+        .filter(pk__in=[survivor_id, merged_id])
+        .order_by("pk")
+    }
+    if len(locked) != 2:
+        raise ContactNotFoundError("Contact not found.")
+    survivor, merged = locked[survivor_id], locked[merged_id]
+    moved = WhatsAppMessage.objects.filter(contact_id=merged.pk).update(contact_id=survivor.pk)
+    ContactIdentityChange.objects.filter(contact_id=merged.pk).update(contact_id=survivor.pk)
+    audit = ContactMerge.objects.create(
+        survivor=survivor,
+        survivor_contact_id=survivor.pk,
+        merged_contact_id=merged.pk,
+        merged_wa_id=merged.wa_id or "",
+        merged_user_id=merged.user_id or "",
+        merged_name=merged.name,
+        reason=reason[:255],
+        actor=actor[:255],
+        moved_messages=moved,
+    )
+    merged.delete()
+
+    def widest(a: datetime | None, b: datetime | None, pick: Any) -> datetime | None:
+        values = [v for v in (a, b) if v is not None]
+        return pick(values) if values else None
+
+    updates: dict[str, Any] = {
+        "first_seen": widest(survivor.first_seen, merged.first_seen, min),
+        "last_seen": widest(survivor.last_seen, merged.last_seen, max),
+        "last_inbound_at": widest(survivor.last_inbound_at, merged.last_inbound_at, max),
+        "opted_out_at": widest(survivor.opted_out_at, merged.opted_out_at, min),
+        "updated_at": timezone.now(),
+    }
+    for key in ("name", "username", "parent_user_id", "wa_id", "user_id"):
+        if not getattr(survivor, key) and getattr(merged, key):
+            updates[key] = getattr(merged, key)
+    Contact.objects.filter(pk=survivor.pk).update(**updates)
+    left_behind = {
+        key: getattr(merged, key) or ""
+        for key in ("wa_id", "user_id")
+        if getattr(merged, key) and updates.get(key) != getattr(merged, key)
+    }
+    if left_behind and keep_former_ids:
+        # Ids the survivor could not take: messages sent from them until now are its own.
+        ContactIdentityChange.objects.create(
+            contact=survivor,
+            old_wa_id=left_behind.get("wa_id", ""),
+            old_user_id=left_behind.get("user_id", ""),
+            new_wa_id=updates.get("wa_id") or survivor.wa_id or "",
+            new_user_id=updates.get("user_id") or survivor.user_id or "",
+            changed_at=timezone.now(),
+            reason=f"merge: {reason}"[:255],
+        )
+    logger.info(
+        "contacts merged: survivor=%s merged=%s messages=%s actor=%s",
+        survivor.pk,
+        merged_id,
+        moved,
+        actor or "-",
+    )
+    return audit
+
+
+def contact_for_address(*, wa_id: str = "", user_id: str = "") -> Contact:
+    """The contact with this phone (`wa_id`) or BSUID, created without a window when new; for
+    outbound sending (whatsapp.services.outbound.rules.contact_for_recipient can call this)."""
+    if not wa_id and not user_id:
+        raise ValueError("a contact needs a wa_id or a user_id")
+    lookup = {"user_id": user_id} if user_id else {"wa_id": wa_id}
+    contact = Contact.objects.filter(**lookup).first()
+    if contact is not None:
+        return contact
+    try:
+        with transaction.atomic():
+            return Contact.objects.create(**lookup)
+    except IntegrityError:
+        return Contact.objects.get(**lookup)
+
+
+def contact_wa_id_confirm(*, contact_id: int, wa_id: str) -> bool:
+    """Meta's normalised `wa_id` for a contact we sent to (the send answer's `contacts[].wa_id`);
+    for whatsapp.services.outbound.send `_store_wa_id`. False (and logged) when another contact
+    holds it: merging is a decision for contact_merge, not a side effect of sending."""
+    if not wa_id:
+        return False
+    try:
+        with transaction.atomic():
+            Contact.objects.filter(pk=contact_id).exclude(wa_id=wa_id).update(wa_id=wa_id)
+    except IntegrityError:
+        logger.warning("contact %s: wa_id from Meta belongs to another contact", contact_id)
+        return False
+    return True
