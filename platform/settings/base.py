@@ -219,12 +219,14 @@ WHATSAPP_SEND_RETRY_MAX_DELAY = env.float("WHATSAPP_SEND_RETRY_MAX_DELAY", defau
 WHATSAPP_SEND_UNCONFIRMED_AFTER = env.int("WHATSAPP_SEND_UNCONFIRMED_AFTER", default=900)
 # A `queued` message untouched this long lost its task: the sweeper enqueues it again.
 WHATSAPP_SEND_REQUEUE_AFTER = env.int("WHATSAPP_SEND_REQUEUE_AFTER", default=600)
+# Ids per sending task (messages_enqueue): one Celery message per batch, claimed in chunks.
+WHATSAPP_SEND_BATCH_SIZE = env.int("WHATSAPP_SEND_BATCH_SIZE", default=500)
 # Per-number limiter (whatsapp.services.ratelimit): slots are spaced so requests arriving up to
-# JITTER seconds late still fit PhoneNumber.messages_per_second in every 1 s window; HEADROOM
-# (<= 1) reserves a further share (Meta counts inbound traffic too); a worker sleeps at most
-# MAX_WAIT for a slot, else the task is re-scheduled.
+# JITTER seconds late still fit the number's tier in every 1 s window; RESERVED_SHARE (0..1) of
+# the tier is left for inbound traffic and live replies (Meta counts both directions); a worker
+# sleeps at most MAX_WAIT for a slot, else the task is re-scheduled.
 WHATSAPP_RATE_LIMIT_JITTER = env.float("WHATSAPP_RATE_LIMIT_JITTER", default=0.1)
-WHATSAPP_RATE_LIMIT_HEADROOM = env.float("WHATSAPP_RATE_LIMIT_HEADROOM", default=1.0)
+WHATSAPP_RATE_LIMIT_RESERVED_SHARE = env.float("WHATSAPP_RATE_LIMIT_RESERVED_SHARE", default=0.1)
 WHATSAPP_RATE_LIMIT_MAX_WAIT = env.float("WHATSAPP_RATE_LIMIT_MAX_WAIT", default=2.0)
 CELERY_BEAT_SCHEDULE["whatsapp-outbound-sweep"] = {
     "task": "whatsapp.tasks.outbound.outbound_sweep_task",

@@ -14,7 +14,8 @@ from kombu import Exchange, Queue
 
 from saas_platform.settings.base import *  # noqa: F403
 
-_RUN = f"{os.getpid()}"
+# A helper process of the suite (a second Celery worker started by a test) joins its run.
+_RUN = os.environ.get("SAAS_TEST_RUN_ID") or f"{os.getpid()}"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="saas-test-media-")
@@ -39,3 +40,6 @@ CELERY_TASK_QUEUES = [
 ]
 CELERY_TASK_ROUTES: dict = {}
 REDIS_URL = CELERY_BROKER_URL
+# Shared Redis state (the send limiter's schedule, pair backoffs) is namespaced per run too: a
+# suite running beside this one must not reset or draw from this run's per-number budgets.
+REDIS_KEY_PREFIX = f"tests-{_RUN}:"

@@ -19,6 +19,7 @@ MESSAGE_FIELDS = {
     "id", "wamid", "direction", "type", "status", "contact", "wa_id", "user_id", "text",
     "timestamp", "media", "raw", "sent_at", "delivered_at", "read_at", "failed_at",
     "error_code", "error_title", "error_message",
+    "accepted_at", "message_status", "played_at", "failure_reason",
     "from_wa_id", "from_user_id", "edited_at", "edit_history", "revoked", "revoked_at",
     "context", "interactive",
 }  # fmt: skip

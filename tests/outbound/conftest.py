@@ -20,7 +20,8 @@ from django.utils import timezone
 from tests.conftest import PASSWORD, OrgFixture, in_tenant, wait_for
 from whatsapp.models import Contact, WhatsAppMessage
 
-FINAL = {"sent", "delivered", "read", "played", "failed"}
+# States our pipeline is done with (Meta's receipts may still move a message further).
+FINAL = {"accepted", "sent", "delivered", "read", "played", "failed"}
 NUMBER_IDS = {"alpha": "110000000000001", "beta": "220000000000002"}
 TOKENS = {"alpha": "EAAalpha-test-token-0001", "beta": "EAAbeta-test-token-0002"}
 

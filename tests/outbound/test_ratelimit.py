@@ -25,7 +25,9 @@ def max_in_any_window(times: list[float], window: float = 1.0) -> int:
     return best
 
 
-def run_fleet(*, rate: int, workers: int, seconds: float) -> list[float]:
+def run_fleet(
+    *, rate: int, workers: int, seconds: float, headroom: float | None = None
+) -> list[float]:
     number = f"test-{uuid.uuid4().hex}"
     stamps: list[float] = []
     lock = threading.Lock()
@@ -35,6 +37,7 @@ def run_fleet(*, rate: int, workers: int, seconds: float) -> list[float]:
         limiter = SendRateLimiter(
             phone_number_id=number,
             messages_per_second=rate,
+            headroom=headroom,
             client=redis.Redis.from_url(settings.REDIS_URL),
         )
         while time.monotonic() < stop_at:
@@ -52,14 +55,25 @@ def run_fleet(*, rate: int, workers: int, seconds: float) -> list[float]:
 
 
 def test_a_fleet_of_workers_stays_just_under_the_rate() -> None:
-    stamps = run_fleet(rate=100, workers=12, seconds=2.5)
+    stamps = run_fleet(rate=100, workers=12, seconds=2.5, headroom=1.0)
     peak = max_in_any_window(stamps)
     assert peak <= 100
     assert peak >= 85  # just under, not far under: 99 / 1.1 = 90 a second
 
 
+def test_the_reserved_share_is_left_free_for_inbound_and_live_replies(settings) -> None:
+    """By default 10% of the number's tier is never handed out (Meta counts inbound too)."""
+    settings.WHATSAPP_RATE_LIMIT_RESERVED_SHARE = 0.25
+    stamps = run_fleet(rate=100, workers=8, seconds=2.5)
+    peak = max_in_any_window(stamps)
+    assert peak <= 0.75 * 100
+    assert peak >= 60  # 0.75 * 99 / 1.1 = 67.5 a second
+
+
 def test_a_long_queue_is_refused_without_reserving() -> None:
-    limiter = SendRateLimiter(phone_number_id=f"test-{uuid.uuid4().hex}", messages_per_second=1)
+    limiter = SendRateLimiter(
+        phone_number_id=f"test-{uuid.uuid4().hex}", messages_per_second=1, headroom=1.0
+    )
     first = limiter.reserve(max_wait=5)
     second = limiter.reserve(max_wait=5)
     refused = limiter.reserve(max_wait=0.5)

@@ -50,7 +50,7 @@ def test_a_reply_and_a_template_to_another_form_land_on_the_customer_who_wrote(
     assert template.status_code == 202, template.content
 
     sent = wait_final(sender_a.org, [reply.json()["id"], template.json()["id"]])
-    assert [m.status for m in sent] == ["sent", "sent"]
+    assert [m.status for m in sent] == ["accepted", "accepted"]
     assert {m.contact_id for m in sent} == {contact.pk}
     assert [c.wa_id for c in _contacts(sender_a.org)] == [REGISTERED]
     # Meta was sent the typed form and answered the customer's registered wa_id.
@@ -78,8 +78,8 @@ def test_a_template_first_takes_metas_wa_id_so_the_customers_reply_finds_the_con
     template = _send(sender_a.org, {"type": "template", "template": TEMPLATE})
     assert template.status_code == 202, template.content
     (message,) = wait_final(sender_a.org, [template.json()["id"]])
-    assert message.status == "sent"
-    # The contact answered to Meta's wa_id right after the row says sent (same task).
+    assert message.status == "accepted"
+    # The contact answered to Meta's wa_id right after the row says accepted (same task).
     wait_for(lambda: [c.wa_id for c in _contacts(sender_a.org)] == [REGISTERED])
 
     sandbox.customer_sends_text(sender_a.phone_number_id, REGISTERED, "obrigado", wait=True)
@@ -118,10 +118,10 @@ def test_a_duplicate_contact_from_before_is_folded_into_the_one_meta_names(
     reply = _send(sender_a.org, {"type": "text", "text": {"body": "Olá!"}})
     assert reply.status_code == 202, reply.content  # the window is found through the sibling
     (message,) = wait_final(sender_a.org, [reply.json()["id"]])
-    assert message.status == "sent"
+    assert message.status == "accepted"
 
     def linked():
-        """the sent message moved to the contact Meta named (same task, after `sent`)"""
+        """the sent message moved to the contact Meta named (same task, after `accepted`)"""
         with in_tenant(sender_a.org):
             return WhatsAppMessage.objects.get(pk=message.pk).contact_id == customer.pk
 

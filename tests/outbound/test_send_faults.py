@@ -54,9 +54,9 @@ def accepted_per_reference(sandbox, sender) -> Counter:
 def assert_exactly_once_or_failed(sandbox, sender, messages) -> None:
     accepted = accepted_per_reference(sandbox, sender)
     for message in messages:
-        assert message.status in {"sent", "failed"}, message
+        assert message.status in {"accepted", "failed"}, message
         reference = str(message.client_reference)
-        if message.status == "sent":
+        if message.status == "accepted":
             assert accepted[reference] == 1, message
             assert message.wamid
         elif message.failure_reason == "send_unconfirmed":
@@ -77,7 +77,7 @@ def test_a_5xx_burst_is_retried_and_sent_exactly_once(
 ) -> None:
     sandbox.add_fault("http_5xx", count=2, path_regex=SEND_PATH, status=503)
     (message,) = wait_final(sender_a.org, create(sender_a))
-    assert (message.status, message.attempts) == ("sent", 3)
+    assert (message.status, message.attempts) == ("accepted", 3)
     assert_exactly_once_or_failed(sandbox, sender_a, [message])
 
 
@@ -102,7 +102,7 @@ def test_throughput_and_pair_rate_errors_back_off_and_retry(
     sandbox.add_fault("error_code", code=code, count=attempts - 1, path_regex=SEND_PATH)
     started = time.monotonic()
     (message,) = wait_final(sender_a.org, create(sender_a))
-    assert (message.status, message.attempts) == ("sent", attempts)
+    assert (message.status, message.attempts) == ("accepted", attempts)
     assert time.monotonic() - started >= 1.0 * (attempts - 1)  # Meta's retry-after honoured
     assert_exactly_once_or_failed(sandbox, sender_a, [message])
 
@@ -110,12 +110,12 @@ def test_throughput_and_pair_rate_errors_back_off_and_retry(
 def test_a_permanent_error_fails_at_once_with_metas_code(
     sender_a, sandbox, windows_off, celery_worker
 ) -> None:
-    sandbox.add_fault("error_code", code=131026, path_regex=SEND_PATH)
+    sandbox.add_fault("error_code", code=131021, path_regex=SEND_PATH)
     (message,) = wait_final(sender_a.org, create(sender_a))
     assert (message.status, message.failure_reason, message.error_code, message.attempts) == (
         "failed",
-        "meta_error",
-        131026,
+        "meta_error",  # a permanent code without a row of its own in the policy table
+        131021,
         1,
     )
     assert message.error_message
@@ -148,7 +148,7 @@ def test_a_connection_error_before_sending_is_retried(
     wait_for(retried, interval=0.01)
     settings.WHATSAPP_GRAPH_URL = real
     (message,) = wait_final(sender_a.org, [message_id])
-    assert message.status == "sent" and message.attempts >= 2
+    assert message.status == "accepted" and message.attempts >= 2
     assert_exactly_once_or_failed(sandbox, sender_a, [message])
 
 
@@ -188,7 +188,7 @@ def test_a_token_rejected_mid_send_is_refreshed_once_and_the_message_sent_once(
     sandbox.add_fault("error_code", code=190, subcode=463, count=1, path_regex=SEND_PATH)
     before = WhatsAppCredential.objects.get(organization=sender_a.org.organization).fingerprint
     (message,) = wait_final(sender_a.org, create(sender_a, body="Secret body"))
-    assert (message.status, message.attempts) == ("sent", 1)
+    assert (message.status, message.attempts) == ("accepted", 1)
     assert_exactly_once_or_failed(sandbox, sender_a, [message])
     sends = [e for e in sandbox.requests(path_contains="/messages") if e["method"] == "POST"]
     assert [e["status"] for e in sends] == [401, 200]
@@ -212,7 +212,7 @@ def test_a_failed_refresh_halts_the_orgs_sending_with_a_reason(
     assert len(sandbox.requests()) == requests_before  # halted: Meta is not even asked
     # The other organization is not affected.
     (other,) = wait_final(sender_b.org, create(sender_b))
-    assert other.status == "sent"
+    assert other.status == "accepted"
     assert TOKENS["alpha"] not in caplog.text
 
 
@@ -231,7 +231,8 @@ def test_mixed_faults_under_load_leave_nothing_stuck(
             rows = list(WhatsAppMessage.objects.filter(pk__in=ids))
         limit = timezone.now() - timedelta(seconds=1)
         return all(
-            r.status in {"sent", "failed"} or (r.status == "sending" and r.last_attempt_at < limit)
+            r.status in {"accepted", "failed"}
+            or (r.status == "sending" and r.last_attempt_at < limit)
             for r in rows
         )
 
@@ -242,4 +243,4 @@ def test_mixed_faults_under_load_leave_nothing_stuck(
         )
     messages = wait_final(sender_a.org, ids)
     assert_exactly_once_or_failed(sandbox, sender_a, messages)
-    assert sum(m.status == "sent" for m in messages) >= 20
+    assert sum(m.status == "accepted" for m in messages) >= 20

@@ -16,7 +16,7 @@ from tenants.models import PhoneNumber
 from tests.conftest import in_tenant
 from whatsapp.graph.types import SentMessage
 from whatsapp.models import WhatsAppMessage
-from whatsapp.services.outbound.send import _mark_sent
+from whatsapp.services.outbound.send import _mark_accepted
 
 from .conftest import TOKENS, accepted_sends, api_client, customer, wait_final
 from .test_ratelimit import max_in_any_window
@@ -51,7 +51,7 @@ def test_the_limiter_keeps_the_workers_under_the_numbers_rate(
         ]
     messages = wait_final(sender_a.org, ids, timeout=30)
     sandbox.set_window_enforcement(True)
-    assert {m.status for m in messages} == {"sent"}
+    assert {m.status for m in messages} == {"accepted"}
     sends = accepted_sends(sandbox, sender_a.phone_number_id)
     assert len(sends) == len(ids)
     assert max_in_any_window([e["time"] for e in sends]) <= rate
@@ -79,7 +79,7 @@ def test_a_receipt_that_arrived_first_is_not_overwritten_by_the_send_response(
             status="delivered", wamid="wamid.EARLY", delivered_at=timezone.now()
         )
         # ... then the send response arrives.
-        _mark_sent(message, SentMessage(wamid="wamid.EARLY", wa_id=WA_ID, input=WA_ID,
+        _mark_accepted(message, SentMessage(wamid="wamid.EARLY", wa_id=WA_ID, input=WA_ID,
                                         message_status="accepted"))  # fmt: skip
         message.refresh_from_db()
     assert (message.status, message.wamid) == ("delivered", "wamid.EARLY")
@@ -113,7 +113,7 @@ def test_the_sweeper_requeues_a_message_whose_task_was_lost(sender_a, sandbox, c
         )
     assert swept["requeued"] == [message.pk]
     (sent,) = wait_final(sender_a.org, [message.pk])
-    assert sent.status == "sent"
+    assert sent.status == "accepted"
 
 
 def test_an_incoming_message_is_marked_read_at_meta(sender_a, sender_b, sandbox) -> None:
@@ -173,7 +173,7 @@ def test_each_org_sends_only_with_its_own_number_and_token(
     for sender in (sender_a, sender_b):
         slug = sender.org.organization.slug
         (message,) = wait_final(sender.org, [ids[slug]])
-        assert message.status == "sent"
+        assert message.status == "accepted"
         (entry,) = accepted_sends(sandbox, sender.phone_number_id)
         assert entry["token_sha256"] == hashlib.sha256(TOKENS[slug].encode()).hexdigest()[:12]
         assert entry["body"]["biz_opaque_callback_data"] == str(message.client_reference)

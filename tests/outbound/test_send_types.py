@@ -217,7 +217,7 @@ def test_every_type_reaches_the_sandbox_in_metas_exact_format(
     reply_reference = response.json()["client_reference"]
 
     messages = wait_final(sender_a.org, ids)
-    assert [m.status for m in messages] == ["sent"] * len(ids), [
+    assert [m.status for m in messages] == ["accepted"] * len(ids), [
         (m.type, m.failure_reason, m.error_message) for m in messages
     ]
 
@@ -258,7 +258,7 @@ def test_an_uploaded_file_is_stored_uploaded_to_meta_then_sent_by_id(
     )
     assert response.status_code == 202, response.content
     (message,) = wait_final(sender_a.org, [response.json()["id"]])
-    assert message.status == "sent", message.error_message
+    assert message.status == "accepted", message.error_message
 
     uploads = [
         e
@@ -297,7 +297,7 @@ def test_a_message_created_from_the_orm_is_sent_by_the_worker_in_its_tenant(
             timestamp=timezone.now(),
         )
     (sent,) = wait_final(sender_b.org, [message.pk])
-    assert sent.status == "sent" and sent.phone_number_id == sender_b.phone_number_id
+    assert sent.status == "accepted" and sent.phone_number_id == sender_b.phone_number_id
     (entry,) = accepted_sends(sandbox, sender_b.phone_number_id)
     assert entry["body"]["text"] == {"body": "From the ORM", "preview_url": False}
     assert entry["body"]["biz_opaque_callback_data"] == str(sent.client_reference)

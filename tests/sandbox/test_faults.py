@@ -69,6 +69,24 @@ def test_timeout_after_accept_processes_the_send(sandbox, graph, receiver, windo
     assert record["response"]["messages"][0]["id"] == sent["wamid"]
 
 
+def test_quality_hold_accepts_but_holds_the_message(sandbox, graph, receiver, window):
+    """Meta's template pacing: a 200 with `held_for_quality_assessment` and no receipt; the
+    next send is accepted and followed by its receipts as usual."""
+    sandbox.update_config(auto_status=True, auto_status_delays=[0.0, 0.01, 0.02])
+    sandbox.add_fault("quality_hold", count=1)
+    held = graph.post(f"/{PNID}/messages", json=send_body())
+    assert held.status_code == 200
+    [message] = held.json()["messages"]
+    assert message["message_status"] == "held_for_quality_assessment"
+    assert message["id"] in {m["wamid"] for m in sandbox.sent_messages()}
+    normal = graph.post(f"/{PNID}/messages", json=send_body())
+    assert normal.json()["messages"][0]["message_status"] == "accepted"
+    statuses = wait_until(lambda: len(receiver.statuses()) == 3 and receiver.statuses())
+    time.sleep(0.1)
+    assert {s["id"] for s in receiver.statuses()} == {normal.json()["messages"][0]["id"]}
+    assert len(statuses) == 3
+
+
 def test_delay(sandbox, graph, window):
     sandbox.add_fault("delay", ms=150, count=1)
     started = time.monotonic()

@@ -98,10 +98,14 @@ class OutboundMessageSerializer(serializers.ModelSerializer):
             "error_title",
             "error_message",
             "timestamp",
+            "accepted_at",
+            "message_status",
             "sent_at",
             "delivered_at",
             "read_at",
+            "played_at",
             "failed_at",
+            "next_attempt_at",
         ]
         read_only_fields = fields
 

@@ -68,6 +68,12 @@ class MessageSerializer(serializers.ModelSerializer):
             "error_code",
             "error_title",
             "error_message",
+            # Outgoing states (README "Outbound"): Meta's 200 and what it said, the receipts'
+            # times, and our machine reason when the message failed.
+            "accepted_at",
+            "message_status",
+            "played_at",
+            "failure_reason",
             "from_wa_id",
             "from_user_id",
             "edited_at",

@@ -26,6 +26,9 @@ class Contact(models.Model):
     opted_out_at = models.DateTimeField(
         null=True, blank=True, help_text="The user asked not to receive marketing messages"
     )
+    # Where the opt-out came from, e.g. "meta_131050" (Meta refused a marketing message because
+    # the user stopped them): no marketing message is retried to this contact.
+    opt_out_source = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -12,7 +12,11 @@ class WhatsAppMessage(models.Model):
 
     The raw Meta object is kept beside the typed fields so that nothing Meta sends is lost.
     Outgoing messages are created `queued` and sent by the outbound pipeline; statuses only move
-    forward (`STATUS_RANK`), whatever order Meta's receipts arrive in.
+    forward (`STATUS_RANK`), whatever order Meta's receipts arrive in. Each state says what Meta
+    said: `accepted` is Meta's 200 (a wamid, `accepted_at`, Meta's `message_status` such as
+    `held_for_quality_assessment`); `sent`, `delivered`, `read`, `played` and `failed` come from
+    status webhooks (or, for `failed`, from the synchronous error answer), each with its time.
+    See https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/components
     """
 
     class Direction(models.TextChoices):
@@ -23,6 +27,7 @@ class WhatsAppMessage(models.Model):
         RECEIVED = "received", "Received"
         QUEUED = "queued", "Queued"
         SENDING = "sending", "Sending"
+        ACCEPTED = "accepted", "Accepted by Meta"
         SENT = "sent", "Sent"
         DELIVERED = "delivered", "Delivered"
         READ = "read", "Read"
@@ -33,14 +38,16 @@ class WhatsAppMessage(models.Model):
     STATUS_RANK = {
         Status.QUEUED: 0,
         Status.SENDING: 1,
-        Status.SENT: 2,
-        Status.DELIVERED: 3,
-        Status.READ: 4,
-        Status.PLAYED: 5,
-        Status.FAILED: 6,
+        Status.ACCEPTED: 2,
+        Status.SENT: 3,
+        Status.DELIVERED: 4,
+        Status.READ: 5,
+        Status.PLAYED: 6,
+        Status.FAILED: 7,
     }
+    # States after which our pipeline has nothing left to do (Meta's receipts may still come).
     FINAL_SEND_STATES = frozenset(
-        {Status.SENT, Status.DELIVERED, Status.READ, Status.PLAYED, Status.FAILED}
+        {Status.ACCEPTED, Status.SENT, Status.DELIVERED, Status.READ, Status.PLAYED, Status.FAILED}
     )
 
     # NULL until Meta accepts an outgoing message; unique once known (dedupes redeliveries).
@@ -78,10 +85,19 @@ class WhatsAppMessage(models.Model):
         null=True, blank=True, help_text="When the customer deleted it for everyone"
     )
     timestamp = models.DateTimeField(help_text="When Meta says it was sent or received")
+    # Outgoing: Meta's 200 to our send (not a delivery: the outcome comes as status webhooks).
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    # Meta's `messages[].message_status` in that 200: accepted, held_for_quality_assessment, ...
+    message_status = models.CharField(max_length=40, blank=True)
+    # Set by the `sent` status webhook (Meta handed it to WhatsApp), never by the 200.
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    played_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    # A deferred retry (e.g. 131049, Meta's per-user marketing limit: not before 24 h); the
+    # sweeper enqueues a `queued` row once this has passed.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     pricing = models.JSONField(
         default=dict,
         blank=True,
@@ -91,7 +107,8 @@ class WhatsAppMessage(models.Model):
     error_title = models.CharField(max_length=255, blank=True)
     error_message = models.TextField(blank=True)
     # Our machine code for a failed send (Meta's own code, if any, is in error_code): meta_error,
-    # retries_exhausted, sending_halted, send_unconfirmed, outside_customer_window, ...
+    # retries_exhausted, sending_halted, send_unconfirmed, outside_customer_window,
+    # marketing_opted_out, template_paused, ... (whatsapp.services.outbound.policy)
     failure_reason = models.CharField(max_length=40, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_attempt_at = models.DateTimeField(null=True, blank=True)

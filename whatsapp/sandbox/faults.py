@@ -7,6 +7,9 @@ matching requests (None = until cleared) and/or with `probability`. Kinds:
 - `timeout`: hold the request `seconds`, then close the connection without answering.
 - `timeout_after_accept`: process the send normally (recorded, wamid, status webhooks), then
   hold and close without answering, like Meta accepting a message whose response is lost.
+- `quality_hold`: accept the send (recorded, wamid) but answer `message_status:
+  "held_for_quality_assessment"` and send no status webhook, like Meta pacing a template
+  while it assesses quality (https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates/template-pacing).
 - `delay`: sleep `ms` milliseconds, then answer normally.
 - `drop`: close the connection at once without a response.
 - `error_code`: answer Meta error `code` (+ `subcode`) with its HTTP status (or `status`).
@@ -25,6 +28,7 @@ KINDS = (
     "http_5xx",
     "timeout",
     "timeout_after_accept",
+    "quality_hold",
     "delay",
     "drop",
     "error_code",

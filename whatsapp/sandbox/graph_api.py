@@ -54,9 +54,10 @@ class GraphApi:
         faults = self.state.faults.take(request.method, request.path, phone_number_id)
         response = self._apply_faults(faults)
         accept_then_hold = next((f for f in faults if f.kind == "timeout_after_accept"), None)
+        held = any(f.kind == "quality_hold" for f in faults)
         if response is None:
             try:
-                response = self._authenticated(request, segments)
+                response = self._authenticated(request, segments, held=held)
             except MetaError as error:
                 response = error_response(error)
             if accept_then_hold is not None:
@@ -89,23 +90,25 @@ class GraphApi:
                 )
         return None
 
-    def _authenticated(self, request: Request, segments: list[str]) -> Response:
+    def _authenticated(
+        self, request: Request, segments: list[str], *, held: bool = False
+    ) -> Response:
         if segments == ["oauth", "access_token"] and request.method == "GET":
             return graph_admin.access_token(self.state, request)
         token = request.bearer
         valid, subcode = self.state.token_is_valid(token or "")
         if not valid:
             raise token_expired(subcode)
-        return self._route(request, segments)
+        return self._route(request, segments, held=held)
 
-    def _route(self, request: Request, segments: list[str]) -> Response:
+    def _route(self, request: Request, segments: list[str], *, held: bool = False) -> Response:
         method = request.method
         if segments == ["debug_token"] and method == "GET":
             return graph_admin.debug_token(self.state, request)
         if len(segments) == 2 and segments[0].isdigit():
             object_id, edge = segments
             if edge == "messages" and method == "POST":
-                return self.send(object_id, request)
+                return self.send(object_id, request, held=held)
             if edge == "media" and method == "POST":
                 return media.upload(self.state, object_id, request)
             if edge == "message_templates":
@@ -133,8 +136,12 @@ class GraphApi:
         )
 
     # --- messages --------------------------------------------------------------------------
-    def send(self, phone_number_id: str, request: Request) -> Response:
-        """Send a message or mark one as read, with Meta's validation and limits."""
+    def send(self, phone_number_id: str, request: Request, *, held: bool = False) -> Response:
+        """Send a message or mark one as read, with Meta's validation and limits.
+
+        `held` (the `quality_hold` fault): accepted with `message_status:
+        "held_for_quality_assessment"` and no status webhook follows (Meta's template pacing).
+        """
         body = request.json_object()
         if body.get("messaging_product") != "whatsapp":
             raise invalid_parameter("Param messaging_product must be whatsapp")
@@ -172,7 +179,7 @@ class GraphApi:
         )
         with self.state.lock:
             self.state.sent[sent.wamid] = sent
-        if self.state.config.auto_status:
+        if self.state.config.auto_status and not held:
             self._auto_statuses(sent)
         contact: dict[str, Any] = {"input": recipient_input}
         if wa_id:
@@ -183,7 +190,12 @@ class GraphApi:
             {
                 "messaging_product": "whatsapp",
                 "contacts": [contact],
-                "messages": [{"id": sent.wamid, "message_status": "accepted"}],
+                "messages": [
+                    {
+                        "id": sent.wamid,
+                        "message_status": "held_for_quality_assessment" if held else "accepted",
+                    }
+                ],
             }
         )
 

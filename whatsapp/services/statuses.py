@@ -36,11 +36,12 @@ from whatsapp.models import PendingStatus, WhatsAppMessage
 logger = logging.getLogger(__name__)
 
 Status = WhatsAppMessage.Status
-# Which timestamp column each receipt fills (`played` has none; it only raises the status).
+# Which timestamp column each receipt fills (`accepted_at` is our send's 200, not a receipt).
 TIMESTAMP_FIELDS = {
     Status.SENT: "sent_at",
     Status.DELIVERED: "delivered_at",
     Status.READ: "read_at",
+    Status.PLAYED: "played_at",
     Status.FAILED: "failed_at",
 }
 RECEIPT_STATUSES = frozenset(
@@ -141,6 +142,7 @@ def _apply_to_row(
         update["error_code"] = code
         update["error_title"] = str(error.get("title") or "")[:255]
         update["error_message"] = str(details.get("details") or error.get("message") or "")
+        update["failure_reason"] = _failure_policy(message, code)
         if all(getattr(message, k) == v for k, v in update.items()):
             update = {}
     if not update:
@@ -150,6 +152,25 @@ def _apply_to_row(
     message.save(update_fields=[*update, "updated_at"])
     logger.info("status applied: wamid=%s status=%s now=%s", message.wamid, value, message.status)
     return True
+
+
+def _failure_policy(message: WhatsAppMessage, code: int | None) -> str:
+    """The failure_reason of a `failed` receipt, by the senders' one error-policy table; a
+    131050 also marks the contact opted out of marketing, as the synchronous answer does."""
+    from whatsapp.services.outbound.policy import (
+        Action,
+        contact_opt_out_marketing,
+        error_rule_for_code,
+    )
+
+    rule = error_rule_for_code(code)
+    if rule.action is Action.OPT_OUT:
+        contact_opt_out_marketing(contact_id=message.contact_id, source=f"meta_{code}")
+    # A receipt is final (never backwards): a code we would retry synchronously still ends the
+    # message here, with its specific reason when the table has one.
+    if rule.action in (Action.RETRY, Action.HALT):
+        return "meta_error"
+    return rule.reason
 
 
 def _park(*, wamid: str, value: str, callback_data: str, ts: datetime, raw: dict) -> None:

@@ -1,42 +1,37 @@
 """Outbound tasks: the one sending pipeline (`send_message_task`) and the stale-message sweeper.
 
-`send_message_task` runs in the tenant that enqueued it (tenant-schemas-celery records the
-schema at enqueue time and re-enters it in the worker, also for `retry`). It is thin: the
-service reloads the row, returns early unless it is `queued`, records the attempt before calling
-Meta and settles the row (whatsapp.services.outbound). Retries are re-scheduled with the
-countdown the service computed (the shared RetryPolicy, bounded by the row's `attempts`, so
-Celery's own retry counter is not the bound). `acks_late`: a worker lost mid-task redelivers it;
-the service's conditional claim keeps that from sending twice.
+`send_message_task` takes a batch of message ids (published by `messages_enqueue`, which
+records the tenant's schema in the task's header; the worker re-enters it). It is thin: the
+service reloads the rows, skips those no longer `queued`, claims and sends the rest and
+settles them (whatsapp.services.outbound.messages_send); messages to try later are enqueued
+again by the service with their own countdowns. `acks_late`: a worker lost mid-task
+redelivers it; the conditional claim keeps that from sending twice.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
 from django_tenants.utils import get_tenant_model, schema_context
 
 from saas_platform.celery import app
-from whatsapp.services.outbound import message_send, messages_sweep_stale
+from whatsapp.services.outbound import messages_send, messages_sweep_stale
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["outbound_sweep_task", "outbound_sweep_tenant_task", "send_message_task"]
 
 
-@app.task(
-    bind=True,
-    acks_late=True,
-    max_retries=None,  # bounded by the message's attempts (WHATSAPP_SEND_MAX_ATTEMPTS)
-    soft_time_limit=60,
-    time_limit=90,
-)
-def send_message_task(self, message_id: int) -> str:
-    outcome = message_send(message_id=message_id)
-    if outcome.retry_in is not None:
-        raise self.retry(countdown=max(outcome.retry_in, 0.0))
-    return outcome.result
+@app.task(acks_late=True, soft_time_limit=300, time_limit=360)
+def send_message_task(message_ids: list[int] | int) -> str:
+    """Send a batch of queued outgoing messages (a bare id is accepted from older publishers)."""
+    ids = [message_ids] if isinstance(message_ids, int) else list(message_ids)
+    outcomes = messages_send(message_ids=ids)
+    counts = Counter(outcome.result for outcome in outcomes.values())
+    return ", ".join(f"{result} {count}" for result, count in sorted(counts.items()))
 
 
 @app.task(acks_late=True, soft_time_limit=120, time_limit=180)

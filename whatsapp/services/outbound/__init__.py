@@ -1,6 +1,8 @@
-"""Outbound messages: `message_create` (validate and store a queued message) and `message_send`
-(the one sending pipeline, run by `send_message_task` for the API, the ORM, the admin and
-campaigns alike: a queued outgoing row is sent by the post_save signal's task, nothing else).
+"""Outbound messages: `message_create` (validate and store a queued message), `messages_enqueue`
+(the one way a queued row reaches the sending task: the post_save signal, bulk creators, retries
+and the sweeper all call it) and `messages_send` (the one sending pipeline, run by
+`send_message_task` on a batch of ids). States and errors: README "Outbound" and
+`whatsapp.services.outbound.policy`.
 
 Choices (issue #5; reference §8, §11, §13, §14):
 
@@ -13,8 +15,9 @@ Choices (issue #5; reference §8, §11, §13, §14):
   sending (ORM-created rows, or a window that closed while the message waited). Only templates
   may be sent outside it.
 - Record before calling: the attempt (status `sending`, attempts+1, last_attempt_at) is written
-  by one conditional UPDATE in autocommit *before* Meta is called. The UPDATE only matches a
-  `queued` row, so a duplicated task delivery (acks_late, a worker lost) can never send twice.
+  by one conditional `UPDATE ... RETURNING` per chunk, in autocommit, *before* Meta is called.
+  It only matches `queued` rows, so a duplicated task delivery (acks_late, a worker lost) can
+  never send twice.
   Every send carries `biz_opaque_callback_data = client_reference` so a status webhook can find
   the row even when our send response was lost.
 - At-most-once after a timeout: a `GraphTimeoutError(maybe_delivered=True)` (the request was
@@ -23,28 +26,32 @@ Choices (issue #5; reference §8, §11, §13, §14):
   settles it (sent/delivered/read/failed), and `messages_sweep_stale` fails it with
   `send_unconfirmed` once `WHATSAPP_SEND_UNCONFIRMED_AFTER` passes without one. A row left
   `sending` by a crashed worker is treated the same way (we cannot know whether Meta got it).
-- Retried with the shared `RetryPolicy` (backoff + jitter, retry-after honoured, bounded by
-  `WHATSAPP_SEND_MAX_ATTEMPTS`): connection errors before the request was sent, timeouts that
-  cannot have delivered, 5xx and transient codes, and rate limits (130429 throughput, 131056
-  pair rate: they back off and retry instead of failing). Between attempts the row goes back to
-  `queued` (the next claim needs it). When the policy gives up: `failed`, `retries_exhausted`,
-  Meta's last code and text kept.
+- Meta's errors follow one table (`policy.ERROR_POLICY`): transient errors and rate limits are
+  retried with the shared `RetryPolicy` (backoff + jitter, retry-after honoured, bounded by
+  `WHATSAPP_SEND_MAX_ATTEMPTS`), 130429 also pauses the number, 131056 backs the pair off 4^n s,
+  131049 is deferred 24 h, 131050 opts the contact out. Between attempts the row goes back to
+  `queued` (the next claim needs it) and is enqueued again with its countdown. When the policy
+  gives up: `failed`, `retries_exhausted`, Meta's last code and text kept.
 - Token: the Graph client refreshes once on 190 (`refresh_access_token`). When the refresh or
   the retried call fails, the credential is marked invalid (the org's sending halts) and the
   message fails with `sending_halted`; later messages of that org fail the same way before any
   Meta call, until a new token is stored. Nothing is silently dropped.
-- Permanent errors (100, 131026, 131047, 132xxx, unknown 4xx codes) fail at once: `meta_error`
-  with Meta's code, title and message.
-- A receipt can beat our send response (reference §6, §15): `sent` is written only where the
-  row is still `queued`/`sending` (STATUS_RANK), otherwise only the missing wamid is filled in.
-- Throughput: each send reserves a slot of its number's shared Redis limiter first
-  (`whatsapp.services.ratelimit`); a queue longer than `WHATSAPP_RATE_LIMIT_MAX_WAIT` makes the
-  task re-schedule itself rather than hold a worker asleep. No attempt is counted for that.
+- Permanent errors fail at once with Meta's code, title and message and the table's reason
+  (`undeliverable`, `template_paused`, ...; `meta_error` for codes without a row).
+- Meta's 200 makes the row `accepted` (wamid, `accepted_at`, Meta's `message_status`), never
+  `sent`: that, and `sent_at`, come from the status webhook. A receipt can beat our send
+  response: `accepted` is written only where the row is still `queued`/`sending` (STATUS_RANK),
+  otherwise only the missing wamid, `accepted_at` and `message_status` are filled in.
+- Throughput: slots of the number's shared Redis limiter are reserved for a chunk before it is
+  claimed (`whatsapp.services.ratelimit`); a queue longer than `WHATSAPP_RATE_LIMIT_MAX_WAIT`
+  makes the rest of the batch come back later rather than hold a worker asleep. No attempt is
+  counted for that.
 - Logs carry ids, codes and outcomes, never the token or the message content.
 """
 
 from whatsapp.services.outbound.create import message_create, message_create_once
 from whatsapp.services.outbound.direct import send_whatsapp_message
+from whatsapp.services.outbound.enqueue import messages_enqueue
 from whatsapp.services.outbound.rules import (
     FailureReason,
     Recipient,
@@ -52,7 +59,7 @@ from whatsapp.services.outbound.rules import (
     recipient_normalize,
     sending_number_for,
 )
-from whatsapp.services.outbound.send import SendOutcome, message_send
+from whatsapp.services.outbound.send import SendOutcome, message_send, messages_send
 from whatsapp.services.outbound.sweep import messages_sweep_stale
 
 __all__ = [
@@ -63,6 +70,8 @@ __all__ = [
     "message_create",
     "message_create_once",
     "message_send",
+    "messages_enqueue",
+    "messages_send",
     "messages_sweep_stale",
     "recipient_normalize",
     "send_whatsapp_message",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from whatsapp.models import WhatsAppMessage
+from whatsapp.services.outbound.enqueue import messages_enqueue
 from whatsapp.services.outbound.rules import FailureReason, Status
 from whatsapp.services.outbound.send import message_fail
 
@@ -19,11 +21,11 @@ def messages_sweep_stale(
     - `sending` for longer than `unconfirmed_after` (timeout after the request was sent, or a
       worker died mid-call) and no status webhook settled it: `failed`, `send_unconfirmed`.
       Never re-sent: Meta may have delivered it (at-most-once, module docstring).
-    - `queued` untouched for longer than `requeue_after` (its task was lost): enqueued again;
-      the conditional claim makes a duplicate task harmless.
+    - `queued` untouched for longer than `requeue_after` (its task was lost), or deferred
+      (`next_attempt_at`, e.g. 131049's 24 h) and now due: enqueued again in batches; the
+      conditional claim makes a duplicate task harmless. A safety net: every creator enqueues
+      through `messages_enqueue`, so no row waits for this in the normal path.
     """
-    from whatsapp.tasks.outbound import send_message_task
-
     now = timezone.now()
     stuck = list(
         WhatsAppMessage.objects.filter(
@@ -46,9 +48,12 @@ def messages_sweep_stale(
         WhatsAppMessage.objects.filter(
             direction=WhatsAppMessage.Direction.OUTGOING,
             status=Status.QUEUED,
-            updated_at__lt=now - requeue_after,
-        ).values_list("pk", flat=True)
+        )
+        .filter(
+            Q(next_attempt_at__isnull=True, updated_at__lt=now - requeue_after)
+            | Q(next_attempt_at__lte=now)
+        )
+        .values_list("pk", flat=True)
     )
-    for pk in requeued:
-        send_message_task.delay(pk)
+    messages_enqueue(message_ids=requeued)
     return {"failed": failed, "requeued": requeued}
