@@ -31,7 +31,8 @@ def json_clean(value: Any) -> Any:
 
     Keys and string values are cleaned with `text_clean`; NaN and infinities (which Python's
     json accepts and jsonb refuses) become the strings "nan"/"inf"/"-inf"; other scalars are
-    returned as they are. Returns the same object when nothing needed cleaning (no copy on the hot path).
+    returned as they are. Returns the same object when nothing needed cleaning (no copy on the
+    hot path).
     """
     if isinstance(value, str):
         return text_clean(value)
