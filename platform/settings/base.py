@@ -1,4 +1,8 @@
-"""Base settings, every value from the environment with a development default (`.env.example`)."""
+"""Base settings, every value from the environment with a development default (`.env.example`).
+
+Meta pages:
+- media: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/media/
+"""
 
 from __future__ import annotations
 
@@ -260,7 +264,7 @@ WHATSAPP_WEBHOOK_HANDLERS = {
 }
 WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=6)
 WHATSAPP_PENDING_STATUS_MAX_ATTEMPTS = env.int("WHATSAPP_PENDING_STATUS_MAX_ATTEMPTS", default=10)
-# Meta's hard ceiling for any media file (reference §7).
+# Meta's hard ceiling for any media file (Meta: media).
 WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=100 * 1024 * 1024)
 # Settled raw webhook events are deleted after this many days (at least 8: Meta redelivers for
 # 7 and the body hash dedupes); events with work still open are kept until replayed.

@@ -1,6 +1,10 @@
 """The send API's input checks: every refusal is a 400/409 in the API's error shape naming the
 field, and nothing is stored or enqueued. Runs in rolled-back transactions (`db`); nothing here
-reaches Meta, so no sandbox is needed."""
+reaches Meta, so no sandbox is needed.
+
+Meta pages:
+- customer service windows: https://developers.facebook.com/docs/whatsapp/pricing#customer-service-windows
+"""
 
 from __future__ import annotations
 
@@ -167,7 +171,8 @@ def test_free_form_outside_the_window_is_refused_with_a_template_hint(org_a, num
 
 
 def test_the_window_is_per_sending_number(org_a, number_a, in_window) -> None:
-    """Writing to one of the org's numbers opens no window on its others (reference §11)."""
+    """Writing to one of the org's numbers opens no window on its others
+    (Meta: customer service windows)."""
     PhoneNumber.objects.create(
         phone_number_id="330000000000003",
         organization=org_a.organization,

@@ -1,6 +1,10 @@
 """What an outbound message must satisfy before it is stored or sent: the recipient, the content
 (Meta's payload rules, reused from whatsapp.graph.payloads), the sending number and the
-24-hour customer-service window."""
+24-hour customer-service window.
+
+Meta pages:
+- customer service windows: https://developers.facebook.com/docs/whatsapp/pricing#customer-service-windows
+"""
 
 from __future__ import annotations
 
@@ -121,11 +125,11 @@ def content_error(exc: PayloadError) -> InvalidContentError:
 def customer_window_open(*, contact: Contact, phone_number_id: str, now: Any = None) -> bool:
     """True while the contact's last message *to this number* is less than 24 hours old.
 
-    Meta keeps one window per user and business number (§11): a customer who wrote to one of
-    the organization's numbers has not opened a window on its others. The user is every contact
-    whose wa_id is a form of this one's (`wa_id_candidates`: a customer who wrote from
-    551187654321 is answered at +5511987654321). `last_inbound_at` (any number) settles the
-    common closed case.
+    Meta keeps one window per user and business number (Meta: customer service windows): a
+    customer who wrote to one of the organization's numbers has not opened a window on its
+    others. The user is every contact whose wa_id is a form of this one's (`wa_id_candidates`:
+    a customer who wrote from 551187654321 is answered at +5511987654321). `last_inbound_at`
+    (any number) settles the common closed case.
     """
     cutoff = (now or timezone.now()) - CUSTOMER_WINDOW
     forms = wa_id_candidates(contact.wa_id or "")
