@@ -21,7 +21,6 @@ from tests.inbound.conftest import (
     TOKENS,
     load,
 )
-from whatsapp.graph.retry import RetryPolicy
 from whatsapp.models import Contact, WhatsAppMedia, WhatsAppMessage
 
 pytestmark = pytest.mark.integration
@@ -125,13 +124,11 @@ def test_voice_note_mime_parameters_do_not_reach_the_path(
 
 
 def test_transient_media_errors_are_retried_and_the_message_is_never_lost(
-    connected, webhook_worker, celery_worker, org_a, monkeypatch
+    connected, webhook_worker, celery_worker, org_a, settings
 ):
-    import whatsapp.tasks.inbound as tasks
-
-    monkeypatch.setattr(
-        tasks, "MEDIA_RETRY", RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
-    )
+    settings.WHATSAPP_MEDIA_MAX_ATTEMPTS = 4
+    settings.WHATSAPP_MEDIA_RETRY_BASE_DELAY = 0.01
+    settings.WHATSAPP_MEDIA_RETRY_MAX_DELAY = 0.05
     connected.add_fault("http_5xx", status=503, count=2, method="GET", path_regex=r"^/v[\d.]+/\d+$")
     delivery = connected.customer_sends(FIXTURE_NUMBER_ID, CUSTOMER, "image", caption="x")
     wamid = delivery["message"]["id"]
@@ -142,13 +139,11 @@ def test_transient_media_errors_are_retried_and_the_message_is_never_lost(
 
 
 def test_permanent_media_failure_marks_the_media_failed_but_keeps_the_message(
-    connected, webhook_worker, celery_worker, org_a, monkeypatch
+    connected, webhook_worker, celery_worker, org_a, settings
 ):
-    import whatsapp.tasks.inbound as tasks
-
-    monkeypatch.setattr(
-        tasks, "MEDIA_RETRY", RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
-    )
+    settings.WHATSAPP_MEDIA_MAX_ATTEMPTS = 4
+    settings.WHATSAPP_MEDIA_RETRY_BASE_DELAY = 0.01
+    settings.WHATSAPP_MEDIA_RETRY_MAX_DELAY = 0.05
     connected.add_fault("error_code", code=100, count=1, method="GET", path_regex=r"^/v[\d.]+/\d+$")
     delivery = connected.customer_sends(FIXTURE_NUMBER_ID, CUSTOMER, "sticker")
     wamid = delivery["message"]["id"]
