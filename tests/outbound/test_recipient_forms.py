@@ -33,7 +33,7 @@ def _contacts(org) -> list[Contact]:
 
 
 def test_a_reply_and_a_template_to_another_form_land_on_the_customer_who_wrote(
-    sender_a, sender_b, sandbox, celery_worker
+    sender_a, sender_b, sandbox, celery_worker, webhook_worker
 ):
     sandbox.create_template(TEMPLATE["name"], waba_id=f"9{sender_a.phone_number_id}")
     sandbox.customer_sends_text(sender_a.phone_number_id, REGISTERED, "oi", wait=True)
@@ -70,7 +70,7 @@ def test_a_reply_and_a_template_to_another_form_land_on_the_customer_who_wrote(
 
 
 def test_a_template_first_takes_metas_wa_id_so_the_customers_reply_finds_the_contact(
-    sender_a, sandbox, celery_worker
+    sender_a, sandbox, celery_worker, webhook_worker
 ):
     sandbox.create_template(TEMPLATE["name"], waba_id=f"9{sender_a.phone_number_id}")
     sandbox.register_customer(REGISTERED)  # on WhatsApp, but has never written to us
@@ -94,7 +94,7 @@ def test_a_template_first_takes_metas_wa_id_so_the_customers_reply_finds_the_con
 
 
 def test_a_duplicate_contact_from_before_is_folded_into_the_one_meta_names(
-    sender_a, sandbox, celery_worker
+    sender_a, sandbox, celery_worker, webhook_worker
 ):
     sandbox.customer_sends_text(sender_a.phone_number_id, REGISTERED, "oi", wait=True)
 
