@@ -11,10 +11,11 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from tests.clients import admin_client
 from tests.conftest import in_tenant, wait_for
 from whatsapp.models import Contact, WhatsAppMessage
 
-from .conftest import accepted_sends, api_client, wait_final
+from .conftest import accepted_sends, wait_final
 
 pytestmark = [pytest.mark.integration]
 
@@ -24,7 +25,9 @@ TEMPLATE = {"name": "order_update", "language": {"code": "en_US"}}
 
 
 def _send(org, body: dict):
-    return api_client(org).post("/api/v1/messages/send/", {"to": TYPED, **body}, "application/json")
+    return admin_client(org).post(
+        "/api/v1/messages/send/", {"to": TYPED, **body}, "application/json"
+    )
 
 
 def _contacts(org) -> list[Contact]:

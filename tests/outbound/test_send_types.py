@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests.clients import admin_client
 from tests.conftest import in_tenant
 from whatsapp.models import Contact, WhatsAppMedia, WhatsAppMessage
 
-from .conftest import accepted_sends, api_client, customer, sent_bodies, wait_final
+from .conftest import accepted_sends, customer, sent_bodies, wait_final
 
 pytestmark = [pytest.mark.integration]
 
@@ -196,7 +197,7 @@ def test_every_type_reaches_the_sandbox_in_metas_exact_format(
 ) -> None:
     sandbox.create_template("order_update", waba_id=f"9{sender_a.phone_number_id}")
     customer(sender_a, WA_ID, sandbox=sandbox)
-    client = api_client(sender_a.org)
+    client = admin_client(sender_a.org)
     ids, expected = [], {}
     for request_body, meta_object in CASES:
         response = client.post(
@@ -252,7 +253,7 @@ def test_an_uploaded_file_is_stored_uploaded_to_meta_then_sent_by_id(
 ) -> None:
     customer(sender_a, WA_ID, sandbox=sandbox)
     upload = SimpleUploadedFile("../../etc/photo.png", PNG, content_type="image/png")
-    response = api_client(sender_a.org).post(
+    response = admin_client(sender_a.org).post(
         "/api/v1/messages/send/",
         {"to": WA_ID, "type": "image", "caption": "Our shop", "file": upload},
     )

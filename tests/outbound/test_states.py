@@ -12,15 +12,16 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.utils import timezone
 
+from tests.clients import admin_client
 from tests.conftest import in_tenant, wait_for
+from tests.factories import OutgoingMessageFactory
 from whatsapp.graph.types import SentMessage
 from whatsapp.models import WhatsAppMessage
 from whatsapp.services.outbound.send import _mark_accepted
 from whatsapp.services.statuses import status_apply
 
-from .conftest import api_client, customer
+from .conftest import customer
 
 pytestmark = [pytest.mark.integration]
 
@@ -34,7 +35,7 @@ STATE_FIELDS = {
 
 def send_text(sender, sandbox, body: str = "hi") -> dict:
     customer(sender, WA_ID, sandbox=sandbox)
-    response = api_client(sender.org).post(
+    response = admin_client(sender.org).post(
         "/api/v1/messages/send/",
         {"to": WA_ID, "type": "text", "text": {"body": body}},
         "application/json",
@@ -50,7 +51,7 @@ def test_polling_the_detail_follows_queued_to_read_from_real_receipts(
     created = send_text(sender_a, sandbox)
     assert created["status"] == "queued"
     assert {"accepted_at", "message_status", "sent_at", "played_at"} <= set(created)
-    client = api_client(sender_a.org)
+    client = admin_client(sender_a.org)
     seen: list[str] = []
 
     def read() -> dict | None:
@@ -81,7 +82,7 @@ def test_a_message_held_for_quality_assessment_stays_accepted_and_visible(
     sandbox.update_config(auto_status=True, auto_status_delays=[0.05, 0.1, 0.15])
     sandbox.add_fault("quality_hold", count=1, path_regex=r"/messages$")
     created = send_text(sender_a, sandbox, "held")
-    client = api_client(sender_a.org)
+    client = admin_client(sender_a.org)
 
     def accepted() -> dict | None:
         detail = client.get(f"/api/v1/messages/{created['id']}/").json()
@@ -108,15 +109,10 @@ def test_receipts_in_any_order_never_move_a_message_backwards(sender_a) -> None:
     contact = customer(sender_a, WA_ID)
     now = int(time.time())
     with in_tenant(sender_a.org):
-        message = WhatsAppMessage.objects.create(
-            direction="outgoing",
+        message = OutgoingMessageFactory(
             status="sending",
             contact=contact,
-            recipient=WA_ID,
-            type="text",
-            content={"body": "x"},
             phone_number_id=sender_a.phone_number_id,
-            timestamp=timezone.now(),
             wamid="wamid.ORDER1",
         )
         assert status_apply(status=receipt("wamid.ORDER1", "read", now + 3)) == "applied"
@@ -143,14 +139,10 @@ def test_a_failed_receipt_keeps_metas_code_title_and_details(sender_a, sandbox) 
         "error_data": {"details": "Recipient is not on WhatsApp"},
     }
     with in_tenant(sender_a.org):
-        message = WhatsAppMessage.objects.create(
-            direction="outgoing",
+        message = OutgoingMessageFactory(
             status="accepted",
             contact=contact,
-            recipient=WA_ID,
-            type="text",
             phone_number_id=sender_a.phone_number_id,
-            timestamp=timezone.now(),
             wamid="wamid.FAIL1",
         )
         status_apply(status=receipt("wamid.FAIL1", "failed", int(time.time()), errors=[error]))
@@ -162,7 +154,7 @@ def test_a_failed_receipt_keeps_metas_code_title_and_details(sender_a, sandbox) 
     )
     assert message.error_message == "Recipient is not on WhatsApp"
     assert message.failure_reason == "undeliverable" and message.failed_at
-    detail = api_client(sender_a.org).get(f"/api/v1/messages/{message.pk}/").json()
+    detail = admin_client(sender_a.org).get(f"/api/v1/messages/{message.pk}/").json()
     assert (detail["failure_reason"], detail["error_code"]) == ("undeliverable", 131026)
 
 
@@ -177,7 +169,7 @@ def test_another_tenant_can_neither_see_nor_change_a_messages_state(
         return row if row.status == "accepted" else None
 
     row = wait_for(accepted, timeout=15)
-    client_b = api_client(sender_b.org)
+    client_b = admin_client(sender_b.org)
     assert client_b.get(f"/api/v1/messages/{row.pk}/").status_code == 404
     assert all(m.get("wamid") != row.wamid for m in client_b.get("/api/v1/messages/").json()[
         "results"])  # fmt: skip
