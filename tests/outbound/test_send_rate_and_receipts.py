@@ -14,11 +14,9 @@ from django.utils import timezone
 
 from tenants.models import PhoneNumber
 from tests.clients import admin_client
-from tests.conftest import in_tenant
+from tests.conftest import in_tenant, wait_for
 from tests.factories import IncomingMessageFactory, OutgoingMessageFactory
-from whatsapp.graph.types import SentMessage
 from whatsapp.models import WhatsAppMessage
-from whatsapp.services.outbound.send import _mark_accepted
 
 from .conftest import TOKENS, accepted_sends, customer, wait_final
 from .test_ratelimit import max_in_any_window
@@ -57,22 +55,31 @@ def test_the_limiter_keeps_the_workers_under_the_numbers_rate(
 
 
 def test_a_receipt_that_arrived_first_is_not_overwritten_by_the_send_response(
-    sender_a, sandbox
+    sender_a, sandbox, celery_worker, webhook_worker
 ) -> None:
-    contact = customer(sender_a, WA_ID)
-    with in_tenant(sender_a.org):
-        message = OutgoingMessageFactory(
-            status="sending", contact=contact, phone_number_id=sender_a.phone_number_id
-        )
-        # The status webhook linked the row by client_reference and moved it to delivered...
-        WhatsAppMessage.objects.filter(pk=message.pk).update(
-            status="delivered", wamid="wamid.EARLY", delivered_at=timezone.now()
-        )
-        # ... then the send response arrives.
-        _mark_accepted(message, SentMessage(wamid="wamid.EARLY", wa_id=WA_ID, input=WA_ID,
-                                        message_status="accepted"))  # fmt: skip
-        message.refresh_from_db()
-    assert (message.status, message.wamid) == ("delivered", "wamid.EARLY")
+    """Meta's receipts reach our webhook while its answer to the send is held (2.5 s in the
+    sandbox): the answer adds accepted_at and keeps the status the receipts gave."""
+    sandbox.update_config(auto_status=True, auto_status_delays=[0.0, 0.05, 0.1])
+    sandbox.add_fault("slow_after_accept", ms=2500, count=1, path_regex=r"/messages$")
+    customer(sender_a, WA_ID, sandbox=sandbox)
+    response = admin_client(sender_a.org).post(
+        "/api/v1/messages/send/",
+        {"to": WA_ID, "type": "text", "text": {"body": "x"}},
+        "application/json",
+    )
+    assert response.status_code == 202, response.content
+
+    def answered() -> WhatsAppMessage | None:
+        """Meta's answer reached the row"""
+        with in_tenant(sender_a.org):
+            message = WhatsAppMessage.objects.get(pk=response.json()["id"])
+        return message if message.accepted_at else None
+
+    message = wait_for(answered, timeout=20)
+    (sent,) = sandbox.sent_messages(sender_a.phone_number_id)
+    assert (message.status, message.wamid) == ("read", sent["wamid"])
+    # The receipts were applied first: Meta's read time is before our answer arrived.
+    assert message.read_at < message.accepted_at
 
 
 def test_the_sweeper_requeues_a_message_whose_task_was_lost(sender_a, sandbox, celery_worker):

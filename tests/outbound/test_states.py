@@ -16,9 +16,7 @@ import pytest
 from tests.clients import admin_client
 from tests.conftest import in_tenant, wait_for
 from tests.factories import OutgoingMessageFactory
-from whatsapp.graph.types import SentMessage
 from whatsapp.models import WhatsAppMessage
-from whatsapp.services.outbound.send import _mark_accepted
 from whatsapp.services.statuses import status_apply
 
 from .conftest import customer
@@ -45,7 +43,7 @@ def send_text(sender, sandbox, body: str = "hi") -> dict:
 
 
 def test_polling_the_detail_follows_queued_to_read_from_real_receipts(
-    sender_a, sandbox, celery_worker
+    sender_a, sandbox, celery_worker, webhook_worker
 ) -> None:
     sandbox.update_config(auto_status=True, auto_status_delays=[0.6, 1.2, 1.8])
     created = send_text(sender_a, sandbox)
@@ -77,7 +75,7 @@ def test_polling_the_detail_follows_queued_to_read_from_real_receipts(
 
 
 def test_a_message_held_for_quality_assessment_stays_accepted_and_visible(
-    sender_a, sandbox, celery_worker
+    sender_a, sandbox, celery_worker, webhook_worker
 ) -> None:
     sandbox.update_config(auto_status=True, auto_status_delays=[0.05, 0.1, 0.15])
     sandbox.add_fault("quality_hold", count=1, path_regex=r"/messages$")
@@ -104,25 +102,32 @@ def receipt(wamid: str, status: str, ts: int, **extra) -> dict:
     return {"id": wamid, "status": status, "timestamp": str(ts), "recipient_id": WA_ID, **extra}
 
 
-def test_receipts_in_any_order_never_move_a_message_backwards(sender_a) -> None:
-    """Direct service calls (no HTTP): `read` first, then the 200, then `sent` and `delivered`."""
-    contact = customer(sender_a, WA_ID)
+def test_receipts_in_any_order_never_move_a_message_backwards(
+    sender_a, sandbox, celery_worker
+) -> None:
+    """`read` arrives while Meta's answer to the send is still on its way (the sandbox holds it
+    2 s), then the answer, then `sent`, `delivered` and `played`. A real send through the worker
+    and the sandbox; the receipts are applied with status_apply in exactly that order."""
+    sandbox.update_config(auto_status=False)
+    sandbox.add_fault("slow_after_accept", ms=2000, count=1, path_regex=r"/messages$")
+    created = send_text(sender_a, sandbox)
+    (sent,) = wait_for(lambda: sandbox.sent_messages(sender_a.phone_number_id))
+    wamid, reference = sent["wamid"], sent["biz_opaque_callback_data"]
     now = int(time.time())
     with in_tenant(sender_a.org):
-        message = OutgoingMessageFactory(
-            status="sending",
-            contact=contact,
-            phone_number_id=sender_a.phone_number_id,
-            wamid="wamid.ORDER1",
-        )
-        assert status_apply(status=receipt("wamid.ORDER1", "read", now + 3)) == "applied"
-        _mark_accepted(
-            message,
-            SentMessage(wamid="wamid.ORDER1", wa_id=WA_ID, input=WA_ID, message_status="accepted"),
-        )
-        status_apply(status=receipt("wamid.ORDER1", "sent", now + 1))
-        status_apply(status=receipt("wamid.ORDER1", "delivered", now + 2))
-        status_apply(status=receipt("wamid.ORDER1", "played", now + 4))
+        read = receipt(wamid, "read", now + 3, biz_opaque_callback_data=reference)
+        assert status_apply(status=read) == "applied"
+
+        def answered() -> WhatsAppMessage | None:
+            """Meta's answer reached the row"""
+            message = WhatsAppMessage.objects.get(pk=created["id"])
+            return message if message.accepted_at else None
+
+        message = wait_for(answered, timeout=15)
+        assert (message.status, message.wamid) == ("read", wamid)
+        status_apply(status=receipt(wamid, "sent", now + 1))
+        status_apply(status=receipt(wamid, "delivered", now + 2))
+        status_apply(status=receipt(wamid, "played", now + 4))
         message.refresh_from_db()
     assert message.status == "played"
     assert message.accepted_at and message.message_status == "accepted"

@@ -21,7 +21,7 @@ WA_ID = "447911123456"
 
 
 def test_a_lost_send_answer_is_settled_by_the_status_webhook(
-    sender_a, sandbox, celery_worker, settings
+    sender_a, sandbox, celery_worker, webhook_worker, settings
 ) -> None:
     settings.WHATSAPP_GRAPH_TIMEOUT = 0.5
     sandbox.set_window_enforcement(False)
