@@ -13,6 +13,7 @@ from django.conf import settings as django_settings
 from django.core.files.storage import default_storage
 
 from tests.conftest import in_tenant, wait_for
+from tests.factories import ContactFactory, OutgoingMessageFactory
 from tests.inbound.conftest import (
     FIXTURE_NUMBER_ID,
     FIXTURE_WABA_ID,
@@ -21,7 +22,7 @@ from tests.inbound.conftest import (
     TOKENS,
     load,
 )
-from whatsapp.models import Contact, WhatsAppMedia, WhatsAppMessage
+from whatsapp.models import WhatsAppMedia, WhatsAppMessage
 
 pytestmark = pytest.mark.integration
 
@@ -187,15 +188,11 @@ def test_status_receipts_and_logs_without_tokens(
     """Fixture receipts signed and delivered by the sandbox; the tenant's token never logged."""
     with caplog.at_level(logging.INFO):
         with in_tenant(org_a):
-            contact = Contact.objects.create(wa_id=CUSTOMER)
-            message = WhatsAppMessage.objects.create(
+            message = OutgoingMessageFactory(
                 wamid="wamid.OUTGOING-STATUS-1",
-                direction="outgoing",
                 phone_number_id=FIXTURE_NUMBER_ID,
-                contact=contact,
-                type="text",
+                contact=ContactFactory(wa_id=CUSTOMER),
                 status="sent",
-                timestamp=contact.created_at,
             )
         for name in ("status_read", "status_sent", "status_delivered"):
             assert connected.post_raw_webhook(load(name))["state"] == "delivered"

@@ -9,10 +9,10 @@ written in the last 24 hours", and a template to that form created a second cont
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
 from tests.clients import admin_client
 from tests.conftest import in_tenant, wait_for
+from tests.factories import ContactFactory, OutgoingMessageFactory
 from whatsapp.models import Contact, WhatsAppMessage
 
 from .conftest import accepted_sends, wait_final
@@ -108,14 +108,12 @@ def test_a_duplicate_contact_from_before_is_folded_into_the_one_meta_names(
     customer = wait_for(wrote_in, timeout=20)
     with in_tenant(sender_a.org):
         # What the bug left behind: a second contact for the typed form, with a message.
-        duplicate = Contact.objects.create(wa_id=TYPED.lstrip("+"))
-        old = WhatsAppMessage.objects.create(
-            direction="outgoing",
+        duplicate = ContactFactory(wa_id=TYPED.lstrip("+"))
+        old = OutgoingMessageFactory(
             status="sent",
             contact=duplicate,
             type="template",
             phone_number_id=sender_a.phone_number_id,
-            timestamp=timezone.now(),
         )
 
     reply = _send(sender_a.org, {"type": "text", "text": {"body": "Olá!"}})

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.clients import admin_client
 from tests.conftest import in_tenant
+from tests.factories import OutgoingMessageFactory
 from whatsapp.models import Contact, WhatsAppMedia, WhatsAppMessage
 
 from .conftest import accepted_sends, customer, sent_bodies, wait_final
@@ -282,21 +283,12 @@ def test_a_message_created_from_the_orm_is_sent_by_the_worker_in_its_tenant(
     sender_a, sender_b, sandbox, celery_worker
 ) -> None:
     from django.db import transaction
-    from django.utils import timezone
 
     contact = customer(sender_b, WA_ID, sandbox=sandbox)
     # The enqueue runs at the outer commit, after the schema context was left: the signal
     # must still send the task for beta's schema.
     with transaction.atomic(), in_tenant(sender_b.org):
-        message = WhatsAppMessage.objects.create(
-            direction="outgoing",
-            status="queued",
-            contact=contact,
-            type="text",
-            content={"body": "From the ORM"},
-            phone_number_id="",
-            timestamp=timezone.now(),
-        )
+        message = OutgoingMessageFactory(contact=contact, text="From the ORM", phone_number_id="")
     (sent,) = wait_final(sender_b.org, [message.pk])
     assert sent.status == "accepted" and sent.phone_number_id == sender_b.phone_number_id
     (entry,) = accepted_sends(sandbox, sender_b.phone_number_id)
