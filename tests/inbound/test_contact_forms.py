@@ -10,6 +10,7 @@ traffic, sending and Meta's send answer agree on one contact per user. Real Post
 from __future__ import annotations
 
 from tests.conftest import in_tenant
+from tests.factories import ContactFactory
 from whatsapp.models import Contact, ContactMerge, WhatsAppMessage
 from whatsapp.services.contacts import contact_for_address, contact_wa_id_confirm
 from whatsapp.services.inbound import inbound_change_apply
@@ -80,7 +81,7 @@ def test_metas_answer_merges_a_duplicate_form_into_the_customer_who_wrote(db, or
     with in_tenant(org_a):
         apply(text("wamid.OLD8", "551187654322"))
         holder = contact_of("wamid.OLD8")
-        typed = Contact.objects.create(wa_id="5511987654322")
+        typed = ContactFactory(wa_id="5511987654322")
         assert contact_for_address(wa_id="5511987654322").pk == typed.pk  # exact form wins
         assert contact_wa_id_confirm(contact_id=typed.pk, wa_id="551187654322")
         assert list(Contact.objects.values_list("pk", flat=True)) == [holder.pk]
