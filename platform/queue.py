@@ -1,6 +1,6 @@
 """Enqueue Celery tasks by name, in the caller's tenant, after the transaction commits.
 
-Services never import task modules (house style §8; Zulip's `queue_event_on_commit`): they name
+Services never import task modules (Zulip's `queue_event_on_commit`): they name
 the task. Two facts make this the only correct way to enqueue from tenant code:
 
 - The worker must see the rows the task is about, so the task is published in

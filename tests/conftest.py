@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import OperationalError, connection
 from django.test import Client
 from django_tenants.utils import schema_context
@@ -164,14 +163,12 @@ def public_client() -> Client:
 @pytest.fixture
 def make_user(db):
     """`make_user(email, org=None, role="member", is_staff=False)` with the shared PASSWORD."""
-    from tenants.models import Membership
+    from tests.factories import MembershipFactory, UserFactory
 
     def make(email: str, org: OrgFixture | None = None, role: str = "member", **extra):
-        user = get_user_model().objects.create_user(
-            username=email, email=email, password=PASSWORD, **extra
-        )
+        user = UserFactory(username=email, **extra)
         if org is not None:
-            Membership.objects.create(user=user, organization=org.organization, role=role)
+            MembershipFactory(user=user, organization=org.organization, role=role)
         return user
 
     return make

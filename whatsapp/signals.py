@@ -1,4 +1,4 @@
-"""The one signal the product promises (house style §2): a queued outgoing WhatsAppMessage,
+"""The one signal the product promises: a queued outgoing WhatsAppMessage,
 however it was created (API, admin, ORM), is sent by the sending task.
 
 The handler only calls `messages_enqueue`, which publishes after the transaction commits (the

@@ -1,4 +1,8 @@
-"""Base settings, every value from the environment with a development default (`.env.example`)."""
+"""Base settings, every value from the environment with a development default (`.env.example`).
+
+Meta pages:
+- media: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/media/
+"""
 
 from __future__ import annotations
 
@@ -183,10 +187,22 @@ CELERY_TASK_ROUTES = {
     "whatsapp.tasks.inbound.media_download_task": {"queue": "media"},
     "whatsapp.tasks.outbound.send_message_task": {"queue": "outbound"},
 }
+# Every periodic job, in one place (seconds). Each fans out per tenant itself when it needs to.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Long-lived tokens expiring within WHATSAPP_TOKEN_REFRESH_DAYS_AHEAD days are renewed.
     "refresh-expiring-tokens": {
         "task": "whatsapp.tasks.tokens.refresh_expiring_tokens_task",
         "schedule": 3600.0,
+    },
+    # Re-enqueues lost `queued` sends and fails unconfirmed ones (WHATSAPP_SEND_*_AFTER).
+    "whatsapp-outbound-sweep": {
+        "task": "whatsapp.tasks.outbound.outbound_sweep_task",
+        "schedule": 60.0,
+    },
+    # Deletes settled raw webhook events older than WHATSAPP_WEBHOOK_RETENTION_DAYS.
+    "whatsapp-webhook-prune": {
+        "task": "whatsapp.webhooks.tasks.webhook_events_prune_task",
+        "schedule": 24 * 3600.0,
     },
 }
 # Redis for things shared by all workers (send rate limiter, locks).
@@ -228,10 +244,6 @@ WHATSAPP_SEND_BATCH_SIZE = env.int("WHATSAPP_SEND_BATCH_SIZE", default=500)
 WHATSAPP_RATE_LIMIT_JITTER = env.float("WHATSAPP_RATE_LIMIT_JITTER", default=0.1)
 WHATSAPP_RATE_LIMIT_RESERVED_SHARE = env.float("WHATSAPP_RATE_LIMIT_RESERVED_SHARE", default=0.1)
 WHATSAPP_RATE_LIMIT_MAX_WAIT = env.float("WHATSAPP_RATE_LIMIT_MAX_WAIT", default=2.0)
-CELERY_BEAT_SCHEDULE["whatsapp-outbound-sweep"] = {
-    "task": "whatsapp.tasks.outbound.outbound_sweep_task",
-    "schedule": 60.0,
-}
 
 # --- Secrets at rest -------------------------------------------------------------------------
 # Fernet keys, comma-separated: the first encrypts, all decrypt (rotation: prepend a new key,
@@ -259,16 +271,21 @@ WHATSAPP_WEBHOOK_HANDLERS = {
     "business_capability_update": "whatsapp.webhooks.fields.account_event_handler",
 }
 WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=6)
+WHATSAPP_MEDIA_RETRY_BASE_DELAY = env.float("WHATSAPP_MEDIA_RETRY_BASE_DELAY", default=2.0)
+WHATSAPP_MEDIA_RETRY_MAX_DELAY = env.float("WHATSAPP_MEDIA_RETRY_MAX_DELAY", default=600.0)
+# A parked status looks for its row after ~BASE_DELAY s, then doubling up to MAX_DELAY.
 WHATSAPP_PENDING_STATUS_MAX_ATTEMPTS = env.int("WHATSAPP_PENDING_STATUS_MAX_ATTEMPTS", default=10)
-# Meta's hard ceiling for any media file (reference §7).
+WHATSAPP_PENDING_STATUS_RETRY_BASE_DELAY = env.float(
+    "WHATSAPP_PENDING_STATUS_RETRY_BASE_DELAY", default=1.0
+)
+WHATSAPP_PENDING_STATUS_RETRY_MAX_DELAY = env.float(
+    "WHATSAPP_PENDING_STATUS_RETRY_MAX_DELAY", default=120.0
+)
+# Meta's hard ceiling for any media file (Meta: media).
 WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=100 * 1024 * 1024)
 # Settled raw webhook events are deleted after this many days (at least 8: Meta redelivers for
 # 7 and the body hash dedupes); events with work still open are kept until replayed.
 WHATSAPP_WEBHOOK_RETENTION_DAYS = env.int("WHATSAPP_WEBHOOK_RETENTION_DAYS", default=30)
-CELERY_BEAT_SCHEDULE["whatsapp-webhook-prune"] = {
-    "task": "whatsapp.webhooks.tasks.webhook_events_prune_task",
-    "schedule": 24 * 3600.0,
-}
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {

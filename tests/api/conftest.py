@@ -11,30 +11,13 @@ import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 
-from tests.conftest import PASSWORD, OrgFixture, in_tenant
+from tests.clients import api_client, obtain_tokens
+from tests.conftest import OrgFixture, in_tenant
+from tests.factories import ContactFactory, IncomingMessageFactory, MediaFactory
 from whatsapp.models import Contact, WhatsAppMedia, WhatsAppMessage
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 _seq = itertools.count(1)
-
-
-def api_client(org: OrgFixture, *, token: str | None = None, api_key: str | None = None) -> Client:
-    headers: dict[str, str] = {"HTTP_HOST": org.host}
-    if token:
-        headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    if api_key:
-        headers["HTTP_AUTHORIZATION"] = f"Api-Key {api_key}"
-    return Client(**headers)
-
-
-def obtain_tokens(org: OrgFixture, email: str | None = None) -> dict[str, str]:
-    response = Client(HTTP_HOST=org.host).post(
-        "/api/v1/auth/token/",
-        {"username": email or org.admin_email, "password": PASSWORD},
-        content_type="application/json",
-    )
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 @pytest.fixture
@@ -61,38 +44,25 @@ def api_key(db) -> Callable[[OrgFixture], str]:
 
 
 class Rows:
-    """Creates contacts, messages and media inside one org's schema."""
+    """Creates contacts, messages and media inside one org's schema (tests.factories)."""
 
     def __init__(self, org: OrgFixture) -> None:
         self.org = org
 
     def contact(self, **fields: Any) -> Contact:
-        n = next(_seq)
-        defaults: dict[str, Any] = {
-            "wa_id": f"1555{n:07d}",
-            "name": f"Contact {n}",
-            "first_seen": T0,
-            "last_seen": T0 + timedelta(minutes=n),
-        }
         with in_tenant(self.org):
-            return Contact.objects.create(**{**defaults, **fields})
+            return ContactFactory(**fields)
 
     def message(self, contact: Contact | None = None, **fields: Any) -> WhatsAppMessage:
         n = next(_seq)
-        contact = contact or self.contact()
         defaults: dict[str, Any] = {
             "wamid": f"wamid.{self.org.organization.slug}.{n}",
-            "direction": WhatsAppMessage.Direction.INCOMING,
-            "phone_number_id": "1000",
-            "contact": contact,
-            "type": "text",
-            "status": WhatsAppMessage.Status.RECEIVED,
-            "text": f"hello {n}",
-            "raw": {"id": f"wamid.{n}", "type": "text", "text": {"body": f"hello {n}"}},
             "timestamp": T0 + timedelta(seconds=n),
         }
         with in_tenant(self.org):
-            return WhatsAppMessage.objects.create(**{**defaults, **fields})
+            return IncomingMessageFactory(
+                contact=contact or ContactFactory(), **{**defaults, **fields}
+            )
 
     def media(
         self,
@@ -102,21 +72,15 @@ class Rows:
         **fields: Any,
     ) -> WhatsAppMedia:
         message = message or self.message(type="image", text="a caption")
-        defaults: dict[str, Any] = {
-            "message": message,
-            "media_id": f"media-{next(_seq)}",
-            "mime_type": "image/png",
-            "sha256": "ab" * 32,
-            "original_filename": "",
-            "state": WhatsAppMedia.State.STORED if content is not None else "pending",
-        }
+        if content is not None:
+            fields = {
+                "state": WhatsAppMedia.State.STORED,
+                "size": len(content),
+                "file": ContentFile(content, name="ignored"),
+                **fields,
+            }
         with in_tenant(self.org):
-            media = WhatsAppMedia(**{**defaults, **fields})
-            if content is not None:
-                media.size = len(content)
-                media.file.save("ignored", ContentFile(content), save=False)
-            media.save()
-            return media
+            return MediaFactory(message=message, **fields)
 
 
 @pytest.fixture

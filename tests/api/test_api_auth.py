@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from tenants.models import ApiKey, Organization
-from tests.api.conftest import api_client, obtain_tokens
+from tests.clients import api_client, obtain_tokens
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

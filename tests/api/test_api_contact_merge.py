@@ -3,7 +3,7 @@ organization; everyone else is refused, and another organization's contacts are 
 
 from __future__ import annotations
 
-from tests.api.conftest import api_client, obtain_tokens
+from tests.clients import api_client, obtain_tokens
 from tests.conftest import in_tenant
 from whatsapp.models import Contact, ContactMerge, WhatsAppMessage
 

@@ -15,7 +15,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.views import APIView
 
-from tests.api.conftest import api_client
+from tests.clients import api_client
 
 pytestmark = pytest.mark.django_db
 

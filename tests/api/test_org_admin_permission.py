@@ -16,7 +16,7 @@ from tenants import api_key_views, permissions
 from tenants.api_keys import ApiKeyUser, api_key_create
 from tenants.models import Organization
 from tenants.permissions import IsOrgAdmin
-from tests.api.conftest import api_client, obtain_tokens
+from tests.clients import api_client, obtain_tokens
 
 
 def _allowed(user, tenant) -> bool:

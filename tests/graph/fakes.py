@@ -1,4 +1,8 @@
-"""Fakes for the Graph client unit tests: the HTTP boundary is `httpx.MockTransport`."""
+"""Fakes for the Graph client unit tests: the HTTP boundary is `httpx.MockTransport`.
+
+Meta pages:
+- error codes: https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes
+"""
 
 from __future__ import annotations
 
@@ -63,7 +67,7 @@ def graph_error(
     headers: dict[str, str] | None = None,
     **extra: object,
 ) -> httpx.Response:
-    """A Meta error envelope response (reference §13)."""
+    """A Meta error envelope response (Meta: error codes)."""
     error: dict[str, object] = {
         "message": f"error {code}",
         "type": "OAuthException",

@@ -2,6 +2,9 @@
 (`whatsapp.sandbox.SandboxServer`, a Meta simulator), driven with its control API
 (`SandboxClient`): sends, 190 → refresh → retry, 5xx, timeouts, throughput errors, media,
 token exchange/debug and template paging. No Django: the sandbox and the client are plain Python.
+
+Meta pages:
+- error codes: https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes
 """
 
 from __future__ import annotations
@@ -179,7 +182,7 @@ def test_timeout_after_accept_may_have_been_delivered(server, control, tokens):
         graph.send_message(PNID, text_payload())
     assert info.value.maybe_delivered is True
     assert not FAST.should_retry(info.value, 1)
-    # Meta (the sandbox) did accept it: a blind retry would have sent it twice (reference §13).
+    # Meta (the sandbox) did accept it: a blind retry would have sent it twice (Meta: error codes).
     assert len(control.sent_messages(PNID)) == 1
 
 

@@ -1,6 +1,10 @@
-"""Unit tests of GraphClient's media endpoints (reference §7): lookup (string or numeric
+"""Unit tests of GraphClient's media endpoints (Meta: media): lookup (string or numeric
 file_size), download (bearer header, redirects, size cap), upload (multipart) and delete. The
-HTTP boundary is faked with `httpx.MockTransport` (see fakes.py); no network, no Django."""
+HTTP boundary is faked with `httpx.MockTransport` (see fakes.py); no network, no Django.
+
+Meta pages:
+- media: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/media/
+"""
 
 from __future__ import annotations
 

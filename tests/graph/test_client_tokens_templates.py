@@ -1,6 +1,12 @@
-"""Unit tests of GraphClient's token endpoints (reference §12: fb_exchange_token, debug_token) and
-template endpoints (reference §10: cursor paging, create, delete). The HTTP boundary is faked with
-`httpx.MockTransport` (see fakes.py); no network, no Django."""
+"""Unit tests of GraphClient's token endpoints (Meta: access tokens; fb_exchange_token,
+debug_token) and template endpoints (Meta: message templates reference; cursor paging, create,
+delete). The HTTP boundary is faked with `httpx.MockTransport` (see fakes.py); no network, no
+Django.
+
+Meta pages:
+- access tokens: https://developers.facebook.com/documentation/business-messaging/whatsapp/access-tokens/
+- message templates reference: https://developers.facebook.com/docs/graph-api/reference/whats-app-business-hsm/
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
-"""Unit tests of whatsapp.graph.errors: Meta's error envelope (reference §13) → exception family,
-for each code family, unknown codes and non-JSON bodies. Pure functions: no HTTP."""
+"""Unit tests of whatsapp.graph.errors: Meta's error envelope (Meta: error codes) → exception
+for each code family, unknown codes and non-JSON bodies. Pure functions: no HTTP.
+
+Meta pages:
+- error codes: https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes
+"""
 
 from __future__ import annotations
 

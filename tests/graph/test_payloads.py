@@ -1,5 +1,11 @@
-"""Unit tests of whatsapp.graph.payloads: every outbound type against the exact JSON of reference
-§8/§9, and validation errors that name the offending field. Pure functions: no HTTP at all."""
+"""Unit tests of whatsapp.graph.payloads: every outbound type against Meta's exact JSON (Meta:
+messages reference, mark-as-read), and validation errors that name the offending field. Pure
+functions: no HTTP at all.
+
+Meta pages:
+- messages reference: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
+- mark-as-read: https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/mark-message-as-read/
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,9 @@ sandbox (a real HTTP Meta simulator on a loopback port) and polling helpers.
 
 Integration tests use `live_db` (committed rows: the platform server, the Celery worker and the
 sandbox run in other threads) and the session's real Celery worker.
+
+Meta pages:
+- webhook payload signature: https://developers.facebook.com/docs/graph-api/webhooks/getting-started#validate-payloads
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ def retarget(payload: dict[str, Any], *, phone_number_id: str, waba_id: str) -> 
 
 
 def encode(payload: Any) -> bytes:
-    """Meta's encoding: compact JSON with non-ASCII escaped as \\uXXXX (reference §3)."""
+    """Meta's encoding: compact JSON with non-ASCII escaped as \\uXXXX (Meta: webhook
+    payload signature)."""
     return json.dumps(payload, separators=(",", ":")).encode()
 
 

@@ -5,14 +5,13 @@ committed rows in the tenants' schemas."""
 from __future__ import annotations
 
 import logging
-import uuid
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
 from tenants.models import Organization, RawWebhookEvent, WebhookChange
 from tests.conftest import in_tenant, wait_for
+from tests.factories import ContactFactory, OutgoingMessageFactory, RawWebhookEventFactory
 from tests.inbound.conftest import (
     FIXTURE_NUMBER_ID,
     FIXTURE_WABA_ID,
@@ -65,15 +64,11 @@ def test_every_inbound_type_lands_in_the_owning_tenant(
 
 def test_one_delivery_for_two_tenants_is_split(webhook, numbers, webhook_worker, org_a, org_b):
     with in_tenant(org_b):
-        contact = Contact.objects.create(wa_id="5521988880000")
-        WhatsAppMessage.objects.create(
+        OutgoingMessageFactory(
             wamid="wamid.BATCH-B-OUT-1",
-            direction="outgoing",
             phone_number_id=OTHER_NUMBER_ID,
-            contact=contact,
-            type="text",
+            contact=ContactFactory(wa_id="5521988880000"),
             status="sent",
-            timestamp=timezone.now(),
         )
     assert webhook.post(load("multi_number_batch")).status_code == 200
 
@@ -212,16 +207,11 @@ def test_status_before_the_message_row_converges(
 
     wait_for(parked)
     with in_tenant(org_a):
-        contact = Contact.objects.create(wa_id="5511999990000")
-        message = WhatsAppMessage.objects.create(
+        message = OutgoingMessageFactory(
             wamid="wamid.OUTGOING-STATUS-1",
-            client_reference=uuid.uuid4(),
-            direction="outgoing",
             phone_number_id=FIXTURE_NUMBER_ID,
-            contact=contact,
-            type="text",
+            contact=ContactFactory(wa_id="5511999990000"),
             status="sent",
-            timestamp=timezone.now(),
         )
 
     def applied():
@@ -311,9 +301,7 @@ def test_an_event_stored_without_a_wakeup_is_picked_up_by_the_poll(
     live_db, numbers, webhook_worker, org_a
 ):
     """A row inserted behind the view's back (no NOTIFY): the worker's poll still claims it."""
-    import hashlib
 
-    body = encode(load("message_text"))
-    RawWebhookEvent.objects.create(body=body, body_sha256=hashlib.sha256(body).hexdigest())
+    RawWebhookEventFactory(body=encode(load("message_text")))
     wait_for(lambda: messages_in(org_a))
     assert RawWebhookEvent.objects.get().state == "routed"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from tenants.models import RawWebhookEvent, WebhookChange
+from tests.factories import RawWebhookEventFactory, WebhookChangeFactory
 from whatsapp.webhooks.retention import webhook_events_prune
 
 pytestmark = pytest.mark.django_db
@@ -16,16 +16,12 @@ pytestmark = pytest.mark.django_db
 
 def event(*, days_old: float, state: str = "routed", change_state: str | None = "processed"):
     body = f"event {days_old} {state} {change_state}".encode()
-    row = RawWebhookEvent.objects.create(
-        body=body, body_sha256=hashlib.sha256(body).hexdigest(), state=state
-    )
+    row = RawWebhookEventFactory(body=body, state=state)
     RawWebhookEvent.objects.filter(pk=row.pk).update(
         received_at=timezone.now() - timedelta(days=days_old)
     )
     if change_state:
-        WebhookChange.objects.create(
-            event=row, entry_index=0, change_index=0, field="messages", state=change_state
-        )
+        WebhookChangeFactory(event=row, state=change_state)
     return row
 
 

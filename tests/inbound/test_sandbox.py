@@ -13,6 +13,7 @@ from django.conf import settings as django_settings
 from django.core.files.storage import default_storage
 
 from tests.conftest import in_tenant, wait_for
+from tests.factories import ContactFactory, OutgoingMessageFactory
 from tests.inbound.conftest import (
     FIXTURE_NUMBER_ID,
     FIXTURE_WABA_ID,
@@ -21,8 +22,7 @@ from tests.inbound.conftest import (
     TOKENS,
     load,
 )
-from whatsapp.graph.retry import RetryPolicy
-from whatsapp.models import Contact, WhatsAppMedia, WhatsAppMessage
+from whatsapp.models import WhatsAppMedia, WhatsAppMessage
 
 pytestmark = pytest.mark.integration
 
@@ -125,13 +125,11 @@ def test_voice_note_mime_parameters_do_not_reach_the_path(
 
 
 def test_transient_media_errors_are_retried_and_the_message_is_never_lost(
-    connected, webhook_worker, celery_worker, org_a, monkeypatch
+    connected, webhook_worker, celery_worker, org_a, settings
 ):
-    import whatsapp.tasks.inbound as tasks
-
-    monkeypatch.setattr(
-        tasks, "MEDIA_RETRY", RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
-    )
+    settings.WHATSAPP_MEDIA_MAX_ATTEMPTS = 4
+    settings.WHATSAPP_MEDIA_RETRY_BASE_DELAY = 0.01
+    settings.WHATSAPP_MEDIA_RETRY_MAX_DELAY = 0.05
     connected.add_fault("http_5xx", status=503, count=2, method="GET", path_regex=r"^/v[\d.]+/\d+$")
     delivery = connected.customer_sends(FIXTURE_NUMBER_ID, CUSTOMER, "image", caption="x")
     wamid = delivery["message"]["id"]
@@ -142,13 +140,11 @@ def test_transient_media_errors_are_retried_and_the_message_is_never_lost(
 
 
 def test_permanent_media_failure_marks_the_media_failed_but_keeps_the_message(
-    connected, webhook_worker, celery_worker, org_a, monkeypatch
+    connected, webhook_worker, celery_worker, org_a, settings
 ):
-    import whatsapp.tasks.inbound as tasks
-
-    monkeypatch.setattr(
-        tasks, "MEDIA_RETRY", RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
-    )
+    settings.WHATSAPP_MEDIA_MAX_ATTEMPTS = 4
+    settings.WHATSAPP_MEDIA_RETRY_BASE_DELAY = 0.01
+    settings.WHATSAPP_MEDIA_RETRY_MAX_DELAY = 0.05
     connected.add_fault("error_code", code=100, count=1, method="GET", path_regex=r"^/v[\d.]+/\d+$")
     delivery = connected.customer_sends(FIXTURE_NUMBER_ID, CUSTOMER, "sticker")
     wamid = delivery["message"]["id"]
@@ -192,15 +188,11 @@ def test_status_receipts_and_logs_without_tokens(
     """Fixture receipts signed and delivered by the sandbox; the tenant's token never logged."""
     with caplog.at_level(logging.INFO):
         with in_tenant(org_a):
-            contact = Contact.objects.create(wa_id=CUSTOMER)
-            message = WhatsAppMessage.objects.create(
+            message = OutgoingMessageFactory(
                 wamid="wamid.OUTGOING-STATUS-1",
-                direction="outgoing",
                 phone_number_id=FIXTURE_NUMBER_ID,
-                contact=contact,
-                type="text",
+                contact=ContactFactory(wa_id=CUSTOMER),
                 status="sent",
-                timestamp=contact.created_at,
             )
         for name in ("status_read", "status_sent", "status_delivered"):
             assert connected.post_raw_webhook(load(name))["state"] == "delivered"

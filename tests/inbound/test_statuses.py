@@ -11,9 +11,9 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from django.utils import timezone
 
 from tests.conftest import in_tenant
+from tests.factories import OutgoingMessageFactory
 from tests.inbound.conftest import STATUS_FIXTURES, first_value, load
 from whatsapp.models import Contact, PendingStatus, WhatsAppMessage
 from whatsapp.services.inbound import inbound_change_apply
@@ -35,17 +35,13 @@ def receipt(name: str, **changes) -> dict:
 
 def outgoing(*, wamid: str | None = WAMID, reference: str = REFERENCE, status: str = "sent"):
     contact, _ = Contact.objects.get_or_create(wa_id="5511999990000")
-    return WhatsAppMessage.objects.create(
+    return OutgoingMessageFactory(
         wamid=wamid,
         client_reference=uuid.UUID(reference),
-        direction=WhatsAppMessage.Direction.OUTGOING,
         phone_number_id="106540352242922",
         contact=contact,
-        recipient="5511999990000",
-        type="text",
         status=status,
         text="hi",
-        timestamp=timezone.now(),
     )
 
 

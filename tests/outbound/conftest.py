@@ -14,10 +14,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
-from tests.conftest import PASSWORD, OrgFixture, in_tenant, wait_for
+from tests.conftest import OrgFixture, in_tenant, wait_for
+from tests.factories import IncomingMessageFactory
 from whatsapp.models import Contact, WhatsAppMessage
 
 # States our pipeline is done with (Meta's receipts may still move a message further).
@@ -90,14 +90,10 @@ def customer_wrote(contact: Contact, *, phone_number_id: str, hours_ago: float =
     """Record an inbound message from `contact` to `phone_number_id` (opens its 24 h window).
     Call inside the contact's tenant."""
     at = timezone.now() - timedelta(hours=hours_ago)
-    WhatsAppMessage.objects.create(
+    IncomingMessageFactory(
         wamid=f"wamid.test-inbound-{uuid.uuid4().hex}",
-        direction=WhatsAppMessage.Direction.INCOMING,
-        status=WhatsAppMessage.Status.RECEIVED,
         phone_number_id=phone_number_id,
         contact=contact,
-        type="text",
-        text="hello",
         timestamp=at,
     )
     Contact.objects.filter(pk=contact.pk).update(last_inbound_at=at)
@@ -115,17 +111,6 @@ def wait_final(org: OrgFixture, ids: list[int], *, timeout: float = 20.0) -> lis
         return None
 
     return wait_for(settled, timeout=timeout)
-
-
-def api_client(org: OrgFixture) -> Client:
-    """A test client on org's host with its admin's JWT."""
-    response = Client(HTTP_HOST=org.host).post(
-        "/api/v1/auth/token/",
-        {"username": org.admin_email, "password": PASSWORD},
-        content_type="application/json",
-    )
-    assert response.status_code == 200, response.content
-    return Client(HTTP_HOST=org.host, HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
 
 
 def sent_bodies(sandbox: Any, phone_number_id: str) -> list[dict[str, Any]]:

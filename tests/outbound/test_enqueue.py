@@ -20,6 +20,7 @@ from django_tenants.utils import schema_context
 
 from saas_platform.queue import enqueue_batches_on_commit, enqueue_on_commit
 from tests.conftest import in_tenant, wait_for
+from tests.factories import OutgoingMessageFactory
 from whatsapp.models import WhatsAppMessage
 from whatsapp.services.outbound import messages_enqueue
 from whatsapp.services.ratelimit import number_messages_per_second
@@ -118,15 +119,8 @@ def test_a_tenant_cannot_enqueue_another_tenants_messages(
     with in_tenant(sender_a.org):
         # Created `sending` (the signal enqueues only queued rows), then made `queued`: a
         # queued row of A that A itself never enqueued.
-        message = WhatsAppMessage.objects.create(
-            direction="outgoing",
-            status="sending",
-            contact=contact,
-            recipient=WA_ID,
-            type="text",
-            content={"body": "A's"},
-            phone_number_id=sender_a.phone_number_id,
-            timestamp=timezone.now(),
+        message = OutgoingMessageFactory(
+            status="sending", contact=contact, text="A's", phone_number_id=sender_a.phone_number_id
         )
         WhatsAppMessage.objects.filter(pk=message.pk).update(status="queued")
         message_id = message.pk

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from tests.conftest import in_tenant, wait_for
+from tests.factories import OutgoingMessageFactory
 from whatsapp.models import Contact, WhatsAppMessage
 from whatsapp.services.outbound import messages_sweep_stale
 from whatsapp.services.outbound.policy import ERROR_POLICY, Action
@@ -42,15 +43,11 @@ def create(sender, count: int = 1, wa_id: str = WA_ID, **extra) -> list[int]:
     contact = customer(sender, wa_id)
     with in_tenant(sender.org):
         return [
-            WhatsAppMessage.objects.create(
-                direction="outgoing",
-                status="queued",
+            OutgoingMessageFactory(
                 contact=contact,
                 recipient=wa_id,
-                type="text",
-                content={"body": f"m{i}"},
+                text=f"m{i}",
                 phone_number_id=sender.phone_number_id,
-                timestamp=timezone.now(),
                 **extra,
             ).pk
             for i in range(count)
@@ -91,15 +88,13 @@ def test_a_real_paused_template_fails_template_paused(sender_a, sandbox, celery_
     sandbox.create_template("promo_paused", waba_id=waba, category="MARKETING", status="PAUSED")
     contact = customer(sender_a, WA_ID, window=False)
     with in_tenant(sender_a.org):
-        message = WhatsAppMessage.objects.create(
-            direction="outgoing",
-            status="queued",
+        message = OutgoingMessageFactory(
             contact=contact,
             recipient=WA_ID,
             type="template",
+            text="",
             content={"name": "promo_paused", "language": {"code": "en_US"}},
             phone_number_id=sender_a.phone_number_id,
-            timestamp=timezone.now(),
         )
     (message,) = wait_final(sender_a.org, [message.pk])
     assert (message.status, message.failure_reason, message.error_code) == (
@@ -129,14 +124,11 @@ def test_131050_marks_the_contact_opted_out_and_is_never_retried(
 def test_131050_in_a_failed_receipt_marks_the_contact_too(sender_a) -> None:
     contact = customer(sender_a, "447911000050", window=False)
     with in_tenant(sender_a.org):
-        WhatsAppMessage.objects.create(
-            direction="outgoing",
+        OutgoingMessageFactory(
             status="accepted",
             contact=contact,
-            recipient="447911000050",
             type="template",
             phone_number_id=sender_a.phone_number_id,
-            timestamp=timezone.now(),
             wamid="wamid.OPTOUT",
         )
         status_apply(

@@ -18,7 +18,8 @@ from django.utils import timezone
 from tenants.errors import CredentialInvalidError
 from tenants.models import WhatsAppCredential
 from tenants.services.credentials import credential_for, credential_store
-from tests.conftest import PASSWORD, run_concurrently, wait_for
+from tests.clients import obtain_tokens
+from tests.conftest import run_concurrently, wait_for
 from whatsapp.graph.payloads import build_message_payload
 from whatsapp.services.meta_access import (
     TokenRefreshError,
@@ -157,20 +158,11 @@ def test_beat_refresh_runs_in_a_real_worker(live_db, celery_worker, org_a, graph
 class TestExchangeEndpoint:
     URL = "/api/v1/whatsapp/token/exchange/"
 
-    def _jwt(self, client, org, email=None) -> str:
-        response = client.post(
-            "/api/v1/auth/token/",
-            {"username": email or org.admin_email, "password": PASSWORD},
-            content_type="application/json",
-        )
-        assert response.status_code == 200, response.content
-        return response.json()["access"]
-
     def test_admin_exchanges_a_short_lived_token_and_never_sees_it(
         self, org_a, tenant_client, graph_url, sandbox
     ):
         client = tenant_client(org_a)
-        access = self._jwt(client, org_a)
+        access = obtain_tokens(org_a)["access"]
         response = client.post(
             self.URL,
             {"short_lived_token": "EAAshort-lived-dashboard-token"},
@@ -195,7 +187,7 @@ class TestExchangeEndpoint:
             self.URL,
             {"short_lived_token": "EAAexpired-short-token"},
             content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {self._jwt(client, org_a)}",
+            HTTP_AUTHORIZATION=f"Bearer {obtain_tokens(org_a)['access']}",
         )
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "token_exchange_failed"
@@ -206,7 +198,7 @@ class TestExchangeEndpoint:
     ):
         make_user("member@alpha.test", org=org_a, role="member")
         client = tenant_client(org_a)
-        member = self._jwt(client, org_a, email="member@alpha.test")
+        member = obtain_tokens(org_a, "member@alpha.test")["access"]
         as_member = client.post(
             self.URL,
             {"short_lived_token": "EAAshort-lived-dashboard-token"},
@@ -215,7 +207,7 @@ class TestExchangeEndpoint:
         )
         assert as_member.status_code == 403
 
-        token_of_a = self._jwt(client, org_a)
+        token_of_a = obtain_tokens(org_a)["access"]
         on_b = tenant_client(org_b).post(
             self.URL,
             {"short_lived_token": "EAAshort-lived-dashboard-token"},

@@ -9,12 +9,13 @@ written in the last 24 hours", and a template to that form created a second cont
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
+from tests.clients import admin_client
 from tests.conftest import in_tenant, wait_for
+from tests.factories import ContactFactory, OutgoingMessageFactory
 from whatsapp.models import Contact, WhatsAppMessage
 
-from .conftest import accepted_sends, api_client, wait_final
+from .conftest import accepted_sends, wait_final
 
 pytestmark = [pytest.mark.integration]
 
@@ -24,7 +25,9 @@ TEMPLATE = {"name": "order_update", "language": {"code": "en_US"}}
 
 
 def _send(org, body: dict):
-    return api_client(org).post("/api/v1/messages/send/", {"to": TYPED, **body}, "application/json")
+    return admin_client(org).post(
+        "/api/v1/messages/send/", {"to": TYPED, **body}, "application/json"
+    )
 
 
 def _contacts(org) -> list[Contact]:
@@ -33,7 +36,7 @@ def _contacts(org) -> list[Contact]:
 
 
 def test_a_reply_and_a_template_to_another_form_land_on_the_customer_who_wrote(
-    sender_a, sender_b, sandbox, celery_worker
+    sender_a, sender_b, sandbox, celery_worker, webhook_worker
 ):
     sandbox.create_template(TEMPLATE["name"], waba_id=f"9{sender_a.phone_number_id}")
     sandbox.customer_sends_text(sender_a.phone_number_id, REGISTERED, "oi", wait=True)
@@ -70,7 +73,7 @@ def test_a_reply_and_a_template_to_another_form_land_on_the_customer_who_wrote(
 
 
 def test_a_template_first_takes_metas_wa_id_so_the_customers_reply_finds_the_contact(
-    sender_a, sandbox, celery_worker
+    sender_a, sandbox, celery_worker, webhook_worker
 ):
     sandbox.create_template(TEMPLATE["name"], waba_id=f"9{sender_a.phone_number_id}")
     sandbox.register_customer(REGISTERED)  # on WhatsApp, but has never written to us
@@ -94,7 +97,7 @@ def test_a_template_first_takes_metas_wa_id_so_the_customers_reply_finds_the_con
 
 
 def test_a_duplicate_contact_from_before_is_folded_into_the_one_meta_names(
-    sender_a, sandbox, celery_worker
+    sender_a, sandbox, celery_worker, webhook_worker
 ):
     sandbox.customer_sends_text(sender_a.phone_number_id, REGISTERED, "oi", wait=True)
 
@@ -105,14 +108,12 @@ def test_a_duplicate_contact_from_before_is_folded_into_the_one_meta_names(
     customer = wait_for(wrote_in, timeout=20)
     with in_tenant(sender_a.org):
         # What the bug left behind: a second contact for the typed form, with a message.
-        duplicate = Contact.objects.create(wa_id=TYPED.lstrip("+"))
-        old = WhatsAppMessage.objects.create(
-            direction="outgoing",
+        duplicate = ContactFactory(wa_id=TYPED.lstrip("+"))
+        old = OutgoingMessageFactory(
             status="sent",
             contact=duplicate,
             type="template",
             phone_number_id=sender_a.phone_number_id,
-            timestamp=timezone.now(),
         )
 
     reply = _send(sender_a.org, {"type": "text", "text": {"body": "Olá!"}})

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from tenants.models import WhatsAppCredential
 from tests.conftest import in_tenant, wait_for
+from tests.factories import OutgoingMessageFactory
 from whatsapp.models import WhatsAppMessage
 from whatsapp.services.outbound import messages_sweep_stale
 
@@ -30,15 +31,8 @@ def create(sender, count: int = 1, body: str = "Hi") -> list[int]:
     contact = customer(sender, WA_ID)
     with in_tenant(sender.org):
         return [
-            WhatsAppMessage.objects.create(
-                direction="outgoing",
-                status="queued",
-                contact=contact,
-                recipient=WA_ID,
-                type="text",
-                content={"body": f"{body} {i}"},
-                phone_number_id=sender.phone_number_id,
-                timestamp=timezone.now(),
+            OutgoingMessageFactory(
+                contact=contact, text=f"{body} {i}", phone_number_id=sender.phone_number_id
             ).pk
             for i in range(count)
         ]

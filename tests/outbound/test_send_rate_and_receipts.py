@@ -13,12 +13,12 @@ from django.test import Client
 from django.utils import timezone
 
 from tenants.models import PhoneNumber
-from tests.conftest import in_tenant
-from whatsapp.graph.types import SentMessage
+from tests.clients import admin_client
+from tests.conftest import in_tenant, wait_for
+from tests.factories import IncomingMessageFactory, OutgoingMessageFactory
 from whatsapp.models import WhatsAppMessage
-from whatsapp.services.outbound.send import _mark_accepted
 
-from .conftest import TOKENS, accepted_sends, api_client, customer, wait_final
+from .conftest import TOKENS, accepted_sends, customer, wait_final
 from .test_ratelimit import max_in_any_window
 
 pytestmark = [pytest.mark.integration]
@@ -38,14 +38,8 @@ def test_the_limiter_keeps_the_workers_under_the_numbers_rate(
     contact = customer(sender_a, WA_ID)
     with in_tenant(sender_a.org):
         ids = [
-            WhatsAppMessage.objects.create(
-                direction="outgoing",
-                status="queued",
-                contact=contact,
-                type="text",
-                content={"body": f"n{i}"},
-                phone_number_id=sender_a.phone_number_id,
-                timestamp=timezone.now(),
+            OutgoingMessageFactory(
+                contact=contact, text=f"n{i}", phone_number_id=sender_a.phone_number_id
             ).pk
             for i in range(3 * rate)
         ]
@@ -61,28 +55,31 @@ def test_the_limiter_keeps_the_workers_under_the_numbers_rate(
 
 
 def test_a_receipt_that_arrived_first_is_not_overwritten_by_the_send_response(
-    sender_a, sandbox
+    sender_a, sandbox, celery_worker, webhook_worker
 ) -> None:
-    contact = customer(sender_a, WA_ID)
-    with in_tenant(sender_a.org):
-        message = WhatsAppMessage.objects.create(
-            direction="outgoing",
-            status="sending",
-            contact=contact,
-            type="text",
-            content={"body": "x"},
-            phone_number_id=sender_a.phone_number_id,
-            timestamp=timezone.now(),
-        )
-        # The status webhook linked the row by client_reference and moved it to delivered...
-        WhatsAppMessage.objects.filter(pk=message.pk).update(
-            status="delivered", wamid="wamid.EARLY", delivered_at=timezone.now()
-        )
-        # ... then the send response arrives.
-        _mark_accepted(message, SentMessage(wamid="wamid.EARLY", wa_id=WA_ID, input=WA_ID,
-                                        message_status="accepted"))  # fmt: skip
-        message.refresh_from_db()
-    assert (message.status, message.wamid) == ("delivered", "wamid.EARLY")
+    """Meta's receipts reach our webhook while its answer to the send is held (2.5 s in the
+    sandbox): the answer adds accepted_at and keeps the status the receipts gave."""
+    sandbox.update_config(auto_status=True, auto_status_delays=[0.0, 0.05, 0.1])
+    sandbox.add_fault("slow_after_accept", ms=2500, count=1, path_regex=r"/messages$")
+    customer(sender_a, WA_ID, sandbox=sandbox)
+    response = admin_client(sender_a.org).post(
+        "/api/v1/messages/send/",
+        {"to": WA_ID, "type": "text", "text": {"body": "x"}},
+        "application/json",
+    )
+    assert response.status_code == 202, response.content
+
+    def answered() -> WhatsAppMessage | None:
+        """Meta's answer reached the row"""
+        with in_tenant(sender_a.org):
+            message = WhatsAppMessage.objects.get(pk=response.json()["id"])
+        return message if message.accepted_at else None
+
+    message = wait_for(answered, timeout=20)
+    (sent,) = sandbox.sent_messages(sender_a.phone_number_id)
+    assert (message.status, message.wamid) == ("read", sent["wamid"])
+    # The receipts were applied first: Meta's read time is before our answer arrived.
+    assert message.read_at < message.accepted_at
 
 
 def test_the_sweeper_requeues_a_message_whose_task_was_lost(sender_a, sandbox, celery_worker):
@@ -121,20 +118,15 @@ def test_an_incoming_message_is_marked_read_at_meta(sender_a, sender_b, sandbox)
     wamid = delivered["message"]["id"]
     contact = customer(sender_a, WA_ID)
     with in_tenant(sender_a.org):
-        incoming = WhatsAppMessage.objects.create(
-            direction="incoming",
-            status="received",
-            contact=contact,
-            wamid=wamid,
-            type="text",
-            phone_number_id=sender_a.phone_number_id,
-            timestamp=timezone.now(),
+        incoming = IncomingMessageFactory(
+            contact=contact, wamid=wamid, phone_number_id=sender_a.phone_number_id
         )
     # Another organization cannot reach it: its schema has no such row.
-    assert api_client(sender_b.org).post(f"/api/v1/messages/{incoming.pk}/read/").status_code == 404
+    read_url = f"/api/v1/messages/{incoming.pk}/read/"
+    assert admin_client(sender_b.org).post(read_url).status_code == 404
     assert sandbox.requests(path_contains="/messages") == []
 
-    response = api_client(sender_a.org).post(f"/api/v1/messages/{incoming.pk}/read/")
+    response = admin_client(sender_a.org).post(f"/api/v1/messages/{incoming.pk}/read/")
     assert response.status_code == 200, response.content
     assert response.json()["read_at"]
     (entry,) = sandbox.requests(path_contains="/messages")
@@ -145,15 +137,10 @@ def test_an_incoming_message_is_marked_read_at_meta(sender_a, sender_b, sandbox)
 def test_an_outgoing_message_cannot_be_marked_read(sender_a, sandbox) -> None:
     contact = customer(sender_a, WA_ID)
     with in_tenant(sender_a.org):
-        outgoing = WhatsAppMessage.objects.create(
-            direction="outgoing",
-            status="failed",
-            contact=contact,
-            type="text",
-            phone_number_id=sender_a.phone_number_id,
-            timestamp=timezone.now(),
+        outgoing = OutgoingMessageFactory(
+            status="failed", contact=contact, phone_number_id=sender_a.phone_number_id
         )
-    response = api_client(sender_a.org).post(f"/api/v1/messages/{outgoing.pk}/read/")
+    response = admin_client(sender_a.org).post(f"/api/v1/messages/{outgoing.pk}/read/")
     assert response.status_code == 400 and response.json()["error"]["code"] == "not_incoming"
 
 
@@ -163,7 +150,7 @@ def test_each_org_sends_only_with_its_own_number_and_token(
     ids = {}
     for sender in (sender_a, sender_b):
         customer(sender, WA_ID, sandbox=sandbox)
-        response = api_client(sender.org).post(
+        response = admin_client(sender.org).post(
             "/api/v1/messages/send/",
             {"to": WA_ID, "type": "text", "text": {"body": "hi"}},
             "application/json",
@@ -178,7 +165,7 @@ def test_each_org_sends_only_with_its_own_number_and_token(
         assert entry["token_sha256"] == hashlib.sha256(TOKENS[slug].encode()).hexdigest()[:12]
         assert entry["body"]["biz_opaque_callback_data"] == str(message.client_reference)
     # B's API cannot use A's number (it is not B's) nor see A's message.
-    b = api_client(sender_b.org)
+    b = admin_client(sender_b.org)
     response = b.post(
         "/api/v1/messages/send/",
         {

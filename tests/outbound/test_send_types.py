@@ -7,10 +7,12 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests.clients import admin_client
 from tests.conftest import in_tenant
+from tests.factories import OutgoingMessageFactory
 from whatsapp.models import Contact, WhatsAppMedia, WhatsAppMessage
 
-from .conftest import accepted_sends, api_client, customer, sent_bodies, wait_final
+from .conftest import accepted_sends, customer, sent_bodies, wait_final
 
 pytestmark = [pytest.mark.integration]
 
@@ -196,7 +198,7 @@ def test_every_type_reaches_the_sandbox_in_metas_exact_format(
 ) -> None:
     sandbox.create_template("order_update", waba_id=f"9{sender_a.phone_number_id}")
     customer(sender_a, WA_ID, sandbox=sandbox)
-    client = api_client(sender_a.org)
+    client = admin_client(sender_a.org)
     ids, expected = [], {}
     for request_body, meta_object in CASES:
         response = client.post(
@@ -252,7 +254,7 @@ def test_an_uploaded_file_is_stored_uploaded_to_meta_then_sent_by_id(
 ) -> None:
     customer(sender_a, WA_ID, sandbox=sandbox)
     upload = SimpleUploadedFile("../../etc/photo.png", PNG, content_type="image/png")
-    response = api_client(sender_a.org).post(
+    response = admin_client(sender_a.org).post(
         "/api/v1/messages/send/",
         {"to": WA_ID, "type": "image", "caption": "Our shop", "file": upload},
     )
@@ -281,21 +283,12 @@ def test_a_message_created_from_the_orm_is_sent_by_the_worker_in_its_tenant(
     sender_a, sender_b, sandbox, celery_worker
 ) -> None:
     from django.db import transaction
-    from django.utils import timezone
 
     contact = customer(sender_b, WA_ID, sandbox=sandbox)
     # The enqueue runs at the outer commit, after the schema context was left: the signal
     # must still send the task for beta's schema.
     with transaction.atomic(), in_tenant(sender_b.org):
-        message = WhatsAppMessage.objects.create(
-            direction="outgoing",
-            status="queued",
-            contact=contact,
-            type="text",
-            content={"body": "From the ORM"},
-            phone_number_id="",
-            timestamp=timezone.now(),
-        )
+        message = OutgoingMessageFactory(contact=contact, text="From the ORM", phone_number_id="")
     (sent,) = wait_final(sender_b.org, [message.pk])
     assert sent.status == "accepted" and sent.phone_number_id == sender_b.phone_number_id
     (entry,) = accepted_sends(sandbox, sender_b.phone_number_id)

@@ -1,6 +1,10 @@
 """The send API's input checks: every refusal is a 400/409 in the API's error shape naming the
 field, and nothing is stored or enqueued. Runs in rolled-back transactions (`db`); nothing here
-reaches Meta, so no sandbox is needed."""
+reaches Meta, so no sandbox is needed.
+
+Meta pages:
+- customer service windows: https://developers.facebook.com/docs/whatsapp/pricing#customer-service-windows
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,19 @@ from django.test import Client
 from django.utils import timezone
 
 from tenants.models import PhoneNumber
+from tests.clients import admin_client
 from tests.conftest import in_tenant
+from tests.factories import (
+    ContactFactory,
+    IncomingMessageFactory,
+    OutgoingMessageFactory,
+    PhoneNumberFactory,
+)
 from whatsapp.errors import InvalidRecipientError
 from whatsapp.models import Contact, WhatsAppMessage
 from whatsapp.services.outbound import recipient_normalize
 
-from .conftest import NUMBER_IDS, api_client, customer_wrote
+from .conftest import NUMBER_IDS, customer_wrote
 
 pytestmark = pytest.mark.django_db
 
@@ -24,29 +35,19 @@ WA_ID = "5511987654321"
 
 @pytest.fixture
 def number_a(org_a) -> PhoneNumber:
-    return PhoneNumber.objects.create(
-        phone_number_id=NUMBER_IDS["alpha"],
-        organization=org_a.organization,
-        waba_id="9001",
-        display_number="15550000001",
-    )
+    return PhoneNumberFactory(phone_number_id=NUMBER_IDS["alpha"], organization=org_a.organization)
 
 
 @pytest.fixture
 def number_b(org_b) -> PhoneNumber:
-    return PhoneNumber.objects.create(
-        phone_number_id=NUMBER_IDS["beta"],
-        organization=org_b.organization,
-        waba_id="9002",
-        display_number="15550000002",
-    )
+    return PhoneNumberFactory(phone_number_id=NUMBER_IDS["beta"], organization=org_b.organization)
 
 
 @pytest.fixture
 def in_window(org_a) -> Contact:
     """The customer wrote to org A's number two hours ago."""
     with in_tenant(org_a):
-        contact = Contact.objects.create(wa_id=WA_ID)
+        contact = ContactFactory(wa_id=WA_ID)
         customer_wrote(contact, phone_number_id=NUMBER_IDS["alpha"], hours_ago=2)
         return contact
 
@@ -151,7 +152,7 @@ def test_invalid_recipients_are_refused(raw) -> None:
 def test_invalid_input_gets_an_error_naming_the_field(
     org_a, number_a, in_window, body, status, code, field
 ) -> None:
-    got_status, data = send(api_client(org_a), body)
+    got_status, data = send(admin_client(org_a), body)
     assert got_status == status, data
     assert data["error"]["code"] == code
     assert field in data["error"]["fields"]
@@ -159,7 +160,7 @@ def test_invalid_input_gets_an_error_naming_the_field(
 
 
 def test_free_form_outside_the_window_is_refused_with_a_template_hint(org_a, number_a) -> None:
-    status, data = send(api_client(org_a), {"to": WA_ID, "type": "text", "text": {"body": "hi"}})
+    status, data = send(admin_client(org_a), {"to": WA_ID, "type": "text", "text": {"body": "hi"}})
     assert status == 409
     assert data["error"]["code"] == "outside_customer_window"
     assert "template" in data["error"]["message"]
@@ -167,18 +168,14 @@ def test_free_form_outside_the_window_is_refused_with_a_template_hint(org_a, num
 
 
 def test_the_window_is_per_sending_number(org_a, number_a, in_window) -> None:
-    """Writing to one of the org's numbers opens no window on its others (reference §11)."""
-    PhoneNumber.objects.create(
-        phone_number_id="330000000000003",
-        organization=org_a.organization,
-        waba_id="9001",
-        display_number="15550000003",
-    )
+    """Writing to one of the org's numbers opens no window on its others
+    (Meta: customer service windows)."""
+    PhoneNumberFactory(phone_number_id="330000000000003", organization=org_a.organization)
     text = {"to": WA_ID, "type": "text", "text": {"body": "hi"}}
-    status, data = send(api_client(org_a), {**text, "phone_number_id": "330000000000003"})
+    status, data = send(admin_client(org_a), {**text, "phone_number_id": "330000000000003"})
     assert status == 409
     assert data["error"]["code"] == "outside_customer_window"
-    status, data = send(api_client(org_a), {**text, "phone_number_id": number_a.phone_number_id})
+    status, data = send(admin_client(org_a), {**text, "phone_number_id": number_a.phone_number_id})
     assert status == 202, data
     assert stored(org_a) == 1
 
@@ -192,7 +189,7 @@ def test_template_outside_the_window_is_accepted_and_queued(
         "template": {"name": "order_update", "language": {"code": "en_US"}},
     }
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        status, data = send(api_client(org_a), body)
+        status, data = send(admin_client(org_a), body)
     assert status == 202, data
     assert data["status"] == "queued" and data["wamid"] is None
     assert data["to"] == WA_ID and data["phone_number_id"] == NUMBER_IDS["alpha"]
@@ -200,7 +197,7 @@ def test_template_outside_the_window_is_accepted_and_queued(
 
 
 def test_org_without_a_number_cannot_send(org_a, in_window) -> None:
-    status, data = send(api_client(org_a), {"to": WA_ID, "type": "text", "text": {"body": "x"}})
+    status, data = send(admin_client(org_a), {"to": WA_ID, "type": "text", "text": {"body": "x"}})
     assert status == 409 and data["error"]["code"] == "no_sending_number"
 
 
@@ -211,7 +208,7 @@ def test_org_cannot_send_from_another_orgs_number(org_a, number_a, number_b, in_
         "text": {"body": "x"},
         "phone_number_id": number_b.phone_number_id,
     }
-    status, data = send(api_client(org_a), body)
+    status, data = send(admin_client(org_a), body)
     assert status == 409 and data["error"]["fields"] == {
         "phone_number_id": [data["error"]["message"]]
     }
@@ -220,7 +217,7 @@ def test_org_cannot_send_from_another_orgs_number(org_a, number_a, number_b, in_
 
 def test_upload_with_a_wrong_type_is_refused(org_a, number_a, in_window) -> None:
     upload = SimpleUploadedFile("evil.exe", b"MZ...", content_type="application/x-msdownload")
-    response = api_client(org_a).post(
+    response = admin_client(org_a).post(
         "/api/v1/messages/send/", {"to": WA_ID, "type": "image", "file": upload}
     )
     assert response.status_code == 400
@@ -237,7 +234,7 @@ def test_anonymous_send_is_refused(org_a, number_a) -> None:
 
 
 def test_another_orgs_token_is_refused_on_this_host(org_a, org_b, number_a) -> None:
-    token = api_client(org_b).defaults["HTTP_AUTHORIZATION"]
+    token = admin_client(org_b).defaults["HTTP_AUTHORIZATION"]
     response = Client(HTTP_HOST=org_a.host, HTTP_AUTHORIZATION=token).post(
         "/api/v1/messages/send/",
         {"to": WA_ID, "type": "text", "text": {"body": "x"}},
@@ -251,10 +248,10 @@ def test_signal_enqueues_only_new_queued_outgoing_messages(
 ) -> None:
     now = timezone.now()
     with in_tenant(org_a), django_capture_on_commit_callbacks(execute=False) as callbacks:
-        common = {"phone_number_id": "1", "contact": in_window, "type": "text", "timestamp": now}
-        WhatsAppMessage.objects.create(direction="incoming", status="received", **common)
-        WhatsAppMessage.objects.create(direction="outgoing", status="sent", **common)
-        queued = WhatsAppMessage.objects.create(direction="outgoing", status="queued", **common)
+        common = {"phone_number_id": "1", "contact": in_window, "timestamp": now}
+        IncomingMessageFactory(**common)
+        OutgoingMessageFactory(status="sent", **common)
+        queued = OutgoingMessageFactory(**common)
         queued.text = "edited"
         queued.save()  # an update is not a creation: no second send
     assert len(callbacks) == 1
@@ -276,7 +273,7 @@ class TestIdempotencyKey:
     def test_a_retried_send_returns_the_first_message_and_enqueues_nothing_more(
         self, org_a, number_a, in_window, django_capture_on_commit_callbacks
     ) -> None:
-        client = api_client(org_a)
+        client = admin_client(org_a)
         with django_capture_on_commit_callbacks() as first_callbacks:
             first = self.post(client, self.BODY, "retry-me-1")
         with django_capture_on_commit_callbacks() as second_callbacks:
@@ -290,7 +287,7 @@ class TestIdempotencyKey:
         assert len(second_callbacks) == 0
 
     def test_a_key_reused_for_another_message_is_refused(self, org_a, number_a, in_window) -> None:
-        client = api_client(org_a)
+        client = admin_client(org_a)
         assert self.post(client, self.BODY, "key-2").status_code == 202
         other = {
             **self.BODY,
@@ -306,16 +303,16 @@ class TestIdempotencyKey:
         self, org_a, org_b, number_a, number_b, in_window
     ) -> None:
         with in_tenant(org_b):
-            contact = Contact.objects.create(wa_id=WA_ID)
+            contact = ContactFactory(wa_id=WA_ID)
             customer_wrote(contact, phone_number_id=number_b.phone_number_id)
-        assert self.post(api_client(org_a), self.BODY, "shared-key").status_code == 202
-        assert self.post(api_client(org_b), self.BODY, "shared-key").status_code == 202
+        assert self.post(admin_client(org_a), self.BODY, "shared-key").status_code == 202
+        assert self.post(admin_client(org_b), self.BODY, "shared-key").status_code == 202
         assert stored(org_a) == 1
         assert stored(org_b) == 1
 
     @pytest.mark.parametrize("key", ["", "x" * 256, "tab\there"])
     def test_malformed_keys_are_refused(self, org_a, number_a, in_window, key) -> None:
-        response = self.post(api_client(org_a), self.BODY, key)
+        response = self.post(admin_client(org_a), self.BODY, key)
         assert response.status_code == 400
         assert "Idempotency-Key" in response.json()["error"]["fields"]
         assert stored(org_a) == 0

@@ -12,15 +12,14 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.utils import timezone
 
+from tests.clients import admin_client
 from tests.conftest import in_tenant, wait_for
-from whatsapp.graph.types import SentMessage
+from tests.factories import OutgoingMessageFactory
 from whatsapp.models import WhatsAppMessage
-from whatsapp.services.outbound.send import _mark_accepted
 from whatsapp.services.statuses import status_apply
 
-from .conftest import api_client, customer
+from .conftest import customer
 
 pytestmark = [pytest.mark.integration]
 
@@ -34,7 +33,7 @@ STATE_FIELDS = {
 
 def send_text(sender, sandbox, body: str = "hi") -> dict:
     customer(sender, WA_ID, sandbox=sandbox)
-    response = api_client(sender.org).post(
+    response = admin_client(sender.org).post(
         "/api/v1/messages/send/",
         {"to": WA_ID, "type": "text", "text": {"body": body}},
         "application/json",
@@ -44,13 +43,13 @@ def send_text(sender, sandbox, body: str = "hi") -> dict:
 
 
 def test_polling_the_detail_follows_queued_to_read_from_real_receipts(
-    sender_a, sandbox, celery_worker
+    sender_a, sandbox, celery_worker, webhook_worker
 ) -> None:
     sandbox.update_config(auto_status=True, auto_status_delays=[0.6, 1.2, 1.8])
     created = send_text(sender_a, sandbox)
     assert created["status"] == "queued"
     assert {"accepted_at", "message_status", "sent_at", "played_at"} <= set(created)
-    client = api_client(sender_a.org)
+    client = admin_client(sender_a.org)
     seen: list[str] = []
 
     def read() -> dict | None:
@@ -76,12 +75,12 @@ def test_polling_the_detail_follows_queued_to_read_from_real_receipts(
 
 
 def test_a_message_held_for_quality_assessment_stays_accepted_and_visible(
-    sender_a, sandbox, celery_worker
+    sender_a, sandbox, celery_worker, webhook_worker
 ) -> None:
     sandbox.update_config(auto_status=True, auto_status_delays=[0.05, 0.1, 0.15])
     sandbox.add_fault("quality_hold", count=1, path_regex=r"/messages$")
     created = send_text(sender_a, sandbox, "held")
-    client = api_client(sender_a.org)
+    client = admin_client(sender_a.org)
 
     def accepted() -> dict | None:
         detail = client.get(f"/api/v1/messages/{created['id']}/").json()
@@ -103,30 +102,32 @@ def receipt(wamid: str, status: str, ts: int, **extra) -> dict:
     return {"id": wamid, "status": status, "timestamp": str(ts), "recipient_id": WA_ID, **extra}
 
 
-def test_receipts_in_any_order_never_move_a_message_backwards(sender_a) -> None:
-    """Direct service calls (no HTTP): `read` first, then the 200, then `sent` and `delivered`."""
-    contact = customer(sender_a, WA_ID)
+def test_receipts_in_any_order_never_move_a_message_backwards(
+    sender_a, sandbox, celery_worker
+) -> None:
+    """`read` arrives while Meta's answer to the send is still on its way (the sandbox holds it
+    2 s), then the answer, then `sent`, `delivered` and `played`. A real send through the worker
+    and the sandbox; the receipts are applied with status_apply in exactly that order."""
+    sandbox.update_config(auto_status=False)
+    sandbox.add_fault("slow_after_accept", ms=2000, count=1, path_regex=r"/messages$")
+    created = send_text(sender_a, sandbox)
+    (sent,) = wait_for(lambda: sandbox.sent_messages(sender_a.phone_number_id))
+    wamid, reference = sent["wamid"], sent["biz_opaque_callback_data"]
     now = int(time.time())
     with in_tenant(sender_a.org):
-        message = WhatsAppMessage.objects.create(
-            direction="outgoing",
-            status="sending",
-            contact=contact,
-            recipient=WA_ID,
-            type="text",
-            content={"body": "x"},
-            phone_number_id=sender_a.phone_number_id,
-            timestamp=timezone.now(),
-            wamid="wamid.ORDER1",
-        )
-        assert status_apply(status=receipt("wamid.ORDER1", "read", now + 3)) == "applied"
-        _mark_accepted(
-            message,
-            SentMessage(wamid="wamid.ORDER1", wa_id=WA_ID, input=WA_ID, message_status="accepted"),
-        )
-        status_apply(status=receipt("wamid.ORDER1", "sent", now + 1))
-        status_apply(status=receipt("wamid.ORDER1", "delivered", now + 2))
-        status_apply(status=receipt("wamid.ORDER1", "played", now + 4))
+        read = receipt(wamid, "read", now + 3, biz_opaque_callback_data=reference)
+        assert status_apply(status=read) == "applied"
+
+        def answered() -> WhatsAppMessage | None:
+            """Meta's answer reached the row"""
+            message = WhatsAppMessage.objects.get(pk=created["id"])
+            return message if message.accepted_at else None
+
+        message = wait_for(answered, timeout=15)
+        assert (message.status, message.wamid) == ("read", wamid)
+        status_apply(status=receipt(wamid, "sent", now + 1))
+        status_apply(status=receipt(wamid, "delivered", now + 2))
+        status_apply(status=receipt(wamid, "played", now + 4))
         message.refresh_from_db()
     assert message.status == "played"
     assert message.accepted_at and message.message_status == "accepted"
@@ -143,14 +144,10 @@ def test_a_failed_receipt_keeps_metas_code_title_and_details(sender_a, sandbox) 
         "error_data": {"details": "Recipient is not on WhatsApp"},
     }
     with in_tenant(sender_a.org):
-        message = WhatsAppMessage.objects.create(
-            direction="outgoing",
+        message = OutgoingMessageFactory(
             status="accepted",
             contact=contact,
-            recipient=WA_ID,
-            type="text",
             phone_number_id=sender_a.phone_number_id,
-            timestamp=timezone.now(),
             wamid="wamid.FAIL1",
         )
         status_apply(status=receipt("wamid.FAIL1", "failed", int(time.time()), errors=[error]))
@@ -162,7 +159,7 @@ def test_a_failed_receipt_keeps_metas_code_title_and_details(sender_a, sandbox) 
     )
     assert message.error_message == "Recipient is not on WhatsApp"
     assert message.failure_reason == "undeliverable" and message.failed_at
-    detail = api_client(sender_a.org).get(f"/api/v1/messages/{message.pk}/").json()
+    detail = admin_client(sender_a.org).get(f"/api/v1/messages/{message.pk}/").json()
     assert (detail["failure_reason"], detail["error_code"]) == ("undeliverable", 131026)
 
 
@@ -177,7 +174,7 @@ def test_another_tenant_can_neither_see_nor_change_a_messages_state(
         return row if row.status == "accepted" else None
 
     row = wait_for(accepted, timeout=15)
-    client_b = api_client(sender_b.org)
+    client_b = admin_client(sender_b.org)
     assert client_b.get(f"/api/v1/messages/{row.pk}/").status_code == 404
     assert all(m.get("wamid") != row.wamid for m in client_b.get("/api/v1/messages/").json()[
         "results"])  # fmt: skip

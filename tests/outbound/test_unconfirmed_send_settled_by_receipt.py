@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import in_tenant, wait_for
+from tests.factories import OutgoingMessageFactory
 from whatsapp.models import WhatsAppMessage
 
 from .conftest import accepted_sends, customer
@@ -21,7 +22,7 @@ WA_ID = "447911123456"
 
 
 def test_a_lost_send_answer_is_settled_by_the_status_webhook(
-    sender_a, sandbox, celery_worker, settings
+    sender_a, sandbox, celery_worker, webhook_worker, settings
 ) -> None:
     settings.WHATSAPP_GRAPH_TIMEOUT = 0.5
     sandbox.set_window_enforcement(False)
@@ -29,13 +30,9 @@ def test_a_lost_send_answer_is_settled_by_the_status_webhook(
     sandbox.add_fault("timeout_after_accept", count=1, seconds=1.0, path_regex=r"/messages$")
     contact = customer(sender_a, WA_ID)
     with in_tenant(sender_a.org):
-        message = WhatsAppMessage.objects.create(
-            direction="outgoing",
-            status="queued",
+        message = OutgoingMessageFactory(
             contact=contact,
-            recipient=WA_ID,
-            type="text",
-            content={"body": "did this arrive?"},
+            text="did this arrive?",
             phone_number_id=sender_a.phone_number_id,
             timestamp=contact.last_inbound_at,
         )

@@ -130,3 +130,21 @@ def test_bad_fault_is_rejected(sandbox):
     assert error.value.status == 400
     with pytest.raises(SandboxClientError):
         sandbox.add_fault("error_code")
+
+
+def test_slow_after_accept_answers_after_its_status_webhooks(sandbox, graph, receiver, window):
+    sandbox.update_config(auto_status=True, auto_status_delays=[0.0, 0.01, 0.02])
+    sandbox.add_fault("slow_after_accept", ms=800, count=1)
+    started = time.monotonic()
+    response = graph.post(f"/{PNID}/messages", json=send_body())
+    assert time.monotonic() - started >= 0.8
+    assert response.status_code == 200
+    wamid = response.json()["messages"][0]["id"]
+    # Every receipt was delivered while the answer was held back.
+    statuses = receiver.statuses()
+    assert [s["status"] for s in statuses] == ["sent", "delivered", "read"]
+    assert {s["id"] for s in statuses} == {wamid}
+    # Only the first matching send is slow.
+    started = time.monotonic()
+    assert graph.post(f"/{PNID}/messages", json=send_body()).status_code == 200
+    assert time.monotonic() - started < 0.8

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from tenants import middleware
 from tenants.middleware import CachedTenantMainMiddleware, host_cache
 from tenants.models import Domain, Organization
+from tests.clients import admin_client
 
 pytestmark = pytest.mark.django_db
 
@@ -107,12 +108,7 @@ def test_a_change_by_another_process_is_seen_within_the_ttl(org_a, org_b, now) -
 
 def test_suspension_by_another_process_is_enforced_within_the_ttl(org_a, now) -> None:
     """Through HTTP: a JWT (checked against the host's org) stops working within the TTL."""
-    tokens = Client(HTTP_HOST=org_a.host).post(
-        "/api/v1/auth/token/",
-        {"username": org_a.admin_email, "password": org_a.password},
-        content_type="application/json",
-    )
-    client = Client(HTTP_HOST=org_a.host, HTTP_AUTHORIZATION=f"Bearer {tokens.json()['access']}")
+    client = admin_client(org_a)
     assert client.get("/api/v1/messages/").status_code == 200
     Organization.objects.filter(pk=org_a.organization.pk).update(
         status=Organization.Status.SUSPENDED

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 from django.test import Client
 
-from tenants.models import RawWebhookEvent, WebhookChange
+from tenants.models import WebhookChange
 from tenants.services.routing import phone_number_connect
+from tests.factories import RawWebhookEventFactory, WebhookChangeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,19 +23,8 @@ def staff_client(make_user) -> Client:
 
 @pytest.fixture
 def unroutable_change() -> WebhookChange:
-    event = RawWebhookEvent.objects.create(
-        body=SECRET_LOOKING_BODY,
-        body_sha256=hashlib.sha256(SECRET_LOOKING_BODY).hexdigest(),
-        state="routed",
-    )
-    return WebhookChange.objects.create(
-        event=event,
-        entry_index=0,
-        change_index=0,
-        field="messages",
-        phone_number_id="5550009",
-        state="unroutable",
-    )
+    event = RawWebhookEventFactory(body=SECRET_LOOKING_BODY, state="routed")
+    return WebhookChangeFactory(event=event, phone_number_id="5550009", state="unroutable")
 
 
 def test_staff_see_events_and_changes_but_not_bodies(staff_client, unroutable_change) -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from tenants.models import AccountEvent, PhoneNumber
-from tests.api.conftest import api_client, obtain_tokens
+from tenants.models import AccountEvent
+from tests.clients import admin_client, api_client, obtain_tokens
+from tests.factories import PhoneNumberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def rows(org_a, org_b):
     now = timezone.now()
-    PhoneNumber.objects.create(
+    PhoneNumberFactory(
         phone_number_id="7001",
         organization=org_a.organization,
         waba_id="w-a",
@@ -25,12 +26,7 @@ def rows(org_a, org_b):
         messaging_limit_tier="TIER_10K",
         health_updated_at=now,
     )
-    PhoneNumber.objects.create(
-        phone_number_id="7002",
-        organization=org_b.organization,
-        waba_id="w-b",
-        display_number="+1 555 000 7002",
-    )
+    PhoneNumberFactory(phone_number_id="7002", organization=org_b.organization, waba_id="w-b")
     AccountEvent.objects.create(
         organization=org_a.organization,
         change_id=1,
@@ -42,7 +38,7 @@ def rows(org_a, org_b):
 
 
 def client(org):
-    return api_client(org, token=obtain_tokens(org)["access"])
+    return admin_client(org)
 
 
 def test_an_org_sees_its_own_number_health_and_account_events(rows, org_a):

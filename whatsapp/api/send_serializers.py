@@ -1,6 +1,7 @@
 """Input and output of the send API.
 
-The request carries the message in Meta's own shape (reference §8): `type` plus the object
+The request carries the message in Meta's own shape (Meta: messages reference):
+`type` plus the object
 named by it (`"text": {"body": ...}`, `"image": {"link"|"id", "caption"?}`,
 `"interactive": {...}`, `"template": {...}`, `"contacts": [...]`), so a validation error's field
 path (`text.body`, `interactive.action.buttons`) is the request's own path. Content rules are
@@ -8,6 +9,9 @@ path (`text.body`, `interactive.action.buttons`) is the request's own path. Cont
 
 Multipart (a file upload): `to`, `type`, `file`, and optionally `caption`, `filename`,
 `reply_to`, `phone_number_id`, or the type's object as a JSON string.
+
+Meta pages:
+- messages reference: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
 """
 
 from __future__ import annotations

@@ -1,9 +1,16 @@
-"""`whatsapp.graph`: every call to Meta's Graph API goes through here (house style §3).
+"""`whatsapp.graph`: every call to Meta's Graph API goes through here.
 
 Plain Python, no Django or ORM imports: settings and tokens are passed in by the caller.
 - `client.GraphClient`: one method per endpoint, typed results (`types`), typed errors (`errors`).
 - `payloads.build_message_payload`: Meta's exact send JSON, validated field by field.
 - `retry.RetryPolicy`: the product's single backoff policy.
+
+Meta pages:
+- messages reference: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
+- customer service windows: https://developers.facebook.com/docs/whatsapp/pricing#customer-service-windows
+- error codes: https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes
+- throughput: https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput
+- business-scoped user ids: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-scoped-user-ids/
 """
 
 from __future__ import annotations

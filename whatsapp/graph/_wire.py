@@ -1,5 +1,9 @@
 """Wire helpers of `GraphClient`: path segments, loggable URLs, capped body reads, paging cursors
-and the log filter that keeps secrets out of httpx's own request logs. No HTTP calls here."""
+and the log filter that keeps secrets out of httpx's own request logs. No HTTP calls here.
+
+Meta pages:
+- access tokens: https://developers.facebook.com/documentation/business-messaging/whatsapp/access-tokens/
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ ERROR_BODY_LIMIT = 64 * 1024
 
 class _RedactingFilter(logging.Filter):
     """httpx logs every request URL at INFO ("HTTP Request: GET ...?client_secret=..."): token
-    endpoints carry secrets in the query (reference §12), so scrub them before any handler."""
+    endpoints carry secrets in the query (Meta: access tokens), so scrub them before any handler."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

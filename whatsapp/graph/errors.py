@@ -1,4 +1,4 @@
-"""Typed Graph API errors, chosen by a code registry (reference §13).
+"""Typed Graph API errors, chosen by a code registry (Meta: error codes).
 
 Branch on `code` (and `error_data.details`), never on `message` or titles: Meta rewords them.
 Families:
@@ -13,6 +13,12 @@ Families:
 
 The same codes arrive asynchronously in `statuses[].errors` and `value.errors` of webhooks:
 `error_from_error_object` classifies those with the same registry.
+
+Meta pages:
+- error codes: https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes
+- access tokens: https://developers.facebook.com/documentation/business-messaging/whatsapp/access-tokens/
+- throughput: https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput
+- media: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/media/
 """
 
 from __future__ import annotations
@@ -102,7 +108,7 @@ class GraphError(Exception):
 
 
 class GraphAuthError(GraphError):
-    """The access token is expired, revoked or invalid (190 + subcode, reference §12)."""
+    """The access token is expired, revoked or invalid (190 + subcode, Meta: access tokens)."""
 
     @property
     def token_expired(self) -> bool:
@@ -110,7 +116,8 @@ class GraphAuthError(GraphError):
 
 
 class GraphRateLimitedError(GraphError):
-    """A rate or budget limit (reference §13-14). `retry_after` is the minimum wait in seconds;
+    """A rate or budget limit (Meta: error codes, throughput). `retry_after` is the minimum wait in
+    seconds;
     `retry_after_growth` (131056 pair rate: 4) multiplies it per further attempt (1, 4, 16 s)."""
 
     def __init__(self, message: str, *, retry_after_growth: float | None = None, **kw: Any):
@@ -132,7 +139,7 @@ class GraphTimeoutError(GraphTransientError):
 
     `maybe_delivered` is True for non-idempotent POSTs (message sends): Meta may have accepted
     the message, and the API has no idempotency key, so a blind retry can send it twice
-    (reference §13, last paragraph). Retry policies do not retry those; the caller decides
+    (Meta: error codes, last paragraph). Retry policies do not retry those; the caller decides
     (wait for a status webhook, or mark the message as unknown).
     """
 
@@ -149,10 +156,10 @@ class GraphPermanentError(GraphError):
 
 
 class GraphMediaTooLargeError(GraphPermanentError):
-    """A media download exceeded the caller's `max_bytes` cap (reference §7: 100 MB ceiling)."""
+    """A media download exceeded the caller's `max_bytes` cap (Meta: media: 100 MB ceiling)."""
 
 
-# --- The registry (reference §13). Data, not branches: extend it when Meta adds codes. ---------
+# --- The registry (Meta: error codes). Data, not branches: extend it when Meta adds codes. --
 
 ERROR_FAMILIES: dict[int, type[GraphError]] = {
     # Token expired or invalid; 102 = session key invalid (older Graph auth code).
@@ -205,7 +212,7 @@ ERROR_FAMILY_RANGES: tuple[tuple[range, type[GraphError]], ...] = (
     (range(132000, 132017), GraphPermanentError),  # template errors
 )
 
-# Minimum wait (seconds) before retrying a rate-limited call (reference §13-14).
+# Minimum wait (seconds) before retrying a rate-limited call (Meta: error codes, throughput).
 RETRY_AFTER_HINTS: dict[int, float] = {
     4: 300.0,  # app budget: "after minutes"
     17: 300.0,  # user budget
@@ -284,7 +291,7 @@ def error_from_response(
     retry_after: float | None = None,
     secrets: Iterable[str | None] = (),
 ) -> GraphError:
-    """The typed exception for a non-2xx Graph response (reference §13 envelope).
+    """The typed exception for a non-2xx Graph response (Meta: error codes envelope).
 
     `body` may be raw bytes/text or parsed JSON. A body that is not Meta's envelope (an HTML
     502 page from a proxy, an empty 503) is classified by status alone: 5xx transient, 429 rate

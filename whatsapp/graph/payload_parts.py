@@ -1,8 +1,12 @@
 """Validation helpers and the interactive/template objects of `whatsapp.graph.payloads`.
 
-Limits are Meta's (reference §8): a payload that passes here can still be refused by Meta
+Limits are Meta's (Meta: messages reference): a
+payload that passes here can still be refused by Meta
 (e.g. a template whose parameters do not match the approved one: 132000), but never for a
 shape or length we could have checked.
+
+Meta pages:
+- messages reference: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ def media_ref(value: Mapping[str, Any], field: str) -> dict[str, Any]:
     return {"link": https_url(value["link"], f"{field}.link")}
 
 
-# --- Interactive (reference §8, "interactive") -----------------------------------------------
+# --- Interactive (Meta: messages reference, "interactive") --------------------------------
 
 
 def _text_part(value: Any, field: str, max_len: int, *, required: bool) -> dict[str, str] | None:
@@ -225,7 +229,7 @@ _ACTIONS = {
 
 
 def interactive_object(content: Mapping[str, Any]) -> dict[str, Any]:
-    """An `interactive` object of type button, list, cta_url or flow (reference §8)."""
+    """An `interactive` object of type button, list, cta_url or flow (Meta: messages reference)."""
     kind = content.get("type")
     if kind not in _ACTIONS:
         raise PayloadError("interactive.type", f"must be one of {', '.join(_ACTIONS)}")
@@ -242,7 +246,7 @@ def interactive_object(content: Mapping[str, Any]) -> dict[str, Any]:
     return obj
 
 
-# --- Templates (reference §8, "template") ----------------------------------------------------
+# --- Templates (Meta: messages reference, "template") -------------------------------------
 
 
 def _template_parameter(value: Any, field: str) -> dict[str, Any]:
@@ -285,7 +289,7 @@ def _template_component(value: Any, field: str) -> dict[str, Any]:
 
 def template_object(content: Mapping[str, Any]) -> dict[str, Any]:
     """A `template` object: name, language `{"code", "policy"}` and a LIST of components
-    (reference §8; passing a dict is a classic mistake, heyoo #44)."""
+    (Meta: messages reference; passing a dict is a classic mistake, heyoo #44)."""
     check_keys(content, "template", {"name", "language", "components"})
     name = text(content.get("name"), "template.name", 512)
     if not _TEMPLATE_NAME_RE.match(name):

@@ -1,4 +1,5 @@
-"""Meta's exact JSON for every outbound message type (reference §8, §9, §16), with validation.
+"""Meta's exact JSON for every outbound message type with validation (Meta:
+messages reference, mark-as-read, business-scoped user ids).
 
 `build_message_payload` takes the recipient, the type and the content object in Meta's own
 shape (`{"body": ...}` for text, `{"id"|"link", "caption"?}` for media, ...) and returns the
@@ -8,6 +9,11 @@ the API can answer a 400 naming the field. Unknown keys are rejected rather than
 a typo would otherwise surface as an opaque Meta error 100 after the message was queued.
 
 Interactive and template objects are in `whatsapp.graph.payload_parts`.
+
+Meta pages:
+- messages reference: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
+- mark-as-read: https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/mark-message-as-read/
+- business-scoped user ids: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-scoped-user-ids/
 """
 
 from __future__ import annotations
@@ -48,7 +54,8 @@ _PHONE_RE = re.compile(r"^\d{8,15}$")
 
 def recipient_field(recipient: str) -> dict[str, str]:
     """`{"to": digits}` for a phone number (leading '+' stripped) or `{"recipient": bsuid}` for a
-    business-scoped user id (reference §16). Full E.164 validation is the Django layer's job."""
+    business-scoped user id (Meta: business-scoped user ids). Full E.164 validation is the
+    Django layer's job."""
     if not isinstance(recipient, str) or not recipient.strip():
         raise PayloadError("recipient", "is required")
     value = recipient.strip()
@@ -145,7 +152,7 @@ def _reaction_object(content: Mapping[str, Any]) -> dict[str, Any]:
         emoji = ""
     if not isinstance(emoji, str) or len(emoji) > 16:
         raise PayloadError("reaction.emoji", "must be one emoji, or empty to remove the reaction")
-    # An empty emoji removes our reaction (reference §8).
+    # An empty emoji removes our reaction (Meta: messages reference).
     return {
         "message_id": text(content.get("message_id"), "reaction.message_id", 512),
         "emoji": emoji,
@@ -172,7 +179,7 @@ def build_message_payload(
     reply_to: str | None = None,
     callback_data: str | None = None,
 ) -> dict[str, Any]:
-    """The body of POST /{phone-number-id}/messages for one message (reference §8).
+    """The body of POST /{phone-number-id}/messages for one message (Meta: messages reference).
 
     `content` is the object Meta nests under the type key (for `contacts`: `{"contacts":
     [...]}`). `reply_to` quotes a wamid (`context.message_id`); `callback_data` is echoed in
@@ -234,7 +241,7 @@ def build_payload_from_parts(
 
 def mark_as_read_payload(wamid: str, typing_indicator: bool = False) -> dict[str, Any]:
     """Body that marks `wamid` (and earlier messages) read, optionally with "typing…"
-    (reference §9). Raises `PayloadError` for an empty wamid."""
+    (Meta: mark-as-read). Raises `PayloadError` for an empty wamid."""
     payload: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "status": "read",

@@ -1,9 +1,9 @@
-"""The one retry policy of the product (house style §3): exponential backoff with full jitter,
+"""The one retry policy of the product: exponential backoff with full jitter,
 a cap and a maximum number of attempts. Celery tasks use `should_retry`/`delay_for` to pick a
 countdown; synchronous callers use `call_with_retry` for idempotent calls (media lookup and
 download). The client itself retries only once, after a token refresh (GraphClient._request).
 
-What is retried (reference §13):
+What is retried (Meta: error codes):
 - `GraphTransientError` (5xx, codes 1/2/131000/131016, timeouts, connection errors): yes.
 - `GraphRateLimitedError`: yes, never sooner than the error's `retry_after` (grown 4^n for the
   131056 pair rate).
@@ -12,6 +12,10 @@ What is retried (reference §13):
   message. The caller decides: wait for a status webhook or mark the message as unknown.
 - `GraphAuthError`: no; the client already refreshed the token once. Halt the tenant.
 - `GraphPermanentError`, the base `GraphError` (unknown 4xx codes), anything else: no.
+
+Meta pages:
+- error codes: https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes
+- throughput: https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ class RetryPolicy:
 
     def retry_floor(self, attempt: int, error: BaseException | None) -> float:
         """The minimum wait an error demands: `retry_after`, grown per attempt when the error
-        carries a growth hint (131056 pair rate: 1, 4, 16 s; reference §14), the grown part
+        carries a growth hint (131056 pair rate: 1, 4, 16 s; Meta: throughput), the grown part
         capped at max(max_delay, retry_after)."""
         retry_after = getattr(error, "retry_after", None)
         if not retry_after:

@@ -1,7 +1,14 @@
 """Frozen results of Graph API calls. Parsers are tolerant: Meta adds and renames fields often
-(reference, preamble), so unknown data is kept in `raw` and missing optional data becomes None.
+(Meta: Cloud API overview), so unknown data is kept in `raw` and missing optional data becomes None.
 
 Secrets (`ExchangedToken.access_token`) are excluded from `repr()` so they never reach logs.
+
+Meta pages:
+- Cloud API overview: https://developers.facebook.com/docs/whatsapp/cloud-api/overview/
+- messages reference: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
+- media: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/media/
+- access tokens: https://developers.facebook.com/documentation/business-messaging/whatsapp/access-tokens/
+- message templates reference: https://developers.facebook.com/docs/graph-api/reference/whats-app-business-hsm/
 """
 
 from __future__ import annotations
@@ -44,8 +51,9 @@ _timestamp = timestamp_parse
 
 @dataclass(frozen=True)
 class SentMessage:
-    """Meta accepted a send (reference §8): queued, not delivered. `wa_id` may differ from
-    `input` (Meta normalises the number); store it. `wa_id` is None for BSUID recipients."""
+    """Meta accepted a send (Meta: messages reference): queued, not delivered. `wa_id` may
+    differ from `input` (Meta normalises the number); store it. `wa_id` is None for BSUID
+    recipients."""
 
     wamid: str
     wa_id: str | None
@@ -69,7 +77,7 @@ class SentMessage:
 
 @dataclass(frozen=True)
 class MediaInfo:
-    """A media lookup (reference §7). `url` lives about 5 minutes and needs the bearer token;
+    """A media lookup (Meta: media). `url` lives about 5 minutes and needs the bearer token;
     `file_size` is 0 when Meta did not say."""
 
     id: str
@@ -93,14 +101,14 @@ class MediaInfo:
 
 @dataclass(frozen=True)
 class UploadedMedia:
-    """An uploaded file's media id; usable in sends for 30 days (reference §7)."""
+    """An uploaded file's media id; usable in sends for 30 days (Meta: media)."""
 
     id: str
 
 
 @dataclass(frozen=True)
 class ExchangedToken:
-    """A long-lived token from `fb_exchange_token` (reference §12). `expires_in` is seconds,
+    """A long-lived token from `fb_exchange_token` (Meta: access tokens). `expires_in` is seconds,
     None when Meta did not say (system-user tokens may never expire)."""
 
     access_token: str = field(repr=False)
@@ -128,7 +136,8 @@ class ExchangedToken:
 
 @dataclass(frozen=True)
 class TokenInfo:
-    """`debug_token` data (reference §12). `expires_at` is None for tokens that never expire."""
+    """`debug_token` data (Meta: access tokens). `expires_at` is None for tokens that never
+    expire."""
 
     is_valid: bool
     expires_at: datetime | None
@@ -173,8 +182,8 @@ class TokenInfo:
 
 @dataclass(frozen=True)
 class Template:
-    """A message template (reference §10). `status` is kept as Meta's string: new values
-    appear (store unknown ones)."""
+    """A message template (Meta: message templates reference). `status` is kept as Meta's
+    string: new values appear (store unknown ones)."""
 
     id: str
     name: str

@@ -9,7 +9,8 @@ class Contact(models.Model):
 
     Keyed on the business-scoped user id (BSUID, `user_id`) when Meta gives one and on `wa_id`
     (the phone number's digits) otherwise: since 2026 a user with a username may have no visible
-    phone number (reference §16), so both are nullable and each is unique when present.
+    phone number (Meta: business-scoped user ids), so both are nullable and each is unique when
+    present.
     """
 
     # NULL, not "", for a missing id: the unique constraints must ignore absent ids.

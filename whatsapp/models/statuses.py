@@ -6,10 +6,11 @@ from django.db import models
 class PendingStatus(models.Model):
     """A status receipt (`statuses[]`) that arrived before its message row could be found.
 
-    Meta may deliver `sent`/`delivered` before our send call returned the wamid (reference §6,
-    §15). Such a receipt is parked here instead of failing and retrying the whole webhook change:
-    the change (and the rest of its statuses and messages) completes at once, and the parked
-    receipt is applied as soon as the row is found by wamid or by `biz_opaque_callback_data` ==
+    Meta may deliver `sent`/`delivered` before our send call returned the wamid (Meta: status
+    webhook reference, webhooks overview). Such a receipt is parked here instead of failing and
+    retrying the whole webhook change: the change (and the rest of its statuses and messages)
+    completes at once, and the parked receipt is applied as soon as the row is found by wamid
+    or by `biz_opaque_callback_data` ==
     `WhatsAppMessage.client_reference` (whatsapp.services.statuses). Unique per (wamid, status)
     like the receipts themselves, so a redelivered receipt is parked once.
     """

@@ -61,7 +61,8 @@ class SandboxClient:
 
     # --- faults and tokens -----------------------------------------------------------------
     def add_fault(self, kind: str, **options: Any) -> dict[str, Any]:
-        """Add a fault: kind in http_5xx, timeout, timeout_after_accept, delay, drop,
+        """Add a fault: kind in http_5xx, timeout, timeout_after_accept,
+        slow_after_accept, quality_hold, delay, drop,
         error_code, expire_tokens; options count, probability, path_regex, phone_number_id,
         method, status, code, subcode, seconds, ms, mode (expire_tokens: known | all)."""
         return self._call("POST", "/faults", {"kind": kind, **options})

@@ -2,6 +2,12 @@
 
 The config is a mutable dataclass owned by the running server; the control API patches it
 (`PATCH /_sandbox/config`) under the state lock, so changes apply to the next request.
+
+Meta pages:
+- webhooks overview: https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/overview
+- throughput: https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput
+- customer service windows: https://developers.facebook.com/docs/whatsapp/pricing#customer-service-windows
+- media: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/media/
 """
 
 from __future__ import annotations
@@ -11,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Meta's real schedule retries failed webhook deliveries with growing delays for up to 7 days
-# (reference §15). The defaults below are deliberately short so tests see retries in < 1 s.
+# (Meta: webhooks overview). The defaults below are deliberately short so tests see retries in
+# < 1 s.
 DEFAULT_WEBHOOK_INITIAL_DELAY = 0.2
 DEFAULT_WEBHOOK_BACKOFF_FACTOR = 2.0
 DEFAULT_WEBHOOK_MAX_ATTEMPTS = 8
@@ -34,16 +41,16 @@ class SandboxConfig:
     webhook_backoff_factor: float = DEFAULT_WEBHOOK_BACKOFF_FACTOR
     webhook_max_attempts: int = DEFAULT_WEBHOOK_MAX_ATTEMPTS
     webhook_workers: int = 4
-    # Per phone number throughput (reference §14), sliding 1 s window.
+    # Per phone number throughput (Meta: throughput), sliding 1 s window.
     messages_per_second: int = 80
-    # 24 h customer-service window (reference §11).
+    # 24 h customer-service window (Meta: customer service windows).
     enforce_customer_window: bool = True
     customer_window_seconds: float = 24 * 3600
     # sent -> delivered -> read status webhooks after an accepted send, delays from the send.
     auto_status: bool = True
     auto_status_delays: list[float] = field(default_factory=lambda: [0.1, 0.25, 0.4])
     auto_approve_templates: bool = True
-    # Signed media download URLs live this long (Meta: about 5 minutes, reference §7).
+    # Signed media download URLs live this long (Meta: about 5 minutes, Meta: media).
     media_url_ttl: float = 300.0
     # Long-lived tokens from fb_exchange_token (Meta: ~60 days).
     exchanged_token_expires_in: int = 5183944

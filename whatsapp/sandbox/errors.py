@@ -1,8 +1,14 @@
-"""Meta's error envelopes with real codes (reference §13).
+"""Meta's error envelopes with real codes (Meta: error codes).
 
 `MetaError` is raised anywhere in request handling and turned into
 `{"error": {"message", "type", "code", "error_subcode"?, "error_data"?, "fbtrace_id"}}` with the
 HTTP status Meta uses for that code. Every envelope gets a fresh random `fbtrace_id`.
+
+Meta pages:
+- error codes: https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes
+- access tokens: https://developers.facebook.com/documentation/business-messaging/whatsapp/access-tokens/
+- throughput: https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput
+- media: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/media/
 """
 
 from __future__ import annotations
@@ -104,7 +110,8 @@ class MetaError(Exception):
         return {"error": error}
 
     def as_webhook_error(self) -> dict[str, Any]:
-        """The same error as it appears in `statuses[].errors[]` (reference §6)."""
+        """The same error as it appears in `statuses[].errors[]` (Meta: status webhook
+        reference)."""
         known = KNOWN_CODES.get(self.code)
         return {
             "code": self.code,

@@ -7,6 +7,9 @@ matching requests (None = until cleared) and/or with `probability`. Kinds:
 - `timeout`: hold the request `seconds`, then close the connection without answering.
 - `timeout_after_accept`: process the send normally (recorded, wamid, status webhooks), then
   hold and close without answering, like Meta accepting a message whose response is lost.
+- `slow_after_accept`: process the send normally (recorded, wamid, status webhooks), then wait
+  `ms` milliseconds before answering, so the status webhooks can arrive before the answer
+  (Meta sends them independently of the API response).
 - `quality_hold`: accept the send (recorded, wamid) but answer `message_status:
   "held_for_quality_assessment"` and send no status webhook, like Meta pacing a template
   while it assesses quality (https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates/template-pacing).
@@ -28,6 +31,7 @@ KINDS = (
     "http_5xx",
     "timeout",
     "timeout_after_accept",
+    "slow_after_accept",
     "quality_hold",
     "delay",
     "drop",

@@ -1,5 +1,9 @@
-"""Graph endpoints around the messages: token exchange, debug_token (reference §12) and
-message templates (reference §10).
+"""Graph endpoints around the messages: token exchange, debug_token (Meta: access tokens) and
+message templates (Meta: message templates reference).
+
+Meta pages:
+- access tokens: https://developers.facebook.com/documentation/business-messaging/whatsapp/access-tokens/
+- message templates reference: https://developers.facebook.com/docs/graph-api/reference/whats-app-business-hsm/
 """
 
 from __future__ import annotations

@@ -55,11 +55,14 @@ class GraphApi:
         response = self._apply_faults(faults)
         accept_then_hold = next((f for f in faults if f.kind == "timeout_after_accept"), None)
         held = any(f.kind == "quality_hold" for f in faults)
+        slow = next((f for f in faults if f.kind == "slow_after_accept"), None)
         if response is None:
             try:
                 response = self._authenticated(request, segments, held=held)
             except MetaError as error:
                 response = error_response(error)
+            if slow is not None:
+                self.state.stopping.wait(slow.ms / 1000)
             if accept_then_hold is not None:
                 response = Response(
                     action="hold",

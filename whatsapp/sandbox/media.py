@@ -1,7 +1,10 @@
-"""Media endpoints: multipart upload with Meta's size limits (reference §7), lookup with a
+"""Media endpoints: multipart upload with Meta's size limits (Meta: media), lookup with a
 signed expiring download URL on the sandbox itself, the download, and delete.
 
 Multipart bodies are parsed with the stdlib `email` parser (`cgi` is deprecated).
+
+Meta pages:
+- media: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/media/
 """
 
 from __future__ import annotations

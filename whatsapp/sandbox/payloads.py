@@ -1,7 +1,14 @@
-"""Building webhook payloads exactly as Meta shapes them (reference §4, §5, §6, §10, §16).
+"""Building webhook payloads exactly as Meta shapes them (Meta: webhooks overview,
+messages webhook reference, status webhook reference, message templates reference,
+business-scoped user ids).
 
 Pure functions over plain data plus the `SandboxState` (for media the customer "sends", which is
 stored so that `GET /{version}/{media_id}` and the download URL work, and for customer windows).
+
+Meta pages:
+- messages reference: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
+- mark-as-read: https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/mark-message-as-read/
+- business-scoped user ids: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-scoped-user-ids/
 """
 
 from __future__ import annotations
@@ -219,7 +226,8 @@ def status_object(
     errors: list[dict[str, Any]] | None = None,
     timestamp: float | None = None,
 ) -> dict[str, Any]:
-    """One `statuses[]` item for a message we accepted (reference §6, per-message pricing)."""
+    """One `statuses[]` item for a message we accepted (Meta: status webhook
+    reference, per-message pricing)."""
     obj: dict[str, Any] = {
         "id": sent.wamid,
         "status": status,

@@ -4,6 +4,9 @@ Built on `http.server.ThreadingHTTPServer` with HTTP/1.1 keep-alive (every answe
 Content-Length), daemon threads, a large listen backlog, TCP_NODELAY and no per-request logging
 by default, which is enough for ~1000 req/s on loopback. `/_sandbox/...` goes to the control
 API, `/{version}/...` to the Graph API.
+
+Meta pages:
+- media: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/media/
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ if TYPE_CHECKING:
     from whatsapp.sandbox.client import SandboxClient
 
 logger = logging.getLogger("whatsapp.sandbox")
-MAX_BODY = 101 * 1024 * 1024  # Meta's hard media ceiling is 100 MB (reference §7)
+MAX_BODY = 101 * 1024 * 1024  # Meta's hard media ceiling is 100 MB (Meta: media)
 
 
 class _HTTPServer(ThreadingHTTPServer):

@@ -1,13 +1,19 @@
 """Signing and delivering webhooks to the platform, with retry and exponential backoff.
 
 Meta signs the exact raw body with HMAC-SHA256 keyed by the app secret
-(`X-Hub-Signature-256: sha256=<hex>`, reference §3) and escapes non-ASCII as `\\uXXXX`, so bodies
+(`X-Hub-Signature-256: sha256=<hex>`, Meta: webhook payload signature) and escapes non-ASCII as
+`\\uXXXX`, so bodies
 are encoded once with `json.dumps(..., ensure_ascii=True)` and those bytes are signed and sent.
 
-Delivery (reference §15): success is HTTP 200; anything else or a connection error is retried
+Delivery (Meta: webhooks overview): success is HTTP 200; anything
+else or a connection error is retried
 after `initial_delay * factor ** (attempt - 1)` seconds, up to `max_attempts` attempts. Meta's
 real schedule keeps retrying with growing delays for up to 7 days; the sandbox defaults are short
 (0.2 s, x2, 8 attempts) so tests see retries quickly. Attempts run on background worker threads.
+
+Meta pages:
+- webhook payload signature: https://developers.facebook.com/docs/graph-api/webhooks/getting-started#validate-payloads
+- webhooks overview: https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/overview
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@ traffic, identity changes Meta announces, merges (automatic or by an org admin).
 Identity keys: BSUID (`user_id`) first, phone (`wa_id`) second, each unique when present
 (https://developers.facebook.com/documentation/business-messaging/whatsapp/business-scoped-user-ids/).
 
+One user, several numbers: Meta treats some forms of a phone number as one WhatsApp user
+(Brazil's ninth digit, Mexico's `521`, Argentina's `549`; whatsapp.graph.wa_id). Every lookup
+by phone here matches any of those forms, and the phone lock covers all of them, so inbound
+traffic, sending and Meta's send answer agree on one contact per user.
+
 Order independence: every writer first takes transaction-scoped advisory locks on the identity
 keys it touches (`identity_lock`, sorted, one statement, so two writers never deadlock on
 them), then reads. So a `user_changed_number` system message and the first message from the new
@@ -17,14 +22,16 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Value
+from django.db.models import F, ProtectedError, Q, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from whatsapp.errors import WhatsAppDomainError
+from whatsapp.graph.wa_id import wa_id_candidates
 from whatsapp.models import Contact, ContactIdentityChange, ContactMerge, WhatsAppMessage
 
 logger = logging.getLogger(__name__)
@@ -50,14 +57,37 @@ def _lock_key(kind: str, value: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+@lru_cache(maxsize=8192)
+def wa_id_forms(wa_id: str) -> tuple[str, ...]:
+    """`wa_id` first, then every other form Meta treats as the same user; () for "".
+    Cached: parsing a number costs tens of microseconds and every inbound message needs it."""
+    if not wa_id:
+        return ()
+    forms = wa_id_candidates(wa_id)
+    return forms if forms[:1] == (wa_id,) else (wa_id, *forms)
+
+
+def _contact_with_form(forms: tuple[str, ...], *, exclude: int | None = None) -> Contact | None:
+    """The contact holding the first of `forms` that any contact holds (exact form preferred)."""
+    if not forms:
+        return None
+    query = Contact.objects.filter(wa_id__in=forms)
+    if exclude is not None:
+        query = query.exclude(pk=exclude)
+    found = {contact.wa_id: contact for contact in query}
+    return next((found[form] for form in forms if form in found), None)
+
+
 def identity_lock(
     *, wa_ids: Iterable[str] = (), user_ids: Iterable[str] = (), wamids: Iterable[str] = ()
 ) -> None:
     """Take the transaction-scoped locks of these identities, and of these message ids (an
     original and its edits/revokes lock the original's wamid), sorted in one statement:
-    deadlock-free. Must run inside a transaction; released at its commit or rollback."""
+    deadlock-free. A phone number locks each of its forms (`wa_id_forms`), so writers of one
+    user serialize whichever form they hold. Must run inside a transaction; released at its
+    commit or rollback."""
     keys = sorted(
-        {_lock_key("wa", w) for w in wa_ids if w}
+        {_lock_key("wa", form) for w in wa_ids if w for form in wa_id_forms(w)}
         | {_lock_key("user", u) for u in user_ids if u}
         | {_lock_key("msg", m) for m in wamids if m}
     )
@@ -84,8 +114,10 @@ def contact_upsert(
 ) -> Contact:
     """Find or create the contact for `user_id` (BSUID) or `wa_id`, and refresh what we know.
 
-    Lookup is BSUID, then phone: a contact first known by phone gains its BSUID. A phone held
-    by a contact with a *different* BSUID changed hands: the new identity takes the number.
+    Lookup is BSUID, then phone in any of its forms (`wa_id_forms`: a customer who wrote from
+    551187654321 and later from 5511987654321 is one contact, which takes the latest form): a
+    contact first known by phone gains its BSUID. A phone held by a contact with a *different*
+    BSUID changed hands: the new identity takes the number.
     first/last seen and the 24-hour window (`last_inbound_at`) only widen. Raises ValueError
     without any id. Takes the identity locks itself (call inside a transaction) unless the
     caller already holds them (`locked`). The returned contact's fields other than its ids may
@@ -97,13 +129,15 @@ def contact_upsert(
         raise ValueError("a contact needs a wa_id or a user_id")
     if not locked:
         identity_lock(wa_ids=[wa_id or ""], user_ids=[user_id or ""])
+    forms = wa_id_forms(wa_id or "")
     contact = Contact.objects.filter(user_id=user_id).first() if user_id else None
     if contact is None and wa_id:
-        contact = Contact.objects.filter(wa_id=wa_id).first()
+        contact = _contact_with_form(forms)
         if contact is not None and user_id and contact.user_id and contact.user_id != user_id:
-            Contact.objects.filter(pk=contact.pk).update(wa_id=None)
-            logger.info("contact number reassigned: contact=%s (wa_id moved)", contact.pk)
-            contact = None
+            if contact.wa_id == wa_id:
+                Contact.objects.filter(pk=contact.pk).update(wa_id=None)
+                logger.info("contact number reassigned: contact=%s (wa_id moved)", contact.pk)
+            contact = None  # another form held by another BSUID: another user
     if contact is None:
         former = _former_holder(wa_id=wa_id, user_id=user_id, seen_at=seen_at)
         if former is not None:
@@ -138,16 +172,18 @@ def contact_upsert(
     if user_id and not contact.user_id:
         updates["user_id"] = user_id
     if wa_id and wa_id != contact.wa_id:
-        holder = Contact.objects.filter(wa_id=wa_id).exclude(pk=contact.pk).first()
+        holder = _contact_with_form(forms, exclude=contact.pk)
         if holder is not None and holder.user_id and holder.user_id != user_id:
-            # The number changed hands (its holder has another BSUID): the new identity takes it.
-            Contact.objects.filter(pk=holder.pk).update(wa_id=None)
+            if holder.wa_id == wa_id:
+                # The number changed hands (its holder has another BSUID): the new identity
+                # takes it. Another form held by another BSUID is another user's: left alone.
+                Contact.objects.filter(pk=holder.pk).update(wa_id=None)
         elif holder is not None:
             # The same person known twice (by phone, then by BSUID): one contact.
             contact_merge(
                 survivor_id=contact.pk,
                 merged_id=holder.pk,
-                reason="same person: phone number and BSUID on one message",
+                reason="same person: phone number (or another form of it) and BSUID",
                 actor="system",
             )
         updates["wa_id"] = wa_id
@@ -345,31 +381,78 @@ def contact_merge(
 
 
 def contact_for_address(*, wa_id: str = "", user_id: str = "") -> Contact:
-    """The contact with this phone (`wa_id`) or BSUID, created without a window when new; for
-    outbound sending (whatsapp.services.outbound.rules.contact_for_recipient can call this)."""
+    """The contact to send to: the one with this BSUID (`user_id`, which wins when both are
+    given), else the one holding any form of this phone number (`wa_id_forms`, the given form
+    preferred); created when new, with the given form and no 24-hour window.
+
+    Race-safe: creators of one user serialise on its identity locks, and the unique keys catch
+    writers outside a lock. Raises ValueError without any id.
+    """
     if not wa_id and not user_id:
         raise ValueError("a contact needs a wa_id or a user_id")
-    lookup = {"user_id": user_id} if user_id else {"wa_id": wa_id}
-    contact = Contact.objects.filter(**lookup).first()
+    if user_id:
+        contact = Contact.objects.filter(user_id=user_id).first()
+        if contact is not None:
+            return contact
+        try:
+            with transaction.atomic():
+                return Contact.objects.create(user_id=user_id)
+        except IntegrityError:
+            return Contact.objects.get(user_id=user_id)
+    forms = wa_id_forms(wa_id)
+    contact = _contact_with_form(forms)
     if contact is not None:
         return contact
     try:
         with transaction.atomic():
-            return Contact.objects.create(**lookup)
+            identity_lock(wa_ids=[wa_id])
+            contact = _contact_with_form(forms)
+            if contact is not None:
+                return contact
+            return Contact.objects.create(wa_id=wa_id)
     except IntegrityError:
-        return Contact.objects.get(**lookup)
+        return Contact.objects.get(wa_id=wa_id)
 
 
-def contact_wa_id_confirm(*, contact_id: int, wa_id: str) -> bool:
-    """Meta's normalised `wa_id` for a contact we sent to (the send answer's `contacts[].wa_id`);
-    for whatsapp.services.outbound.send `_store_wa_id`. False (and logged) when another contact
-    holds it: merging is a decision for contact_merge, not a side effect of sending."""
+def contact_wa_id_confirm(*, contact_id: int, wa_id: str, known_wa_id: str | None = None) -> bool:
+    """Meta's `wa_id` for a contact we sent to (the send answer's `contacts[].wa_id`), which may
+    be another form of the number we sent to
+    (https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages): the contact
+    takes it.
+
+    When another contact holds it and is the same user (this contact has no BSUID and its number
+    is a form of Meta's), this contact is merged into that one (`contact_merge`: messages,
+    window and opt-out move, audit kept), so one user stays one contact. Returns False (and
+    logs) when the wa_id belongs to another user, or the merge lost a race. `known_wa_id` is
+    the contact's wa_id as the caller read it: equal to `wa_id`, nothing is queried (the
+    common case of a send).
+    """
     if not wa_id:
         return False
-    try:
-        with transaction.atomic():
-            Contact.objects.filter(pk=contact_id).exclude(wa_id=wa_id).update(wa_id=wa_id)
-    except IntegrityError:
+    if known_wa_id == wa_id:
+        return True
+    with transaction.atomic():
+        identity_lock(wa_ids=[wa_id])
+        contact = Contact.objects.filter(pk=contact_id).first()
+        if contact is None:
+            return False
+        if contact.wa_id == wa_id:
+            return True
+        holder = Contact.objects.filter(wa_id=wa_id).exclude(pk=contact_id).first()
+        if holder is None:
+            Contact.objects.filter(pk=contact_id).update(wa_id=wa_id, updated_at=timezone.now())
+            return True
+    if contact.user_id or (contact.wa_id or "") not in wa_id_forms(wa_id):
         logger.warning("contact %s: wa_id from Meta belongs to another contact", contact_id)
+        return False
+    try:
+        contact_merge(
+            survivor_id=holder.pk,
+            merged_id=contact_id,
+            reason="same user: Meta's wa_id for a number we sent to",
+            actor="system",
+        )
+    except (IntegrityError, ProtectedError, ContactNotFoundError):
+        logger.warning("contact %s: not merged into contact %s", contact_id, holder.pk)
         return False
     return True

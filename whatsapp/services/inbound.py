@@ -29,15 +29,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
 from whatsapp.graph.facts import timestamp_parse
 from whatsapp.graph.sanitize import text_clean
 from whatsapp.graph.updates import InboundMessage, MessagesUpdate, messages_update_parse
 from whatsapp.models import WhatsAppMedia, WhatsAppMessage
 from whatsapp.services.contacts import contact_identity_change, contact_upsert, identity_lock
+from whatsapp.services.jobs import media_download_enqueue
 from whatsapp.services.statuses import status_update_apply
 from whatsapp.webhooks.handlers import ChangeInput
 
@@ -314,8 +314,7 @@ def message_store(
             # Display only: storage paths never use user input (tenant_media_path).
             original_filename=message.media.filename,
         )
-        schema = connection.schema_name
-        transaction.on_commit(lambda: _enqueue_media_download(media_row.pk, schema))
+        media_download_enqueue(media_id=media_row.pk)
     logger.info(
         "inbound message stored: wamid=%s type=%s contact=%s", stored.wamid, stored.type, contact.pk
     )
@@ -386,10 +385,3 @@ def message_actions_apply(*, original_wamid: str) -> bool:
         WhatsAppMessage.objects.filter(pk=original.pk).update(**changed, updated_at=timezone.now())
         logger.info("message edits/revoke applied: wamid=%s", original_wamid)
     return True
-
-
-def _enqueue_media_download(media_pk: int, schema: str) -> None:
-    from whatsapp.tasks.inbound import media_download_task
-
-    with schema_context(schema):
-        media_download_task.delay(media_pk)

@@ -1,9 +1,12 @@
-"""Downloading inbound media from Meta into the platform's storage (reference §7).
+"""Downloading inbound media from Meta into the platform's storage (Meta: media).
 
 Two Graph calls: look the media id up (a URL that lives ~5 minutes), then GET the URL with the
 org's bearer token. The bytes go through Django's default storage (filesystem or S3 via
 django-storages) at the model's per-tenant path, never a user-supplied filename, and are checked
 against Meta's size and sha256 before the row says `stored`.
+
+Meta pages:
+- media: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/media/
 """
 
 from __future__ import annotations

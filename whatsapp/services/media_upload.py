@@ -1,5 +1,5 @@
 """Files uploaded through the send API: checked, stored in Django storage as the message's
-`WhatsAppMedia`, then uploaded to Meta (`POST /{phone-number-id}/media`, reference §7) by the
+`WhatsAppMedia`, then uploaded to Meta (`POST /{phone-number-id}/media`, Meta: media) by the
 sending task right before the message is sent.
 
 Why upload in the task and not in the request: the API answers at once (202) and a slow or
@@ -7,9 +7,12 @@ failing Meta upload is retried with the same policy as the send. An upload is id
 our purposes (a duplicate costs Meta-side storage for 30 days, never a duplicate message), so it
 may be repeated; its media id is saved on the row so a retried send does not upload again.
 
-Limits (reference §7): per-type MIME types and sizes; the caller's file name is only ever used
+Limits (Meta: media): per-type MIME types and sizes; the caller's file name is only ever used
 as the display `filename` of a document, never as a storage path (the path is
 `tenant_media_path`: tenant prefix + random name).
+
+Meta pages:
+- media: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/media/
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
-"""Read receipts: tell the customer we read their message (blue ticks, reference §9).
+"""Read receipts: tell the customer we read their message (blue ticks, Meta: mark-as-read).
 
 Synchronous by design: one idempotent Graph call with the client's timeout, whose result the
 API caller wants to know. It is retried briefly for transient errors (INTERACTIVE policy: the
 user is waiting) and otherwise reported as an error. Marking a message read also marks the
 earlier messages of that chat read at Meta.
+
+Meta pages:
+- mark-as-read: https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/mark-message-as-read/
 """
 
 from __future__ import annotations

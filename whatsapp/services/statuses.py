@@ -32,6 +32,7 @@ from django.utils import timezone
 from whatsapp.graph.facts import timestamp_parse
 from whatsapp.graph.updates import StatusUpdate
 from whatsapp.models import PendingStatus, WhatsAppMessage
+from whatsapp.services.jobs import pending_status_reconcile_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -184,9 +185,7 @@ def _park(*, wamid: str, value: str, callback_data: str, ts: datetime, raw: dict
     )
     logger.info("status parked (message not visible yet): wamid=%s status=%s", wamid, value)
     if created:
-        from whatsapp.tasks.inbound import enqueue_pending_reconcile
-
-        transaction.on_commit(lambda: enqueue_pending_reconcile(wamid=wamid, attempt=1))
+        pending_status_reconcile_enqueue(wamid=wamid, attempt=1)
 
 
 def _apply_parked(message: WhatsAppMessage) -> int:

@@ -4,12 +4,13 @@ and the sweeper all call it) and `messages_send` (the one sending pipeline, run 
 `send_message_task` on a batch of ids). States and errors: README "Outbound" and
 `whatsapp.services.outbound.policy`.
 
-Choices (issue #5; reference §8, §11, §13, §14):
+Choices (issue #5; Meta: messages reference, customer service windows, error codes, throughput):
 
 - Validation reuses `whatsapp.graph.payloads` (Meta's rules live there once); its
   `PayloadError(field, message)` becomes `InvalidContentError` naming the field. Recipients are
   international numbers checked with `phonenumbers` and stored as E.164 digits (no "+", as Meta
-  writes `wa_id`), or a BSUID (`CC.<alnum>`, reference §16), sent in `recipient` instead of `to`.
+  writes `wa_id`), or a BSUID (`CC.<alnum>`, Meta: business-scoped user ids), sent in `recipient`
+  instead of `to`.
 - The 24-hour window (per customer and sending number, as Meta keeps it) is checked against
   the customer's inbound messages at creation (a clear 409 for the API caller) and again before
   sending (ORM-created rows, or a window that closed while the message waited). Only templates
@@ -47,6 +48,13 @@ Choices (issue #5; reference §8, §11, §13, §14):
   makes the rest of the batch come back later rather than hold a worker asleep. No attempt is
   counted for that.
 - Logs carry ids, codes and outcomes, never the token or the message content.
+
+Meta pages:
+- messages reference: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
+- customer service windows: https://developers.facebook.com/docs/whatsapp/pricing#customer-service-windows
+- error codes: https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes
+- throughput: https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput
+- business-scoped user ids: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-scoped-user-ids/
 """
 
 from whatsapp.services.outbound.create import message_create, message_create_once

@@ -1,6 +1,10 @@
 """What an outbound message must satisfy before it is stored or sent: the recipient, the content
 (Meta's payload rules, reused from whatsapp.graph.payloads), the sending number and the
-24-hour customer-service window."""
+24-hour customer-service window.
+
+Meta pages:
+- customer service windows: https://developers.facebook.com/docs/whatsapp/pricing#customer-service-windows
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import phonenumbers
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -26,6 +30,7 @@ from whatsapp.graph.facts import MEDIA_TYPES as MEDIA_TYPES  # used by create.py
 from whatsapp.graph.payloads import PayloadError, build_message_payload
 from whatsapp.graph.wa_id import is_legacy_mexican_mobile, wa_id_candidates
 from whatsapp.models import Contact, WhatsAppMessage
+from whatsapp.services.contacts import contact_for_address
 
 Status = WhatsAppMessage.Status
 CUSTOMER_WINDOW = timedelta(hours=24)
@@ -121,11 +126,11 @@ def content_error(exc: PayloadError) -> InvalidContentError:
 def customer_window_open(*, contact: Contact, phone_number_id: str, now: Any = None) -> bool:
     """True while the contact's last message *to this number* is less than 24 hours old.
 
-    Meta keeps one window per user and business number (§11): a customer who wrote to one of
-    the organization's numbers has not opened a window on its others. The user is every contact
-    whose wa_id is a form of this one's (`wa_id_candidates`: a customer who wrote from
-    551187654321 is answered at +5511987654321). `last_inbound_at` (any number) settles the
-    common closed case.
+    Meta keeps one window per user and business number (Meta: customer service windows): a
+    customer who wrote to one of the organization's numbers has not opened a window on its
+    others. The user is every contact whose wa_id is a form of this one's (`wa_id_candidates`:
+    a customer who wrote from 551187654321 is answered at +5511987654321). `last_inbound_at`
+    (any number) settles the common closed case.
     """
     cutoff = (now or timezone.now()) - CUSTOMER_WINDOW
     forms = wa_id_candidates(contact.wa_id or "")
@@ -183,44 +188,11 @@ def sending_number_for(
 
 
 def contact_for_recipient(*, recipient: Recipient) -> Contact:
-    """The contact with this BSUID, or with any wa_id Meta treats as this phone number's user
-    (`wa_id_candidates`, the typed form preferred); created with the typed form when new.
-
-    Race-safe: creators of one user serialise on a transaction-scoped advisory lock named after
-    the user's forms, and the unique keys catch the rest.
-    """
-    if not recipient.is_phone:
-        lookup = {"user_id": recipient.value}
-        contact = Contact.objects.filter(**lookup).first()
-        if contact is not None:
-            return contact
-        try:
-            with transaction.atomic():
-                return Contact.objects.create(**lookup)
-        except IntegrityError:
-            return Contact.objects.get(**lookup)
-    forms = wa_id_candidates(recipient.value) or (recipient.value,)
-    contact = _contact_with_form(forms)
-    if contact is not None:
-        return contact
-    try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext(%s))",
-                    [f"{connection.schema_name}:contact:{min(forms)}"],
-                )
-            contact = _contact_with_form(forms)
-            if contact is not None:
-                return contact
-            return Contact.objects.create(wa_id=recipient.value)
-    except IntegrityError:
-        return Contact.objects.get(wa_id=recipient.value)
-
-
-def _contact_with_form(forms: tuple[str, ...]) -> Contact | None:
-    found = {contact.wa_id: contact for contact in Contact.objects.filter(wa_id__in=forms)}
-    return next((found[form] for form in forms if form in found), None)
+    """The contact with this BSUID, or with any wa_id Meta treats as this phone number's user;
+    created with the typed form when new (whatsapp.services.contacts.contact_for_address)."""
+    if recipient.is_phone:
+        return contact_for_address(wa_id=recipient.value)
+    return contact_for_address(user_id=recipient.value)
 
 
 def current_organization() -> Organization:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, ProtectedError, Q, Value
+from django.db import connection
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -29,8 +29,8 @@ from whatsapp.errors import WhatsAppDomainError
 from whatsapp.graph.errors import GraphAuthError, GraphError, GraphTimeoutError
 from whatsapp.graph.retry import RetryPolicy
 from whatsapp.graph.types import SentMessage
-from whatsapp.graph.wa_id import wa_id_candidates
-from whatsapp.models import Contact, PendingStatus, WhatsAppMedia, WhatsAppMessage
+from whatsapp.models import PendingStatus, WhatsAppMedia, WhatsAppMessage
+from whatsapp.services.contacts import contact_wa_id_confirm
 from whatsapp.services.media_upload import media_upload_to_meta
 from whatsapp.services.meta_access import graph_client_for_org, sending_halt
 from whatsapp.services.outbound.create import media_record_referenced
@@ -134,7 +134,9 @@ def _mark_accepted(message: WhatsAppMessage, sent: SentMessage) -> None:
             WhatsAppMessage.objects.filter(pk=message.pk, wamid__isnull=True).update(
                 wamid=sent.wamid
             )
-    _store_wa_id(message.contact, sent.wa_id)
+    contact_wa_id_confirm(
+        contact_id=message.contact_id, wa_id=sent.wa_id or "", known_wa_id=message.contact.wa_id
+    )
     # A receipt finds our row by client_reference (committed before the call), so receipts are
     # parked only in odd cases; look before taking the row lock that applying them needs.
     if PendingStatus.objects.filter(
@@ -146,43 +148,6 @@ def _mark_accepted(message: WhatsAppMessage, sent: SentMessage) -> None:
         message.pk,
         message.attempts,
         meta_status or "-",
-    )
-
-
-def _store_wa_id(contact: Contact, wa_id: str | None) -> None:
-    """Meta's answer (`contacts[0].wa_id`) names the user, which may be another form of the
-    number we sent (https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages):
-    the contact takes Meta's wa_id. When another contact already holds it and is the same user
-    (`wa_id_candidates`), this contact's messages move to that one and the emptied duplicate is
-    removed, so one user stays one contact."""
-    if not wa_id or wa_id == contact.wa_id:
-        return
-    try:
-        with transaction.atomic():
-            Contact.objects.filter(pk=contact.pk).update(wa_id=wa_id)
-        return
-    except IntegrityError:
-        pass
-    holder = Contact.objects.filter(wa_id=wa_id).exclude(pk=contact.pk).first()
-    if holder is None or contact.user_id or contact.wa_id not in wa_id_candidates(wa_id):
-        logger.warning("contact %s: wa_id from Meta belongs to another contact", contact.pk)
-        return
-    with transaction.atomic():
-        moved = WhatsAppMessage.objects.filter(contact=contact).update(contact=holder)
-        if contact.last_inbound_at and (
-            holder.last_inbound_at is None or contact.last_inbound_at > holder.last_inbound_at
-        ):
-            Contact.objects.filter(pk=holder.pk).update(last_inbound_at=contact.last_inbound_at)
-        try:
-            with transaction.atomic():
-                Contact.objects.filter(pk=contact.pk).delete()
-        except (IntegrityError, ProtectedError):  # a message was linked meanwhile: keep it
-            pass
-    logger.info(
-        "contact %s is another form of contact %s: %d message(s) moved",
-        contact.pk,
-        holder.pk,
-        moved,
     )
 
 
