@@ -44,11 +44,12 @@ def test_upload_lookup_download(sandbox, graph):
 
 
 def test_download_url_expires(sandbox, graph):
-    sandbox.update_config(media_url_ttl=0.2)
+    # Long enough that a loaded machine still downloads within it, short enough to wait out.
+    sandbox.update_config(media_url_ttl=1.5)
     media_id = upload(graph, b"%PDF-1.4 doc", "application/pdf", "a.pdf").json()["id"]
     url = graph.get(f"/{media_id}").json()["url"]
     assert httpx.get(url, headers=graph.headers).status_code == 200
-    time.sleep(0.25)
+    time.sleep(1.6)
     assert httpx.get(url, headers=graph.headers).status_code == 404
     # A fresh lookup gives a working URL again.
     fresh = graph.get(f"/{media_id}").json()["url"]
