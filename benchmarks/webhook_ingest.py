@@ -323,6 +323,15 @@ def cpu_seconds(processes: list[subprocess.Popen]) -> float:
     return total
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU of every PostgreSQL process on this machine so far (other databases' load too)."""
+    total = 0.0
+    for proc in psutil.process_iter(["name", "cpu_times"]):
+        if proc.info["name"] in ("postgres", "postmaster") and proc.info["cpu_times"]:
+            total += proc.info["cpu_times"].user + proc.info["cpu_times"].system
+    return total
+
+
 def stop(processes: list[subprocess.Popen]) -> None:
     for process in processes:
         process.send_signal(signal.SIGTERM)
@@ -477,6 +486,7 @@ def main() -> None:
             f"{conf.threads}; webhook workers x{args.workers}, {args.claim} events per claim"
         )
         web_cpu, worker_cpu = cpu_seconds([web]), cpu_seconds(workers)
+        pg_cpu = postgres_cpu_seconds()
         started = time.perf_counter()
         elapsed, latencies = post_all(port, requests, args.concurrency)
         print(
@@ -488,15 +498,17 @@ def main() -> None:
             time.sleep(0.05)
         end_to_end = time.perf_counter() - started
         web_cpu, worker_cpu = cpu_seconds([web]) - web_cpu, cpu_seconds(workers) - worker_cpu
+        pg_cpu = postgres_cpu_seconds() - pg_cpu
         print(
             f"  end to end:   {args.messages / end_to_end:8.0f} messages/s  "
             f"({items / end_to_end:.0f} items/s; all processed after {end_to_end:.1f} s)"
         )
         print(
             f"  CPU per item: workers {1000 * worker_cpu / items:.2f} ms, "
-            f"web {1000 * web_cpu / items:.2f} ms  (load average now "
-            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())})"
+            f"web {1000 * web_cpu / items:.2f} ms, PostgreSQL {1000 * pg_cpu / items:.2f} ms "
+            "(all its databases)"
         )
+        print(f"  load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         problems = check(run, targets, per_tenant, args.statuses)
         failed = WebhookChange.objects.filter(
             event_id__gt=first_event_id, state=WebhookChange.State.FAILED

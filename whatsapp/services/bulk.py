@@ -24,7 +24,15 @@ def insert_ignore(
     if not objs:
         return []
     opts = model._meta
-    fields = [f for f in opts.concrete_fields if not f.generated and f is not opts.pk]
+    # Nullable columns that are None in every row are left to the database (NULL): fewer
+    # values to adapt (Django sends each column as one array; psycopg quotes every element).
+    fields = [
+        f
+        for f in opts.concrete_fields
+        if not f.generated
+        and f is not opts.pk
+        and not (f.null and all(getattr(obj, f.attname) is None for obj in objs))
+    ]
     returning_fields = [opts.get_field(name) for name in returning]
     rows = model._base_manager._insert(  # Django's insert compiler, with RETURNING kept
         list(objs),
