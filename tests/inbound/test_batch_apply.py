@@ -12,6 +12,7 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
+import pytest
 from django.db import DataError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -230,3 +231,26 @@ def test_a_failing_set_statement_falls_back_to_the_item_path(db, org_a, monkeypa
         assert Contact.objects.count() == 10
         assert not connection.needs_rollback
     assert "applying item by item" in caplog.text
+
+
+def test_insert_ignore_returns_only_new_rows_and_never_truncates(db, org_a):
+    from django.db import transaction
+
+    from whatsapp.services.bulk import insert_ignore
+
+    with in_tenant(org_a):
+        first = insert_ignore(
+            Contact, [Contact(wa_id="5511900000001"), Contact(wa_id="5511900000002")], ("wa_id",)
+        )
+        assert sorted(first) == [("5511900000001",), ("5511900000002",)]
+        again = insert_ignore(
+            Contact, [Contact(wa_id="5511900000002"), Contact(wa_id="5511900000003")], ("wa_id",)
+        )
+        assert again == [("5511900000003",)]
+        # A value too long for its column fails the statement (the caller's fallback takes it
+        # item by item); it is never cut to fit.
+        with pytest.raises(DataError), transaction.atomic():
+            insert_ignore(Contact, [Contact(wa_id="9" * 40)], ("wa_id",))
+        assert Contact.objects.count() == 3
+        created = Contact.objects.get(wa_id="5511900000003")
+        assert created.created_at is not None and created.updated_at is not None
