@@ -25,10 +25,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from django.db import connection, transaction
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
+from saas_platform.queue import enqueue_on_commit
 from whatsapp.graph.updates import InboundMessage, MessagesUpdate
 from whatsapp.models import WhatsAppMedia, WhatsAppMessage
 from whatsapp.services.bulk import insert_ignore
@@ -43,6 +42,8 @@ from whatsapp.services.inbound import (
     update_apply_items,
 )
 from whatsapp.services.statuses import status_update_apply, statuses_apply_set
+
+MEDIA_DOWNLOAD_TASK = "whatsapp.tasks.inbound.media_download_task"
 
 
 def _plain(update: MessagesUpdate) -> bool:
@@ -163,16 +164,8 @@ def _media_store(created: dict[str, int], owner: dict[str, tuple[int, InboundMes
     if not media:
         return
     ids = [pk for (pk,) in insert_ignore(WhatsAppMedia, media, returning=("id",))]
-    schema = connection.schema_name
-
-    def enqueue() -> None:
-        from whatsapp.tasks.inbound import media_download_task
-
-        with schema_context(schema):
-            for media_pk in ids:
-                media_download_task.delay(media_pk)
-
-    transaction.on_commit(enqueue)
+    for media_pk in ids:  # by name, in this tenant, after commit (services never import tasks)
+        enqueue_on_commit(MEDIA_DOWNLOAD_TASK, args=[media_pk])
 
 
 def _statuses_apply(updates: list[tuple[int, MessagesUpdate]], results: list[ApplyResult]) -> None:
