@@ -8,10 +8,10 @@ Needs the dev stack (`python deploy/devstack.py up`) and a migrated dev database
 (`.venv/bin/python manage.py migrate_platform`). Creates organizations `bench-ingest-<n>` and
 their numbers if absent, then:
 
-1. probe (in this process, no other worker running): stores 200 single-message events, 20
-   events of 10 messages and 20 events of 10 receipts, and runs the worker's batch
-   (`webhook_batch_process`) on them, counting SQL statements and this process's CPU time: the
-   worker's cost per message, without HTTP or PostgreSQL's own CPU;
+1. probe (in this process, no other worker running): stores 600 single-message events, 60
+   events of 10 messages and 60 events of 10 receipts, and runs the worker's batch
+   (`webhook_batch_process`, `--claim` events per claim) on them, counting SQL statements and
+   this process's CPU time: the worker's cost per message, without HTTP or PostgreSQL's CPU;
 2. starts the web tier under gunicorn with `platform/gunicorn_conf.py` (production settings,
    throwaway secrets) and `--workers` webhook worker processes (`manage.py webhook_worker`,
    `WHATSAPP_WEBHOOK_BATCH_SIZE=--claim`);
@@ -349,16 +349,16 @@ def stop(processes: list[subprocess.Popen]) -> None:
 
 
 # --- Probe: the worker's cost in this process --------------------------------------------------
-def probe(run: str, targets) -> None:
+def probe(run: str, targets, claim: int) -> None:
     """Statements and CPU-ms per item of `webhook_batch_process`, by payload shape."""
     from whatsapp.webhooks.process import webhook_batch_process
 
     shapes = [
-        ("1 message per event", 200, 1, False),
-        ("10 messages per event", 200, 10, False),
-        ("10 receipts per event", 200, 10, True),
+        ("1 message per event", 600, 1, False),
+        ("10 messages per event", 600, 10, False),
+        ("10 receipts per event", 600, 10, True),
     ]
-    print("worker cost (in-process, `webhook_batch_process`, batches of 100 events):")
+    print(f"worker cost (in-process, `webhook_batch_process`, {claim} events per claim):")
     for label, items, batch, statuses in shapes:
         tag = f"{run}p{batch}{'s' if statuses else ''}"
         bodies, per_tenant = message_bodies(tag, targets, items, batch)
@@ -370,7 +370,7 @@ def probe(run: str, targets) -> None:
             raw_event_store(body=body, meta={})
         cpu = time.process_time()
         with CaptureQueriesContext(connection) as queries:
-            while webhook_batch_process(batch_size=100).claimed:
+            while webhook_batch_process(batch_size=claim).claimed:
                 pass
         cpu = time.process_time() - cpu
         done = WebhookChange.objects.filter(state=WebhookChange.State.PROCESSED).count()
@@ -461,7 +461,7 @@ def main() -> None:
     run = uuid.uuid4().hex[:8]
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if not args.no_probe:
-        probe(run, targets)
+        probe(run, targets, args.claim)
     if args.probe_only:
         return
     first_event_id = RawWebhookEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
