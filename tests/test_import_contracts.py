@@ -1,5 +1,5 @@
 """The layering contracts in pyproject.toml ([tool.importlinter]) hold: graph and sandbox run
-without Django, tenants does not import whatsapp (bar the token modules being moved), services
+without Django, tenants does not import whatsapp, services
 do not import tasks. Runs the same `lint-imports` that `make lint` runs."""
 
 from __future__ import annotations

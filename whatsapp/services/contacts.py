@@ -9,6 +9,9 @@ One user, several numbers: Meta treats some forms of a phone number as one Whats
 by phone here matches any of those forms, and the phone lock covers all of them, so inbound
 traffic, sending and Meta's send answer agree on one contact per user.
 
+A batch of webhook messages upserts its plain senders as a set (`contacts_upsert_plain`); any
+sender whose identity is in play goes through `contact_upsert`, one by one, locked.
+
 Order independence: every writer first takes transaction-scoped advisory locks on the identity
 keys it touches (`identity_lock`, sorted, one statement, so two writers never deadlock on
 them), then reads. So a `user_changed_number` system message and the first message from the new
@@ -20,7 +23,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -33,6 +37,7 @@ from django.utils import timezone
 from whatsapp.errors import WhatsAppDomainError
 from whatsapp.graph.wa_id import wa_id_candidates
 from whatsapp.models import Contact, ContactIdentityChange, ContactMerge, WhatsAppMessage
+from whatsapp.services.bulk import insert_ignore
 
 logger = logging.getLogger(__name__)
 
@@ -456,3 +461,142 @@ def contact_wa_id_confirm(*, contact_id: int, wa_id: str, known_wa_id: str | Non
         logger.warning("contact %s: not merged into contact %s", contact_id, holder.pk)
         return False
     return True
+
+
+@dataclass(frozen=True)
+class Sender:
+    """A message's sender as the batch apply sees it: ids, profile and when it wrote."""
+
+    wa_id: str
+    user_id: str
+    parent_user_id: str
+    username: str
+    name: str
+    seen_at: datetime
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.wa_id, self.user_id)
+
+
+def contacts_upsert_plain(*, senders: Sequence[Sender]) -> dict[tuple[str, str], int]:
+    """`contact_upsert` for a whole batch, in a few statements, for the common case only.
+
+    Handles the senders whose identity is plain: a contact holding exactly these ids (found by
+    BSUID, or by phone when the message has no BSUID), or no contact and no former holder of
+    either id (a new contact). For those, one SELECT finds the contacts, one `INSERT ... ON
+    CONFLICT DO NOTHING RETURNING` creates the new ones and one `UPDATE ... FROM unnest(...)`
+    widens first/last seen and the 24-hour window and refreshes name/username/parent BSUID,
+    as `contact_upsert` does. Returns `{(wa_id, user_id): contact id}` for those; every other
+    sender (a phone gaining a BSUID, a number changing hands, an id some contact held before,
+    a row another writer created meanwhile) is left out, for `contact_upsert`'s locked path.
+    Call with the senders' identity locks held (`identity_lock`), inside a transaction.
+    """
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for sender in senders:
+        if not sender.wa_id and not sender.user_id:
+            continue
+        entry = merged.setdefault(
+            sender.key,
+            {
+                "first": sender.seen_at,
+                "last": sender.seen_at,
+                "name": "",
+                "username": "",
+                "parent": "",
+            },
+        )
+        entry["first"] = min(entry["first"], sender.seen_at)
+        entry["last"] = max(entry["last"], sender.seen_at)
+        for key, value in (
+            ("name", sender.name),
+            ("username", sender.username),
+            ("parent", sender.parent_user_id),
+        ):
+            entry[key] = value or entry[key]
+    if not merged:
+        return {}
+    # Every form Meta treats as the same user is looked up: a sender whose number some contact
+    # holds in another form (Brazil's ninth digit...) is not plain, it takes the locked path.
+    forms = {w: wa_id_forms(w) for w, _ in merged if w}
+    wa_ids = sorted({form for group in forms.values() for form in group})
+    user_ids = sorted({u for _, u in merged if u})
+    by_wa: dict[str, tuple[int, str | None]] = {}
+    by_user: dict[str, tuple[int, str | None]] = {}
+    for pk, wa_id, user_id in Contact.objects.filter(
+        Q(wa_id__in=wa_ids) | Q(user_id__in=user_ids)
+    ).values_list("pk", "wa_id", "user_id"):
+        if wa_id:
+            by_wa[wa_id] = (pk, user_id)
+        if user_id:
+            by_user[user_id] = (pk, wa_id)
+    found: dict[tuple[str, str], int] = {}
+    new: list[tuple[str, str]] = []
+    for wa_id, user_id in merged:
+        if wa_id and any(form in by_wa for form in forms[wa_id][1:]):
+            continue  # another form of this number is held: contact_upsert decides
+        if user_id:
+            holder = by_user.get(user_id)
+            if holder is not None:
+                if not wa_id or holder[1] == wa_id:
+                    found[(wa_id, user_id)] = holder[0]
+            elif not (wa_id and wa_id in by_wa):
+                new.append((wa_id, user_id))
+        elif wa_id in by_wa:
+            found[(wa_id, user_id)] = by_wa[wa_id][0]
+        else:
+            new.append((wa_id, user_id))
+    if new:
+        former = ContactIdentityChange.objects.filter(
+            Q(old_wa_id__in=[w for w, _ in new if w]) | Q(old_user_id__in=[u for _, u in new if u])
+        ).values_list("old_wa_id", "old_user_id")
+        taken = {("wa", w) for w, _ in former if w} | {("user", u) for _, u in former if u}
+        new = [(w, u) for w, u in new if ("wa", w) not in taken and ("user", u) not in taken]
+    if new:
+        rows = insert_ignore(
+            Contact,
+            [
+                Contact(
+                    wa_id=wa_id or None,
+                    user_id=user_id or None,
+                    parent_user_id=merged[(wa_id, user_id)]["parent"],
+                    username=merged[(wa_id, user_id)]["username"],
+                    name=merged[(wa_id, user_id)]["name"],
+                    first_seen=merged[(wa_id, user_id)]["first"],
+                    last_seen=merged[(wa_id, user_id)]["last"],
+                    last_inbound_at=merged[(wa_id, user_id)]["last"],
+                )
+                for wa_id, user_id in new
+            ],
+            returning=("id", "wa_id", "user_id"),
+        )
+        # A row not returned conflicted with one another writer created meanwhile: slow path.
+        for pk, wa_id, user_id in rows:
+            found[(wa_id or "", user_id or "")] = pk
+    inserted = set(new)
+    existing = [key for key in found if key not in inserted]
+    if existing:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Contact._meta.db_table} AS c SET "  # noqa: S608 - the model's table
+                "first_seen = LEAST(COALESCE(c.first_seen, v.first), v.first), "
+                "last_seen = GREATEST(COALESCE(c.last_seen, v.last), v.last), "
+                "last_inbound_at = GREATEST(COALESCE(c.last_inbound_at, v.last), v.last), "
+                "name = COALESCE(NULLIF(v.name, ''), c.name), "
+                "username = COALESCE(NULLIF(v.username, ''), c.username), "
+                "parent_user_id = COALESCE(NULLIF(v.parent, ''), c.parent_user_id), "
+                "updated_at = now() "
+                "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::timestamptz[]) AS first, "
+                "unnest(%s::timestamptz[]) AS last, unnest(%s::text[]) AS name, "
+                "unnest(%s::text[]) AS username, unnest(%s::text[]) AS parent) AS v "
+                "WHERE c.id = v.id",
+                [
+                    [found[k] for k in existing],
+                    [merged[k]["first"] for k in existing],
+                    [merged[k]["last"] for k in existing],
+                    [merged[k]["name"] for k in existing],
+                    [merged[k]["username"] for k in existing],
+                    [merged[k]["parent"] for k in existing],
+                ],
+            )
+    return found

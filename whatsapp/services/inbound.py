@@ -86,12 +86,11 @@ def messages_changes_apply(changes: Sequence[ChangeInput]) -> dict[int, str]:
     """
     parsed = [(change, messages_update_parse(change.value)) for change in changes]
     _lock_identities([update for _, update in parsed])
+    results = _updates_apply([(update, change.phone_number_id) for change, update in parsed])
     outcome: dict[int, str] = {}
-    for change, update in parsed:
-        # No savepoint per change: each item has its own (below), and an error that escapes
-        # them is transient and fails the batch, which the gateway retries change by change.
-        result = _update_apply(update=update, phone_number_id=change.phone_number_id)
-        logger.info("messages change applied: change_id=%s %s", change.change_id, result.summary())
+    for (change, _), result in zip(parsed, results, strict=True):
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("messages change applied: %s %s", change.change_id, result.summary())
         outcome[change.change_id] = "; ".join(result.notes)
     return outcome
 
@@ -100,7 +99,31 @@ def inbound_change_apply(*, value: dict[str, Any], phone_number_id: str) -> Appl
     """Apply one `messages` change (`value`) in the current tenant schema; see the module."""
     update = messages_update_parse(value)
     _lock_identities([update])
-    return _update_apply(update=update, phone_number_id=phone_number_id)
+    return _updates_apply([(update, phone_number_id)])[0]
+
+
+def _updates_apply(pairs: list[tuple[MessagesUpdate, str]]) -> list[ApplyResult]:
+    """The set-based apply (whatsapp.services.inbound_batch) in a savepoint; if it raises for
+    anything but a transient error (a value the parser missed), the same batch item by item.
+    No savepoint per change on the item path: each item has its own, and an error that escapes
+    them is transient and fails the batch, which the gateway retries change by change."""
+    from whatsapp.services.inbound_batch import updates_apply_sets  # it builds on this module
+
+    try:
+        with transaction.atomic():
+            return updates_apply_sets(pairs)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:
+        logger.warning(
+            "set-based apply of %d change(s) failed, applying item by item: %s",
+            len(pairs),
+            type(exc).__name__,
+        )
+    return [
+        update_apply_items(update=update, phone_number_id=phone_number_id, result=ApplyResult())
+        for update, phone_number_id in pairs
+    ]
 
 
 def _lock_identities(updates: Sequence[MessagesUpdate]) -> None:
@@ -123,14 +146,19 @@ def _lock_identities(updates: Sequence[MessagesUpdate]) -> None:
     identity_lock(wa_ids=wa_ids, user_ids=user_ids, wamids=wamids)
 
 
-def _update_apply(*, update: MessagesUpdate, phone_number_id: str) -> ApplyResult:
-    result = ApplyResult()
+def update_apply_items(
+    *, update: MessagesUpdate, phone_number_id: str, result: ApplyResult
+) -> ApplyResult:
+    """Apply one parsed change item by item, each in its own savepoint (the slow, locked path);
+    adds its counts and notes to `result` and returns it. Call with the identity locks held."""
     phone_number_id = phone_number_id or update.metadata.phone_number_id
     for item in update.unparseable:
         result.notes.append(f"{item.where} set aside: {item.error}")
     # Two queries per change instead of two per message: which wamids are stored already, and
     # which of the new ones have edits/revokes waiting for them.
-    wamids = [_wamid(m) for m in update.messages]
+    wamids = [message_wamid(m) for m in update.messages]
+    if not wamids:
+        return _statuses_and_errors(update, phone_number_id, result)
     known = set(WhatsAppMessage.objects.filter(wamid__in=wamids).values_list("wamid", flat=True))
     awaited = set(
         WhatsAppMessage.objects.filter(
@@ -142,7 +170,7 @@ def _update_apply(*, update: MessagesUpdate, phone_number_id: str) -> ApplyResul
             result.messages_duplicate += 1
             continue
         known.add(wamids[index])  # the same wamid twice in one change is stored once
-        outcome = _isolated(
+        outcome = isolated(
             lambda m=message: message_store(
                 message=m, update=update, phone_number_id=phone_number_id, awaited=awaited
             ),
@@ -165,8 +193,14 @@ def _update_apply(*, update: MessagesUpdate, phone_number_id: str) -> ApplyResul
             result.messages_created += 1
         else:
             result.messages_duplicate += 1
+    return _statuses_and_errors(update, phone_number_id, result)
+
+
+def _statuses_and_errors(
+    update: MessagesUpdate, phone_number_id: str, result: ApplyResult
+) -> ApplyResult:
     for index, status in enumerate(update.statuses):
-        outcome = _isolated(
+        outcome = isolated(
             lambda s=status: status_update_apply(update=s),
             None,
             where=f"statuses[{index}]",
@@ -182,7 +216,7 @@ def _update_apply(*, update: MessagesUpdate, phone_number_id: str) -> ApplyResul
     return result
 
 
-def _isolated(apply: Any, fallback: Any, *, where: str, notes: list[str]) -> str | None:
+def isolated(apply: Any, fallback: Any, *, where: str, notes: list[str]) -> str | None:
     """Run `apply` in a savepoint; on an item error try `fallback`, else set the item aside."""
     error: Exception | None = None
     for attempt in (apply, fallback):
@@ -213,7 +247,7 @@ def _minimal(message: InboundMessage) -> InboundMessage:
     )
 
 
-def _wamid(message: InboundMessage) -> str:
+def message_wamid(message: InboundMessage) -> str:
     if message.wamid:
         return message.wamid
     # Meta always sends an id; if one ever does not, a stable id from the content still dedupes.
@@ -221,7 +255,7 @@ def _wamid(message: InboundMessage) -> str:
     return "noid." + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _content(message: InboundMessage) -> dict[str, Any]:
+def message_content(message: InboundMessage) -> dict[str, Any]:
     """The typed payload plus the cross-type extras the API shows (context, referral, errors)."""
     content = dict(message.content)
     if message.edit is not None and message.edit.message is not None:
@@ -255,7 +289,7 @@ def message_store(
     sender's identity locks and the message's lock held (`_lock_identities`).
     """
     awaited = set() if awaited is None else awaited
-    wamid = _wamid(message)
+    wamid = message_wamid(message)
     if recheck and WhatsAppMessage.objects.filter(wamid=wamid).exists():
         return "duplicate"
     profile = update.profile_for(message)
@@ -283,7 +317,7 @@ def message_store(
         recipient="",
         type=message.type,
         text=message.text,
-        content=_content(message),
+        content=message_content(message),
         raw=message.raw,
         context_wamid=message.refers_to,
         from_wa_id=wa_id,
@@ -315,7 +349,7 @@ def message_store(
             original_filename=message.media.filename,
         )
         media_download_enqueue(media_id=media_row.pk)
-    logger.info(
+    logger.debug(
         "inbound message stored: wamid=%s type=%s contact=%s", stored.wamid, stored.type, contact.pk
     )
     return "created"

@@ -1,4 +1,5 @@
-"""Applying status receipts (`value.statuses[]`, reference §6) to outgoing messages.
+"""Applying status receipts (`value.statuses[]`) to outgoing messages.
+Receipts: https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/status/
 
 Guarantees: a message's status only moves up `WhatsAppMessage.STATUS_RANK` (a late `delivered`
 never undoes `read`); every receipt's timestamp is kept in its own column whatever order they
@@ -22,12 +23,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from whatsapp.graph.facts import timestamp_parse
 from whatsapp.graph.updates import StatusUpdate
@@ -48,6 +51,9 @@ TIMESTAMP_FIELDS = {
 RECEIPT_STATUSES = frozenset(
     {Status.SENT, Status.DELIVERED, Status.READ, Status.PLAYED, Status.FAILED}
 )
+# The columns of the batch path's rows: pk, wamid, direction, status, these, pricing.
+TIMESTAMP_COLUMNS = ("sent_at", "delivered_at", "read_at", "played_at", "failed_at")
+_ROW_INDEX = {column: 4 + i for i, column in enumerate(TIMESTAMP_COLUMNS)}
 
 
 def _parse_ts(value: Any) -> datetime | None:
@@ -125,8 +131,9 @@ def _apply_to_row(
     rank = WhatsAppMessage.STATUS_RANK
     if rank.get(value, -1) > rank.get(message.status, -1):
         update["status"] = value
-    # What Meta charges (per-message pricing since July 2025, reference §6) rides on receipts;
-    # billing reads it from here. Later receipts may add or correct fields: merge them.
+    # What Meta charges (per-message pricing since July 2025) rides on receipts; billing reads
+    # it from here (https://developers.facebook.com/documentation/business-messaging/whatsapp/pricing/).
+    # Later receipts may add or correct fields: merge them.
     billing = {k: raw[k] for k in ("pricing", "conversation") if isinstance(raw.get(k), dict)}
     if billing and {**message.pricing, **billing} != message.pricing:
         update["pricing"] = {**message.pricing, **billing}
@@ -230,3 +237,97 @@ def status_update_apply(*, update: StatusUpdate) -> str:
     """Apply one parsed receipt (whatsapp.graph.updates); its `raw` is already cleaned of what
     PostgreSQL refuses. Same outcomes as `status_apply`."""
     return status_apply(status=update.raw)
+
+
+def statuses_apply_set(*, updates: Sequence[StatusUpdate]) -> list[str | None]:
+    """Apply a batch of receipts in a few statements; the same outcome as `status_apply` on each.
+
+    One `SELECT ... FOR UPDATE` locks the batch's messages (in id order: two batches never
+    deadlock), the new state of each row is computed from all of its receipts (status only up
+    `STATUS_RANK`, the earliest timestamp per column, pricing merged), and one `UPDATE ... FROM
+    unnest(...)` writes the rows that changed. Receipts for no stored row are parked in one
+    INSERT. Returns each receipt's outcome, in order (`applied`, `unchanged`, `parked`,
+    `ignored`), or None for a receipt left to `status_update_apply` (call it one by one):
+    `failed` receipts (error fields, the error-policy table) and unknown wamids that carry a
+    callback reference (the row may be found by it). Call inside a transaction.
+    Receipts: https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/status/
+    """
+    outcomes: list[str | None] = [None] * len(updates)
+    mine: list[tuple[int, str, str, datetime, StatusUpdate]] = []
+    for index, update in enumerate(updates):
+        raw = update.raw
+        wamid = str(raw.get("id") or "").strip()[:255]
+        value = str(raw.get("status") or "").strip().lower()
+        if not wamid or value not in RECEIPT_STATUSES:
+            outcomes[index] = "ignored"
+        elif value != Status.FAILED:
+            timestamp = _parse_ts(raw.get("timestamp")) or timezone.now()
+            mine.append((index, wamid, value, timestamp, update))
+    if not mine:
+        return outcomes
+    rows = {
+        row[1]: list(row)
+        for row in WhatsAppMessage.objects.select_for_update()
+        .filter(wamid__in=sorted({wamid for _, wamid, *_ in mine}))
+        .order_by("pk")
+        .values_list("pk", "wamid", "direction", "status", *TIMESTAMP_COLUMNS, "pricing")
+    }
+    changed: dict[str, list[Any]] = {}
+    parked: list[PendingStatus] = []
+    rank = WhatsAppMessage.STATUS_RANK
+    for index, wamid, value, timestamp, update in mine:
+        row = rows.get(wamid)
+        if row is None:
+            if _reference(str(update.raw.get("biz_opaque_callback_data") or "")) is not None:
+                continue  # the row may be found by its reference: status_update_apply
+            parked.append(
+                PendingStatus(
+                    wamid=wamid,
+                    status=value,
+                    callback_data=str(update.raw.get("biz_opaque_callback_data") or "")[:512],
+                    timestamp=timestamp,
+                    payload=update.raw,
+                )
+            )
+            outcomes[index] = "parked"
+            continue
+        if row[2] != WhatsAppMessage.Direction.OUTGOING:
+            outcomes[index] = "unchanged"
+            continue
+        before = list(row)
+        column = _ROW_INDEX[TIMESTAMP_FIELDS[value]]
+        if row[column] is None or timestamp < row[column]:
+            row[column] = timestamp
+        if rank.get(value, -1) > rank.get(row[3], -1):
+            row[3] = value
+        raw = update.raw
+        billing = {k: raw[k] for k in ("pricing", "conversation") if isinstance(raw.get(k), dict)}
+        if billing:
+            row[-1] = {**row[-1], **billing}
+        if row != before:
+            changed[wamid] = row
+            outcomes[index] = "applied"
+        else:
+            outcomes[index] = "unchanged"
+    if changed:
+        values = list(changed.values())
+        columns = ", ".join(f"{c} = v.{c}" for c in TIMESTAMP_COLUMNS)
+        arrays = ", ".join(f"unnest(%s::timestamptz[]) AS {c}" for c in TIMESTAMP_COLUMNS)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {WhatsAppMessage._meta.db_table} AS m SET status = v.status, "  # noqa: S608
+                f"{columns}, pricing = v.pricing, updated_at = now() "
+                f"FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::text[]) AS status, "
+                f"{arrays}, unnest(%s::jsonb[]) AS pricing) AS v WHERE m.id = v.id",
+                [
+                    [row[0] for row in values],
+                    [row[3] for row in values],
+                    *[[row[_ROW_INDEX[c]] for row in values] for c in TIMESTAMP_COLUMNS],
+                    [Jsonb(row[-1]) for row in values],
+                ],
+            )
+    if parked:
+        PendingStatus.objects.bulk_create(parked, ignore_conflicts=True)
+        for wamid in sorted({p.wamid for p in parked}):
+            pending_status_reconcile_enqueue(wamid=wamid, attempt=1)
+    return outcomes

@@ -1,8 +1,8 @@
 """The gateway's own handlers, one per webhook `field` (registered in settings
 `WHATSAPP_WEBHOOK_HANDLERS`; contract in `whatsapp.webhooks.handlers`).
 
-- `messages`: a thin adapter over `whatsapp.services.inbound.inbound_change_apply` (messages and
-  statuses), one change at a time, until that service offers a batch handler.
+- `messages`: a thin adapter over `whatsapp.services.inbound.messages_changes_apply` (messages
+  and statuses), the whole tenant's batch at once.
 - `phone_number_quality_update`: the number's quality and messaging-limit tier, on
   `tenants.PhoneNumber`.
 - `account_update` / `business_capability_update`: recorded as `tenants.AccountEvent` rows the
@@ -31,15 +31,11 @@ QUALITY_OF_EVENT = {"FLAGGED": "RED", "UNFLAGGED": "GREEN"}
 
 
 def messages_handler(changes: Sequence[ChangeInput]) -> Mapping[int, str]:
-    """`messages` changes (messages and statuses) applied in the current tenant."""
-    from whatsapp.services.inbound import inbound_change_apply
+    """`messages` changes (messages and statuses) applied in the current tenant, as one batch
+    (`whatsapp.services.inbound.messages_changes_apply`: set-based, item path as fallback)."""
+    from whatsapp.services.inbound import messages_changes_apply
 
-    notes = {}
-    for change in changes:
-        result = inbound_change_apply(value=change.value, phone_number_id=change.phone_number_id)
-        logger.info("webhook change applied: change_id=%s %s", change.change_id, result.summary())
-        notes[change.change_id] = "; ".join(result.notes)
-    return notes
+    return messages_changes_apply(changes)
 
 
 def _text(value: Any, limit: int = 64) -> str:

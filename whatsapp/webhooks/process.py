@@ -9,8 +9,9 @@ is one transaction:
    WABA id as fallback, with ONE query for the routing table of the whole batch;
 3. claim due retries (PENDING/FAILED changes whose `next_attempt_at` has passed);
 4. group the changes by tenant and `field`, switch schema once per tenant, call the field's
-   handler (settings `WHATSAPP_WEBHOOK_HANDLERS`, contract in `handlers.py`) in a savepoint that
-   also marks the changes PROCESSED. If the handler raises, each change is applied alone in its
+   handler (settings `WHATSAPP_WEBHOOK_HANDLERS`, contract in `handlers.py`) in a savepoint; the
+   changes applied are marked PROCESSED by one UPDATE for the whole batch, in the same
+   transaction. If the handler raises, each change is applied alone in its
    own savepoint; one that still fails is recorded FAILED with its error, its attempts and a
    `next_attempt_at` (backoff); after `WHATSAPP_WEBHOOK_MAX_ATTEMPTS` it waits for a replay.
 
@@ -333,6 +334,7 @@ def _apply(claimed: list[_Claimed], result: BatchResult) -> None:
         result.held += 1
     no_handler: list[int] = []
     failures: list[tuple[_Claimed, BaseException]] = []
+    done: list[tuple[_Claimed, object]] = []  # marked PROCESSED in one UPDATE, below
     for schema_name in sorted(groups):
         connection.set_schema(schema_name)
         result.tenants.add(schema_name)
@@ -341,7 +343,8 @@ def _apply(claimed: list[_Claimed], result: BatchResult) -> None:
             if handler is None:
                 no_handler += [c.change_id for c in changes]
                 continue
-            failures += _apply_group(handler, changes, schema_name, result)
+            failures += _apply_group(handler, changes, schema_name, result, done)
+    _mark_processed(done)  # schema-qualified: no switch back to public needed first
     connection.set_schema_to_public()
     if no_handler:
         WebhookChange.objects.filter(pk__in=no_handler).update(
@@ -357,16 +360,22 @@ def _apply(claimed: list[_Claimed], result: BatchResult) -> None:
 
 
 def _apply_group(
-    handler: ChangeHandler, changes: list[_Claimed], schema_name: str, result: BatchResult
+    handler: ChangeHandler,
+    changes: list[_Claimed],
+    schema_name: str,
+    result: BatchResult,
+    done: list[tuple[_Claimed, object]],
 ) -> list[tuple[_Claimed, BaseException]]:
-    """Apply one tenant's changes of one field: together, else one by one. Returns failures."""
+    """Apply one tenant's changes of one field: together, else one by one. Returns failures;
+    adds the applied changes with their notes to `done` (marked PROCESSED in the same
+    transaction, by one UPDATE for the whole batch)."""
     if connection.schema_name != schema_name:  # the grouping makes this impossible; cheap guard
         raise WrongTenantError(f"schema {connection.schema_name}, expected {schema_name}")
     try:
         queued = len(connection.run_on_commit)
         with transaction.atomic():
             notes = handler([c.as_input() for c in changes])
-            _mark_processed(changes, notes)
+        done.extend(_with_notes(changes, notes))
         _on_commit_in_schema(queued, schema_name)
         result.processed += len(changes)
         return []
@@ -385,7 +394,7 @@ def _apply_group(
             queued = len(connection.run_on_commit)
             with transaction.atomic():
                 notes = handler([change.as_input()])
-                _mark_processed([change], notes)
+            done.extend(_with_notes([change], notes))
             _on_commit_in_schema(queued, schema_name)
             result.processed += 1
         except Exception as exc:
@@ -410,11 +419,17 @@ def _on_commit_in_schema(start: int, schema_name: str) -> None:
         pending[index] = (savepoints, bind(func), robust)
 
 
-def _mark_processed(changes: list[_Claimed], notes: dict[int, str] | object) -> None:
-    """One UPDATE: every change PROCESSED with its notes (a handler's missing entry is "")."""
+def _with_notes(changes: list[_Claimed], notes: object) -> list[tuple[_Claimed, object]]:
     notes = notes if isinstance(notes, dict) else {}
-    ids = [c.change_id for c in changes]
-    texts = [text_clean(str(notes.get(c.change_id) or ""))[:2000] for c in changes]
+    return [(c, notes.get(c.change_id)) for c in changes]
+
+
+def _mark_processed(done: list[tuple[_Claimed, object]]) -> None:
+    """One UPDATE: every change PROCESSED with its notes (a handler's missing entry is "")."""
+    if not done:
+        return
+    ids = [c.change_id for c, _ in done]
+    texts = [text_clean(str(note or ""))[:2000] for _, note in done]
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE public.{CHANGES} AS c SET state = 'processed', error = v.notes, "  # noqa: S608

@@ -1,0 +1,112 @@
+"""Set-based INSERTs for the webhook's batch apply: one statement and one parameter for many rows.
+
+Django's `bulk_create(ignore_conflicts=True)` cannot tell which rows it inserted; the inbound
+batch needs exactly that (a redelivered wamid is a duplicate, not an error). `insert_ignore`
+sends the rows as ONE JSON document and lets PostgreSQL unpack it:
+
+    INSERT INTO t (a, b, ...) SELECT a, b, ... FROM jsonb_to_recordset(%s::jsonb) AS r(a type, ...)
+    ON CONFLICT DO NOTHING RETURNING <fields>
+
+One `json.dumps` of the batch replaces Django adapting every column of every row (and psycopg
+quoting every array element): measured with benchmarks/webhook_ingest.py, the worker's CPU per
+message about halved. Field defaults and `auto_now(_add)` come from the model (`pre_save`);
+a value PostgreSQL refuses raises, as for any INSERT (the caller falls back to item by item).
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection, models
+
+# Character columns are unpacked as text: a value too long must fail on the INSERT (as it
+# would for a plain INSERT), not be cut silently by a cast to varchar(n).
+_UNPACK_AS_TEXT = (models.CharField, models.TextField)
+
+
+def _unpack_type(field: models.Field) -> str:
+    if isinstance(field, _UNPACK_AS_TEXT):
+        return "text"
+    if isinstance(field, models.ForeignKey):
+        return field.target_field.rel_db_type(connection)
+    return field.db_type(connection)
+
+
+_PLAIN = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.ForeignKey,
+    models.JSONField,
+)
+
+
+def _row_maker(fields: list[models.Field]):
+    """A function obj -> {column: JSON value}: plain columns as they are, `auto_now(_add)`
+    columns one `now` for the batch, the rest through the field's own preparation."""
+    now = datetime.datetime.now(datetime.UTC).isoformat()
+    plain, auto, other = [], [], []
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            auto.append(f.column)
+        elif isinstance(f, _PLAIN) and not isinstance(f, models.UUIDField):
+            plain.append((f.column, f.attname))
+        else:
+            other.append(f)
+
+    def convert(f: models.Field, obj: models.Model) -> Any:
+        value = f.get_prep_value(getattr(obj, f.attname))
+        if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+            return value.isoformat()
+        if isinstance(value, uuid.UUID | decimal.Decimal):
+            return str(value)
+        return value
+
+    def make(obj: models.Model) -> dict[str, Any]:
+        row = {column: getattr(obj, attname) for column, attname in plain}
+        for column in auto:
+            row[column] = now
+        for f in other:
+            row[f.column] = convert(f, obj)
+        return row
+
+    return make
+
+
+def insert_ignore(
+    model: type[models.Model], objs: Sequence[models.Model], returning: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """Insert `objs` (unsaved instances of `model`) in one statement, skipping every row that
+    conflicts with a unique constraint; returns the `returning` columns of the inserted rows
+    only (in no promised order). Raises what the database raises for any other error."""
+    if not objs:
+        return []
+    opts = model._meta
+    # Nullable columns that are None in every row are left to the database (NULL).
+    fields = [
+        f
+        for f in opts.concrete_fields
+        if not f.generated
+        and f is not opts.pk
+        and not (f.null and all(getattr(obj, f.attname) is None for obj in objs))
+    ]
+    make = _row_maker(fields)
+    rows = [make(obj) for obj in objs]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    record = ", ".join(f"{quote(f.column)} {_unpack_type(f)}" for f in fields)
+    returned = ", ".join(quote(opts.get_field(name).column) for name in returning)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(opts.db_table)} ({columns}) "  # noqa: S608 - model metadata
+            f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({record}) "
+            f"ON CONFLICT DO NOTHING RETURNING {returned}",
+            [json.dumps(rows, separators=(",", ":"))],
+        )
+        return [tuple(row) for row in cursor.fetchall()]
