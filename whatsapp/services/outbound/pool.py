@@ -6,8 +6,8 @@ sleeping. The task's thread claims the chunk and settles it in the database; the
 themselves run here, `WHATSAPP_SEND_CONCURRENCY` threads per worker process over the one pooled
 HTTP client (`whatsapp.services.meta_access.shared_http_client`). Pool threads never touch the
 database (Django's connections are per thread and a pool thread has no tenant schema): a job
-sleeps until its slot, makes the one Graph call, records the answer's time in the limiter
-(`release`) and hands back the result or the exception.
+sleeps until its slot, makes the one Graph call and hands back the result or the exception; the
+task's thread then records the answers' time in the limiter (`release`), for many at once.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from django.conf import settings
 
 from whatsapp.graph.client import GraphClient
 from whatsapp.graph.types import SentMessage
-from whatsapp.services.ratelimit import Reservation, SendRateLimiter
+from whatsapp.services.ratelimit import Reservation
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -43,30 +43,24 @@ def send_pool() -> ThreadPoolExecutor:
 
 
 def _post_at_slot(
-    client: GraphClient,
-    limiter: SendRateLimiter,
-    slot: Reservation,
-    phone_number_id: str,
-    payload: Mapping[str, Any],
+    client: GraphClient, slot: Reservation, phone_number_id: str, payload: Mapping[str, Any]
 ) -> SentMessage | Exception:
     slot.sleep_until_slot()
     try:
         return client.send_message(phone_number_id, payload)
     except Exception as exc:  # handed back to the task's thread, which applies the policy
         return exc
-    finally:
-        # After the answer (or the failure): the request, if it arrived, arrived before now.
-        limiter.release([slot])
 
 
 def post_at_slot(
     *,
     client: GraphClient,
-    limiter: SendRateLimiter,
     slot: Reservation,
     phone_number_id: str,
     payload: Mapping[str, Any],
 ) -> Future[SentMessage | Exception]:
     """Send one message at its slot on the pool; the future's result is Meta's answer or the
-    exception the call raised (never raised by the future itself)."""
-    return send_pool().submit(_post_at_slot, client, limiter, slot, phone_number_id, payload)
+    exception the call raised (never raised by the future itself). The caller releases the slot
+    once the future is done (`SendRateLimiter.release`: the request, if it arrived, arrived
+    before that)."""
+    return send_pool().submit(_post_at_slot, client, slot, phone_number_id, payload)

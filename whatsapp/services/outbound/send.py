@@ -420,7 +420,6 @@ def _send_for_number(client, access: _Access, organization: Organization, items:
             item.message.attempts = claimed[item.message.pk]
             future = post_at_slot(
                 client=access.client,
-                limiter=limiter,
                 slot=slot,
                 phone_number_id=item.number.phone_number_id,
                 payload=item.payload,
@@ -445,6 +444,8 @@ def _settle(access, organization, limiter, in_flight, outcomes, *, timeout: floa
         done, _ = futures_wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
         if not done:
             return
+    # Answered: each counts one more second from now (one Redis call for all of them).
+    limiter.release(in_flight[future][1] for future in done)
     accepted: list[tuple[WhatsAppMessage, SentMessage]] = []
     for future in done:
         item, _slot = in_flight.pop(future)
