@@ -228,7 +228,7 @@ WHATSAPP_SEND_BATCH_SIZE = env.int("WHATSAPP_SEND_BATCH_SIZE", default=500)
 WHATSAPP_RATE_LIMIT_RESERVED_SHARE = env.float("WHATSAPP_RATE_LIMIT_RESERVED_SHARE", default=0.1)
 WHATSAPP_RATE_LIMIT_MAX_WAIT = env.float("WHATSAPP_RATE_LIMIT_MAX_WAIT", default=2.0)
 # Concurrent requests per worker process (whatsapp.services.outbound.pool), over one HTTP pool.
-WHATSAPP_SEND_CONCURRENCY = env.int("WHATSAPP_SEND_CONCURRENCY", default=32)
+WHATSAPP_SEND_CONCURRENCY = env.int("WHATSAPP_SEND_CONCURRENCY", default=8)
 CELERY_BEAT_SCHEDULE["whatsapp-outbound-sweep"] = {
     "task": "whatsapp.tasks.outbound.outbound_sweep_task",
     "schedule": 60.0,

@@ -79,6 +79,8 @@ logger = logging.getLogger(__name__)
 # Slots reserved (and rows claimed) per Redis call and UPDATE; the limiter bounds it further to
 # the slots at most WHATSAPP_RATE_LIMIT_MAX_WAIT ahead.
 CHUNK = 100
+# Answers settled together (one UPDATE) while the task's thread still has slots to reserve.
+SETTLE_BATCH = 50
 
 
 @dataclass(frozen=True)
@@ -327,22 +329,22 @@ class _Batch:
                 self.number_for(phone_number_id)
 
     def find_open_windows(self, rows: list[WhatsAppMessage], *, now) -> None:
-        """One query per sending number for the contacts whose window is simple to decide (one
-        wa_id form and a recent `last_inbound_at`); `window_check` decides the others."""
+        """The (contact, number) pairs whose 24-hour window is open by the contact's own recent
+        message to that number, in one query per sending number. That settles the common case
+        exactly (`customer_window_open` answers True for it whatever the contact's other wa_id
+        forms); `window_check` decides every other message."""
         cutoff = now - CUSTOMER_WINDOW
         wanted: dict[str, set[int]] = defaultdict(set)
         for message in rows:
             contact = message.contact
             found = self.numbers.get(message.phone_number_id or "")
             if (
-                message.type == "template"
-                or not isinstance(found, PhoneNumber)
-                or contact.last_inbound_at is None
-                or contact.last_inbound_at <= cutoff
-                or len(wa_id_candidates(contact.wa_id or "")) > 1
+                message.type != "template"
+                and isinstance(found, PhoneNumber)
+                and contact.last_inbound_at is not None
+                and contact.last_inbound_at > cutoff
             ):
-                continue
-            wanted[found.phone_number_id].add(contact.pk)
+                wanted[found.phone_number_id].add(contact.pk)
         for phone_number_id, contact_ids in wanted.items():
             open_ids = WhatsAppMessage.objects.filter(
                 contact_id__in=contact_ids,
@@ -420,6 +422,7 @@ def _send_for_number(client, access: _Access, organization: Organization, items:
             item.message.attempts = claimed[item.message.pk]
             future = post_at_slot(
                 client=access.client,
+                limiter=limiter,
                 slot=slot,
                 phone_number_id=item.number.phone_number_id,
                 payload=item.payload,
@@ -431,8 +434,8 @@ def _send_for_number(client, access: _Access, organization: Organization, items:
 
 
 def _settle(access, organization, limiter, in_flight, outcomes, *, timeout: float | None) -> None:
-    """Settle the answers that are in (all of them with `timeout=None`; else wait at most
-    `timeout` seconds for the first one)."""
+    """Settle the answers that are in: all of them with `timeout=None`; with 0 only once there
+    are SETTLE_BATCH of them (one UPDATE each); else wait at most `timeout` seconds for one."""
     if not in_flight:
         if timeout:
             time.sleep(timeout)
@@ -440,12 +443,14 @@ def _settle(access, organization, limiter, in_flight, outcomes, *, timeout: floa
     if timeout is None:
         done = list(in_flight)
         futures_wait(done)
+    elif timeout == 0:
+        done = [future for future in in_flight if future.done()]
+        if len(done) < SETTLE_BATCH:
+            return
     else:
         done, _ = futures_wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
         if not done:
             return
-    # Answered: each counts one more second from now (one Redis call for all of them).
-    limiter.release(in_flight[future][1] for future in done)
     accepted: list[tuple[WhatsAppMessage, SentMessage]] = []
     for future in done:
         item, _slot = in_flight.pop(future)
