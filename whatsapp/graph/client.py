@@ -120,7 +120,8 @@ class GraphClient:
     # --- Messages --------------------------------------------------------------------------
 
     def send_message(self, phone_number_id: str, payload: Mapping[str, Any]) -> SentMessage:
-        """Send one message (Meta: "Messages", POST /{phone-number-id}/messages; reference §8).
+        """Send one message (Meta: "Messages", POST /{phone-number-id}/messages;
+        https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages).
 
         Build `payload` with `whatsapp.graph.payloads`. Never retried here: a read timeout raises
         `GraphTimeoutError(maybe_delivered=True)` (Meta may have accepted it). Raises
@@ -357,7 +358,8 @@ class GraphClient:
             ) from None
         except (httpx.TimeoutException, httpx.ReadError, httpx.RemoteProtocolError) as exc:
             # Sent (at least partly) but no answer. A WriteTimeout never completed the request,
-            # so Meta cannot have acted on it; after that, Meta may have accepted it (§13).
+            # so Meta cannot have acted on it; after that, Meta may have accepted it (no
+            # idempotency key: https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes).
             self._log_failure(method, log_path, started, exc)
             raise GraphTimeoutError(
                 f"{method} {log_path}: {type(exc).__name__}: no response",
@@ -365,7 +367,7 @@ class GraphClient:
             ) from None
         except httpx.HTTPError as exc:
             # Anything else (protocol errors...): for a send we cannot tell whether it left,
-            # so stay on the safe side of §13 and do not claim it was not delivered.
+            # so stay on the safe side (above) and do not claim it was not delivered.
             self._log_failure(method, log_path, started, exc)
             if maybe_delivered:
                 raise GraphTimeoutError(
