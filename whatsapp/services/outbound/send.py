@@ -79,6 +79,9 @@ logger = logging.getLogger(__name__)
 # Slots reserved (and rows claimed) per Redis call and UPDATE; the limiter bounds it further to
 # the slots at most WHATSAPP_RATE_LIMIT_MAX_WAIT ahead.
 CHUNK = 100
+# Seconds a task's thread waits in all for a busy number's slots before it enqueues the rest
+# of its batch again (a campaign on a 20/s number must not hold every worker thread asleep).
+TASK_WAIT = 20.0
 # Answers settled together (one UPDATE) while the task's thread still has slots to reserve.
 SETTLE_BATCH = 50
 
@@ -378,8 +381,8 @@ def _send_for_number(client, access: _Access, organization: Organization, items:
     The task's thread reserves slots (one Redis call per chunk), claims the chunk (one UPDATE)
     and hands the requests to the pool (`whatsapp.services.outbound.pool`), then reserves the
     next chunk while they are on the wire; answers are settled in batches as they come back.
-    When the number is busy the thread waits for a slot at most `WHATSAPP_SEND_TASK_WAIT`
-    seconds in all; the rest of the batch is then enqueued again to come back later.
+    When the number is busy the thread waits for slots at most TASK_WAIT seconds in all; the
+    rest of the batch is then enqueued again to come back later.
     """
     number = items[0].number
     outcomes: dict[int, SendOutcome] = {}
@@ -399,7 +402,7 @@ def _send_for_number(client, access: _Access, organization: Organization, items:
         messages_per_second=number_messages_per_second(number),
     )
     max_wait = float(settings.WHATSAPP_RATE_LIMIT_MAX_WAIT)
-    give_up_at = time.monotonic() + float(getattr(settings, "WHATSAPP_SEND_TASK_WAIT", 20.0))
+    give_up_at = time.monotonic() + TASK_WAIT
     in_flight: dict[Future, tuple[_Ready, Reservation]] = {}
     while queue:
         slots = limiter.reserve_many(count=min(len(queue), CHUNK), max_wait=max_wait)
@@ -475,6 +478,9 @@ def _answer_error(access: _Access, organization, limiter, item: _Ready, error: E
             _halt(organization, message.pk, exc)
             return SendOutcome("failed")
         slot = limiter.acquire(max_wait=float(settings.WHATSAPP_RATE_LIMIT_MAX_WAIT) + 1.0)
+        if not slot.granted:  # the number is busy: the next attempt uses the new token
+            _requeue(message, error)
+            return SendOutcome("retry", retry_in=slot.wait)
         try:
             sent = access.client.send_message(item.number.phone_number_id, item.payload)
         except Exception as exc:  # classified below like a first answer
