@@ -264,6 +264,7 @@ def run(organization, sandbox, meter_of, *, count: int, mps: int, create: str) -
                     ids = [row.pk for row in rows]
                     messages_enqueue(message_ids=ids)
             enqueued = time.monotonic() - started
+            print(f"    {count} rows created and enqueued in {enqueued:.1f} s", flush=True)
             deadline = time.monotonic() + max(120, 3 * count / mps)
             while WhatsAppMessage.objects.filter(status__in=["queued", "sending"]).exists():
                 if time.monotonic() > deadline:
