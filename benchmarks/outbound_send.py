@@ -262,9 +262,16 @@ def run(organization, sandbox, meter_of, *, count: int, mps: int, create: str) -
                         batch_size=5000,
                     )
                     ids = [row.pk for row in rows]
-                    messages_enqueue(message_ids=ids)
+                    created = time.monotonic() - started
+                    tasks = messages_enqueue(message_ids=ids)
             enqueued = time.monotonic() - started
-            print(f"    {count} rows created and enqueued in {enqueued:.1f} s", flush=True)
+            if create == "bulk":
+                print(
+                    f"    {count} rows: bulk_create {created:.1f} s, messages_enqueue + commit "
+                    f"(publishes {tasks} tasks) {enqueued - created:.1f} s, total {enqueued:.1f} s "
+                    f"(target < 30 s for 100,000), load average {os.getloadavg()[0]:.2f}",
+                    flush=True,
+                )
             deadline = time.monotonic() + max(120, 3 * count / mps)
             while WhatsAppMessage.objects.filter(status__in=["queued", "sending"]).exists():
                 if time.monotonic() > deadline:
@@ -305,6 +312,8 @@ def run(organization, sandbox, meter_of, *, count: int, mps: int, create: str) -
         "sql_per_send": meter.sql_used / sends,
         "cpu_ms_per_send": 1000 * meter.cpu_used / sends,
         "rss_mb": [meter.rss[0] / 2**20, max(meter.rss) / 2**20, meter.rss[-1] / 2**20],
+        # RSS at each tenth of the drain: flat means the workers do not grow with the backlog.
+        "rss_tenths": [meter.rss[len(meter.rss) * i // 10] / 2**20 for i in range(10)],
     }
 
 
@@ -367,7 +376,8 @@ def main() -> None:
                 f"    created+enqueued in {result['enqueue_s']:.1f} s, wall "
                 f"{result['wall_s']:.1f} s; workers: {result['sql_per_send']:.2f} SQL "
                 f"statements and {result['cpu_ms_per_send']:.2f} CPU-ms per send, RSS start/peak/"
-                f"end {'/'.join(f'{mb:.0f}' for mb in result['rss_mb'])} MiB; load average "
+                f"end {'/'.join(f'{mb:.0f}' for mb in result['rss_mb'])} MiB (each tenth of "
+                f"the run: {' '.join(f'{mb:.0f}' for mb in result['rss_tenths'])}); load average "
                 f"{os.getloadavg()[0]:.2f}",
                 flush=True,
             )

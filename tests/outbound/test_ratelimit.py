@@ -82,7 +82,7 @@ def test_a_long_queue_is_refused_without_reserving() -> None:
     refused = limiter.reserve(max_wait=0.5)
     again = limiter.reserve(max_wait=0.5)
     assert first.granted and first.wait == 0
-    assert second.granted and 0.99 <= second.wait <= 1.01  # one second after first's answer
+    assert second.granted and 0.9 <= second.wait <= 1.01  # one second after first's answer
     assert not refused.granted and refused.wait > 0.5
     assert not again.granted and abs(again.wait - refused.wait) < 0.1  # nothing was reserved
     limiter.reset()
@@ -99,7 +99,7 @@ def test_an_unanswered_request_holds_its_place_in_the_window() -> None:
     assert not limiter.reserve(max_wait=5).granted  # both in flight: the window is full
     limiter.release([first])
     third = limiter.reserve(max_wait=5)
-    assert third.granted and 0.95 <= third.wait <= 1.01  # one second after first's answer
+    assert third.granted and 0.9 <= third.wait <= 1.01  # one second after first's answer
     assert not limiter.reserve(max_wait=3).granted  # second and third still in flight
     limiter.cancel([second, third])  # never sent: given back at once
     assert limiter.reserve(max_wait=3).granted
