@@ -96,6 +96,8 @@ for i = 1, count do
   end
   if slot - now > max_wait then
     if i == 1 then
+      -- the counter must outlive every member it named (unique members in the window)
+      redis.call('PEXPIRE', KEYS[3], math.floor((max_wait + hold) / 1000) + 60000)
       local retry = slot - now
       if by_window and retry > 1000000 then retry = 1000000 end
       return {-1, retry}
