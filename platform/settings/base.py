@@ -237,13 +237,14 @@ WHATSAPP_SEND_UNCONFIRMED_AFTER = env.int("WHATSAPP_SEND_UNCONFIRMED_AFTER", def
 WHATSAPP_SEND_REQUEUE_AFTER = env.int("WHATSAPP_SEND_REQUEUE_AFTER", default=600)
 # Ids per sending task (messages_enqueue): one Celery message per batch, claimed in chunks.
 WHATSAPP_SEND_BATCH_SIZE = env.int("WHATSAPP_SEND_BATCH_SIZE", default=500)
-# Per-number limiter (whatsapp.services.ratelimit): slots are spaced so requests arriving up to
-# JITTER seconds late still fit the number's tier in every 1 s window; RESERVED_SHARE (0..1) of
-# the tier is left for inbound traffic and live replies (Meta counts both directions); a worker
-# sleeps at most MAX_WAIT for a slot, else the task is re-scheduled.
-WHATSAPP_RATE_LIMIT_JITTER = env.float("WHATSAPP_RATE_LIMIT_JITTER", default=0.1)
+# Per-number limiter (whatsapp.services.ratelimit): a sliding 1 s window of the requests' answer
+# times keeps every 1 s window at Meta within the tier; RESERVED_SHARE (0..1) of the tier is left
+# for inbound traffic and live replies (Meta counts both directions); slots are reserved at most
+# MAX_WAIT ahead, else the task is re-scheduled.
 WHATSAPP_RATE_LIMIT_RESERVED_SHARE = env.float("WHATSAPP_RATE_LIMIT_RESERVED_SHARE", default=0.1)
 WHATSAPP_RATE_LIMIT_MAX_WAIT = env.float("WHATSAPP_RATE_LIMIT_MAX_WAIT", default=2.0)
+# Concurrent requests per worker process (whatsapp.services.outbound.pool), over one HTTP pool.
+WHATSAPP_SEND_CONCURRENCY = env.int("WHATSAPP_SEND_CONCURRENCY", default=8)
 
 # --- Secrets at rest -------------------------------------------------------------------------
 # Fernet keys, comma-separated: the first encrypts, all decrypt (rotation: prepend a new key,

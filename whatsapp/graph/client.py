@@ -1,9 +1,15 @@
-"""`GraphClient`: the one place the product talks to Meta's Graph API (house style §3).
+"""`GraphClient`: the one place the product talks to Meta's Graph API.
 
 Plain Python, no Django: base URL, version, timeout and the token callbacks come from the
 caller (settings `WHATSAPP_GRAPH_URL`, `WHATSAPP_GRAPH_VERSION`, `WHATSAPP_GRAPH_TIMEOUT`).
-`_request` is the only method that performs HTTP. It never logs or raises a token (bearer,
-app secret, exchanged or inspected tokens are scrubbed) nor a message body.
+`_request` is the only method that performs HTTP.
+
+Meta pages: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages (send),
+https://developers.facebook.com/documentation/business-messaging/whatsapp/business-phone-numbers/media/,
+https://developers.facebook.com/documentation/business-messaging/whatsapp/access-tokens/,
+https://developers.facebook.com/docs/graph-api/reference/whats-app-business-hsm/ (templates).
+It never logs or raises a token (bearer, app secret, exchanged or inspected tokens are
+scrubbed) nor a message body.
 """
 
 from __future__ import annotations
@@ -117,10 +123,11 @@ class GraphClient:
     def __repr__(self) -> str:
         return f"GraphClient(base_url={self.base_url!r})"
 
-    # --- Messages --------------------------------------------------------------------------
+    # --- Messages ---------------------------------------------------------------------------------
 
     def send_message(self, phone_number_id: str, payload: Mapping[str, Any]) -> SentMessage:
-        """Send one message (Meta: "Messages", POST /{phone-number-id}/messages; reference §8).
+        """Send one message (Meta: "Messages", POST /{phone-number-id}/messages;
+        https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages).
 
         Build `payload` with `whatsapp.graph.payloads`. Never retried here: a read timeout raises
         `GraphTimeoutError(maybe_delivered=True)` (Meta may have accepted it). Raises
@@ -139,7 +146,7 @@ class GraphClient:
         self, phone_number_id: str, wamid: str, typing_indicator: bool = False
     ) -> None:
         """Mark an inbound message (and earlier ones) read, optionally showing "typing…"
-        (Meta: "Mark messages as read", "Typing indicators"; reference §9). Idempotent.
+        (Meta: "Mark messages as read", "Typing indicators"). Idempotent.
         Raises `GraphPermanentError` 131009 for an unknown/too old wamid, or any Graph error."""
         self._request(
             "POST",
@@ -148,7 +155,7 @@ class GraphClient:
             idempotent=True,
         )
 
-    # --- Media (reference §7) --------------------------------------------------------------
+    # --- Media (Meta: business-phone-numbers/media) -----------------------------------------------
 
     def get_media_url(self, media_id: str, phone_number_id: str | None = None) -> MediaInfo:
         """Look up a media id (Meta: "Media", GET /{media-id}): a download URL valid ~5 minutes.
@@ -193,7 +200,7 @@ class GraphClient:
         params = {"phone_number_id": phone_number_id} if phone_number_id else None
         self._request("DELETE", path_segment(media_id), params=params, idempotent=True)
 
-    # --- Tokens (reference §12) ------------------------------------------------------------
+    # --- Tokens (Meta: access-tokens) -------------------------------------------------------------
 
     def exchange_token(
         self, *, app_id: str, app_secret: str, short_lived_token: str
@@ -228,7 +235,7 @@ class GraphClient:
         )
         return TokenInfo.from_response(data)
 
-    # --- Templates (reference §10) ---------------------------------------------------------
+    # --- Templates (Meta: whats-app-business-hsm) -------------------------------------------------
 
     def list_templates_page(
         self, waba_id: str, *, limit: int = 100, after: str | None = None, **filters: Any
@@ -278,7 +285,7 @@ class GraphClient:
             "DELETE", f"{path_segment(waba_id)}/message_templates", params=params, idempotent=True
         )
 
-    # --- The only HTTP ---------------------------------------------------------------------
+    # --- The only HTTP ----------------------------------------------------------------------------
 
     def _request(
         self,
@@ -357,7 +364,8 @@ class GraphClient:
             ) from None
         except (httpx.TimeoutException, httpx.ReadError, httpx.RemoteProtocolError) as exc:
             # Sent (at least partly) but no answer. A WriteTimeout never completed the request,
-            # so Meta cannot have acted on it; after that, Meta may have accepted it (§13).
+            # so Meta cannot have acted on it; after that, Meta may have accepted it (no
+            # idempotency key: https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes).
             self._log_failure(method, log_path, started, exc)
             raise GraphTimeoutError(
                 f"{method} {log_path}: {type(exc).__name__}: no response",
@@ -365,7 +373,7 @@ class GraphClient:
             ) from None
         except httpx.HTTPError as exc:
             # Anything else (protocol errors...): for a send we cannot tell whether it left,
-            # so stay on the safe side of §13 and do not claim it was not delivered.
+            # so stay on the safe side (above) and do not claim it was not delivered.
             self._log_failure(method, log_path, started, exc)
             if maybe_delivered:
                 raise GraphTimeoutError(

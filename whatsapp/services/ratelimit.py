@@ -1,52 +1,60 @@
 """The per-phone-number send rate limiter, shared by every worker through Redis.
 
-Meta caps each registered number's throughput (reference §14: 80 msg/s by default, up to 1,000;
-over it: error 130429). Every worker process and thread that sends for a number must therefore
-draw from one budget, so the budget lives in Redis and is updated by one atomic Lua script.
+Meta caps each registered number's throughput: 80 messages a second by default, up to 1,000
+after an upgrade, both directions counted; over it Meta answers error 130429
+(https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput). Every
+worker process and thread that sends for a number draws from one budget, so the budget lives in
+Redis and is changed only by atomic Lua scripts that read Redis's clock (`TIME`), one clock
+for the whole fleet.
 
-Algorithm: GCRA (generic cell rate algorithm) used as a *scheduler*. The key holds the
-"theoretical arrival time" (TAT) of the next free slot; each call reserves the next slot
-(TAT += 1/rate) and is told how long to wait for it. Slots are therefore spaced exactly
-1/rate apart across the whole fleet, whatever the number of workers, with no polling and no
-thundering herd. Details that keep the fleet *just under* the limit:
+The promise: **no 1-second window at Meta holds more than `limit` of our requests**, whatever
+the network and scheduling delays, while a busy number runs at `limit / (1 + latency)` (80/s
+with 20 ms round trips: 78.4/s). How:
 
-- The script reads the clock with Redis `TIME`, so every worker uses the same clock (worker
-  clocks may drift; the reservation arithmetic must not).
-- Slots are spaced so that even when requests reach Meta up to `WHATSAPP_RATE_LIMIT_JITTER`
-  seconds late (thread scheduling, GIL, network) no 1-second window holds more than the
-  configured rate: interval = (1 + jitter) / (rate - 1), i.e. about 90% of 80/s and 91% of
-  1,000/s with the default 100 ms. Spacing of exactly 1/rate allows rate+1 requests in a
-  window and, with any jitter, more: measured on the sandbox, 50 ms still drew a few 130429
-  on a loaded 2-CPU machine.
-- Headroom: Meta counts inbound and outbound messages of every kind against the number's cap,
-  so the limiter hands out only `1 - WHATSAPP_RATE_LIMIT_RESERVED_SHARE` of it (default 10%
-  left for inbound traffic and live replies sent outside this pipeline).
-- Tier: the rate is read per send through `number_messages_per_second` (80 standard, 1,000
-  after Meta's upgrade, 20 for numbers shared with the WhatsApp Business app), so a tier change
-  takes effect on the next send.
-- A 130429 from Meta means the number is over its cap anyway (e.g. other traffic): `pause`
-  pushes the schedule back for every worker.
-- The caller reserves first, then records the attempt in the database, then sleeps only what
-  is left until its slot: the database write happens inside the wait, not between the slot
-  and the request.
-- No burst allowance (tau = 0): an idle number does not accumulate credit that a campaign start
-  could spend as a burst above the cap.
-- A caller that would have to wait longer than `max_wait` gets no reservation (the script does
-  not move the TAT) and is told how long the queue is: the task re-schedules itself instead of
+- Admission by a sliding window of *sends*. The key `whatsapp:ratelimit:<phone_number_id>` is
+  a sorted set with one entry per request; its score is the request's *release time*: the
+  moment its answer came back (recorded by `release`, with Redis's clock, after the response),
+  or, while it is still on the wire, a deadline far ahead (`hold`). A slot at time `s` is handed
+  out only if fewer than `limit` entries have a release time after `s - 1 s`; a request leaves
+  no earlier than its slot. Why that is enough: take any 1 s window [a, a+1) at Meta and the
+  last request R admitted among those that arrived in it. Every other one was admitted before
+  R, and arrived (so was answered, or is still in flight) at or after `a`, later than
+  `slot(R) - 1` since R arrived in the window after its slot. So each of them was counted when
+  R was admitted: at most `limit - 1` others, `limit` in all. Delays only make a release time
+  later, which is the safe side; no jitter allowance has to be guessed.
+- Pacing: slots are also spaced at least `1 / limit` apart (the `:pace` key holds the next free
+  slot), so a campaign's start is spread over the second instead of arriving as one burst.
+- Slots can be reserved ahead (`reserve_many`, one Redis call for a chunk, at most `max_wait`
+  ahead): a reserved slot counts as in flight from then on, so the proof holds for it too.
+  A slot given back unused (`cancel`) is removed: no request left for it.
+- A worker that dies mid-send leaves its entry at its deadline (`hold`, default 30 s): the
+  number loses one unit of its budget until then, never the guarantee.
+- Headroom: Meta counts inbound and outbound messages of every kind against the cap, so the
+  limiter hands out `limit = floor(tier * (1 - WHATSAPP_RATE_LIMIT_RESERVED_SHARE))` (default
+  share 0.1: 72 of 80, 900 of 1,000), the rest left for inbound traffic and live replies sent
+  outside this pipeline. A deployment whose numbers only send campaigns may set the share to 0.
+- Tier: the rate is read per batch through `number_messages_per_second` (80 standard, 1,000
+  after Meta's upgrade, 20 for numbers shared with the WhatsApp Business app).
+- A 130429 from Meta means the number is over its cap anyway (other traffic): `pause` pushes
+  the next slot back for every worker.
+- A caller that would have to wait longer than `max_wait` gets no reservation (nothing moves)
+  and is told roughly how long to come back after: the task re-schedules itself instead of
   holding a worker thread asleep.
 
 Pair rate (131056, one business number to one user): `PairBackoff` blocks the pair for 4^n
 seconds (1, 4, 16 ... capped), n counting the pair's recent 131056s, in Redis shared by workers.
 
-Keys are `whatsapp:ratelimit:<phone_number_id>` and
+Keys are `whatsapp:ratelimit:<phone_number_id>` (+ `:pace`, `:seq`) and
 `whatsapp:pair:<phone_number_id>:<recipient>`. Meta's phone_number_id is globally unique (the
 routing table's unique index), so tenants cannot collide or read each other's budget.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import redis
@@ -56,50 +64,69 @@ KEY_PREFIX = "whatsapp:ratelimit:"
 PAIR_KEY_PREFIX = "whatsapp:pair:"
 # Meta's fixed throughput of numbers shared with the WhatsApp Business app (coexistence).
 COEXISTENCE_MESSAGES_PER_SECOND = 20
+SECOND_US = 1_000_000
+DEFAULT_HOLD = 30.0  # seconds an unanswered request counts (a dead worker's slot comes back)
 
-# KEYS[1] = bucket key; ARGV = interval_us, max_wait_us.
-# Returns {granted (1/0), wait_us}: granted → sleep wait_us then send; not granted → come back
-# in about wait_us. Microsecond integers: Lua numbers are doubles, exact far beyond 2^53 µs.
-_GCRA_LUA = """
+# KEYS = window zset, pace key, seq key; ARGV = limit, interval_us, max_wait_us, count, hold_us.
+# Reserves up to `count` slots at most max_wait ahead. Returns {first_seq, wait_us...}: members
+# are first_seq, first_seq + 1, ... (one per wait). Nothing granted: {-1, retry_in_us}.
+# Microsecond integers: Lua numbers are doubles, exact far beyond 2^53 µs.
+_RESERVE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local max_wait = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local limit = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local max_wait = tonumber(ARGV[3])
+local count = tonumber(ARGV[4])
+local hold = tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 1000000)
+local tat = tonumber(redis.call('GET', KEYS[2]) or '0')
 if tat < now then tat = now end
-local wait = tat - now
-if wait > max_wait then
-  return {0, wait}
+local n = redis.call('ZCARD', KEYS[1])
+local seq = redis.call('INCRBY', KEYS[3], count) - count + 1
+local out = {seq}
+local last = now
+for i = 1, count do
+  local slot = tat
+  local by_window = false
+  local k = n - limit + 1
+  if k >= 1 then
+    local e = tonumber(redis.call('ZRANGE', KEYS[1], k - 1, k - 1, 'WITHSCORES')[2])
+    if e + 1000000 > slot then slot = e + 1000000; by_window = true end
+  end
+  if slot - now > max_wait then
+    if i == 1 then
+      -- the counter must outlive every member it named (unique members in the window)
+      redis.call('PEXPIRE', KEYS[3], math.floor((max_wait + hold) / 1000) + 60000)
+      local retry = slot - now
+      if by_window and retry > 1000000 then retry = 1000000 end
+      return {-1, retry}
+    end
+    break
+  end
+  redis.call('ZADD', KEYS[1], slot + hold, tostring(seq + i - 1))
+  n = n + 1
+  out[#out + 1] = slot - now
+  tat = slot + interval
+  last = slot + hold
 end
-local new_tat = tat + interval
-redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.floor(wait / 1000) + 60000)
-return {1, wait}
+redis.call('SET', KEYS[2], string.format('%d', tat), 'PX', math.floor((tat - now) / 1000) + 60000)
+redis.call('PEXPIRE', KEYS[1], math.floor((last - now) / 1000) + 2000)
+redis.call('PEXPIRE', KEYS[3], math.floor((last - now) / 1000) + 60000)
+return out
 """
 
-
-# KEYS[1] = bucket key; ARGV = interval_us, max_wait_us, count. Reserves up to `count`
-# consecutive slots whose wait is at most max_wait. Returns {granted, first_wait_us}; granted 0:
-# first_wait_us is the queue's length.
-_GCRA_MANY_LUA = """
+# KEYS[1] = window zset; ARGV = members. Their release time becomes now (never later).
+_RELEASE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local max_wait = tonumber(ARGV[2])
-local count = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local wait = tat - now
-if wait > max_wait then
-  return {0, wait}
+for i = 1, #ARGV do
+  redis.call('ZADD', KEYS[1], 'XX', 'LT', now, ARGV[i])
 end
-local granted = math.min(count, math.floor((max_wait - wait) / interval) + 1)
-local new_tat = tat + interval * granted
-redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX',
-  math.floor((new_tat - now) / 1000) + 60000)
-return {granted, wait}
+return #ARGV
 """
 
-# KEYS[1] = bucket key; ARGV = pause_us. Moves the schedule at least pause_us into the future.
+# KEYS[1] = pace key; ARGV = pause_us. Moves the next slot at least pause_us into the future.
 _PAUSE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -126,12 +153,14 @@ return block
 
 @dataclass(frozen=True)
 class Reservation:
-    """`granted`: a slot is reserved `wait` seconds from now. Otherwise the queue is `wait`
-    seconds long and nothing was reserved."""
+    """`granted`: a slot is reserved `wait` seconds from now, under `member` in the number's
+    window (give it to `release` once the request was answered, or to `cancel` if it never
+    left). Otherwise nothing was reserved and `wait` is roughly when to come back."""
 
     granted: bool
     wait: float
     at: float = field(default_factory=time.monotonic)  # when the answer was given
+    member: str = ""
 
     def late_by(self) -> float:
         """Seconds the reserved slot is already past (negative: still ahead)."""
@@ -163,6 +192,13 @@ def _redis() -> redis.Redis:
         return client
 
 
+def effective_limit(*, messages_per_second: float, reserved_share: float) -> int:
+    """Requests a second the limiter hands out: the tier less the share kept for inbound
+    traffic and live replies (at least 1)."""
+    share = min(max(reserved_share, 0.0), 0.99)
+    return max(1, math.floor(messages_per_second * (1 - share) + 1e-9))
+
+
 class SendRateLimiter:
     """The shared budget of one phone number (see the module docstring)."""
 
@@ -172,69 +208,94 @@ class SendRateLimiter:
         phone_number_id: str,
         messages_per_second: float,
         headroom: float | None = None,
-        jitter: float | None = None,
+        hold: float = DEFAULT_HOLD,
         client: redis.Redis | None = None,
     ) -> None:
+        """`headroom`: the share of the tier handed out (default
+        `1 - WHATSAPP_RATE_LIMIT_RESERVED_SHARE`); `hold`: seconds an unanswered request
+        counts against the window."""
         if messages_per_second <= 0:
             raise ValueError("messages_per_second must be positive")
         if headroom is None:
             headroom = 1.0 - float(getattr(settings, "WHATSAPP_RATE_LIMIT_RESERVED_SHARE", 0.1))
-        if jitter is None:
-            jitter = float(getattr(settings, "WHATSAPP_RATE_LIMIT_JITTER", 0.1))
         self.phone_number_id = phone_number_id
-        self.limit = messages_per_second
-        # Slots per second actually handed out (module docstring).
-        self.rate = headroom * max(messages_per_second - 1, 1) / (1 + jitter)
+        self.tier = messages_per_second
+        self.limit = effective_limit(
+            messages_per_second=messages_per_second, reserved_share=1.0 - headroom
+        )
+        self.hold = hold
         self.key = _key(KEY_PREFIX + phone_number_id)
+        self.pace_key = self.key + ":pace"
+        self.seq_key = self.key + ":seq"
         self._redis = client or _redis()
-        self._script = self._redis.register_script(_GCRA_LUA)
-        self._many = self._redis.register_script(_GCRA_MANY_LUA)
+        self._reserve = self._redis.register_script(_RESERVE_LUA)
+        self._release = self._redis.register_script(_RELEASE_LUA)
         self._pause = self._redis.register_script(_PAUSE_LUA)
 
     @property
     def interval(self) -> float:
-        """Seconds between two slots handed out."""
-        return max(1, round(1_000_000 / self.rate)) / 1_000_000
+        """The smallest spacing of two slots, in seconds."""
+        return self._interval_us / SECOND_US
+
+    @property
+    def _interval_us(self) -> int:
+        return max(1, SECOND_US // self.limit)
 
     def reserve(self, *, max_wait: float) -> Reservation:
         """Reserve the number's next send slot if it is at most `max_wait` seconds away."""
-        interval_us = max(1, round(1_000_000 / self.rate))
-        granted, wait_us = self._script(
-            keys=[self.key], args=[interval_us, max(0, round(max_wait * 1_000_000))]
-        )
-        return Reservation(granted=bool(granted), wait=int(wait_us) / 1_000_000)
+        return self.reserve_many(count=1, max_wait=max_wait)[0]
 
     def reserve_many(self, *, count: int, max_wait: float) -> list[Reservation]:
-        """Reserve up to `count` consecutive slots at most `max_wait` seconds away, in one Redis
-        call. Returns one granted Reservation per slot (spaced `interval` apart), or a single
-        not-granted one whose `wait` is the queue's length."""
-        interval_us = max(1, round(1_000_000 / self.rate))
-        granted, wait_us = self._many(
-            keys=[self.key],
-            args=[interval_us, max(0, round(max_wait * 1_000_000)), max(1, count)],
+        """Reserve up to `count` slots at most `max_wait` seconds away, in one Redis call.
+        Returns one granted Reservation per slot, in order, or a single not-granted one whose
+        `wait` says when to come back."""
+        answer = self._reserve(
+            keys=[self.key, self.pace_key, self.seq_key],
+            args=[
+                self.limit,
+                self._interval_us,
+                max(0, round(max_wait * SECOND_US)),
+                max(1, count),
+                round(self.hold * SECOND_US),
+            ],
         )
         at = time.monotonic()
-        if not granted:
-            return [Reservation(granted=False, wait=int(wait_us) / 1_000_000, at=at)]
+        first = int(answer[0])
+        if first < 0:
+            return [Reservation(granted=False, wait=int(answer[1]) / SECOND_US, at=at)]
         return [
-            Reservation(granted=True, wait=(int(wait_us) + i * interval_us) / 1_000_000, at=at)
-            for i in range(int(granted))
+            Reservation(granted=True, wait=int(wait) / SECOND_US, at=at, member=str(first + i))
+            for i, wait in enumerate(answer[1:])
         ]
 
+    def release(self, reservations: Iterable[Reservation]) -> None:
+        """The requests of these slots were answered: they count for one more second from now."""
+        members = [r.member for r in reservations if r.granted and r.member]
+        if members:
+            self._release(keys=[self.key], args=members)
+
+    def cancel(self, reservations: Iterable[Reservation]) -> None:
+        """These slots were not used (no request left): give them back."""
+        members = [r.member for r in reservations if r.granted and r.member]
+        if members:
+            self._redis.zrem(self.key, *members)
+
     def pause(self, *, seconds: float) -> float:
-        """Push the number's schedule `seconds` further out for every worker (Meta said 130429).
-        Returns how far away the next slot now is, in seconds."""
-        return int(self._pause(keys=[self.key], args=[max(1, round(seconds * 1_000_000))])) / 1e6
+        """Push the number's next slot `seconds` further out for every worker (Meta said
+        130429). Returns how far away the next slot now is, in seconds."""
+        pushed = self._pause(keys=[self.pace_key], args=[max(1, round(seconds * SECOND_US))])
+        return int(pushed) / SECOND_US
 
     def acquire(self, *, max_wait: float) -> Reservation:
-        """Reserve a slot and sleep until it; returns the reservation (not granted: no sleep)."""
+        """Reserve a slot and sleep until it; returns the reservation (not granted: no sleep).
+        Release it once the request was answered."""
         reservation = self.reserve(max_wait=max_wait)
         reservation.sleep_until_slot()
         return reservation
 
     def reset(self) -> None:
-        """Forget the number's schedule (tests and benchmarks)."""
-        self._redis.delete(self.key)
+        """Forget the number's window and schedule (tests and benchmarks)."""
+        self._redis.delete(self.key, self.pace_key, self.seq_key)
 
 
 def number_messages_per_second(number: object) -> int:
@@ -244,7 +305,7 @@ def number_messages_per_second(number: object) -> int:
     app) is fixed at 20/s; otherwise the tier Meta last reported (a `throughput` field, when the
     number has one, set from `phone_number_quality_update` webhooks), else
     PhoneNumber.messages_per_second, else WHATSAPP_DEFAULT_MESSAGES_PER_SECOND.
-    https://developers.facebook.com/docs/whatsapp/throughput
+    https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput
     """
     if getattr(number, "is_coexistence", False):
         return COEXISTENCE_MESSAGES_PER_SECOND

@@ -11,9 +11,13 @@ Errors follow the one table in `whatsapp.services.outbound.policy`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -32,7 +36,13 @@ from whatsapp.graph.types import SentMessage
 from whatsapp.models import PendingStatus, WhatsAppMedia, WhatsAppMessage
 from whatsapp.services.contacts import contact_wa_id_confirm
 from whatsapp.services.media_upload import media_upload_to_meta
-from whatsapp.services.meta_access import graph_client_for_org, sending_halt
+from whatsapp.services.meta_access import (
+    access_token_get,
+    access_token_refresh,
+    graph_client_for_org,
+    graph_client_for_token,
+    sending_halt,
+)
 from whatsapp.services.outbound.create import media_record_referenced
 from whatsapp.services.outbound.enqueue import messages_enqueue
 from whatsapp.services.outbound.policy import (
@@ -41,7 +51,9 @@ from whatsapp.services.outbound.policy import (
     contact_opt_out_marketing,
     error_rule_for,
 )
+from whatsapp.services.outbound.pool import post_at_slot
 from whatsapp.services.outbound.rules import (
+    CUSTOMER_WINDOW,
     MEDIA_TYPES,
     PENDING_UPLOAD_ID,
     FailureReason,
@@ -54,6 +66,7 @@ from whatsapp.services.outbound.rules import (
 )
 from whatsapp.services.ratelimit import (
     PairBackoff,
+    Reservation,
     SendRateLimiter,
     limiter_for_number,
     number_messages_per_second,
@@ -62,6 +75,15 @@ from whatsapp.services.ratelimit import (
 from whatsapp.services.statuses import pending_statuses_apply
 
 logger = logging.getLogger(__name__)
+
+# Slots reserved (and rows claimed) per Redis call and UPDATE; the limiter bounds it further to
+# the slots at most WHATSAPP_RATE_LIMIT_MAX_WAIT ahead.
+CHUNK = 100
+# Seconds a task's thread waits in all for a busy number's slots before it enqueues the rest
+# of its batch again (a campaign on a 20/s number must not hold every worker thread asleep).
+TASK_WAIT = 20.0
+# Answers settled together (one UPDATE) while the task's thread still has slots to reserve.
+SETTLE_BATCH = 50
 
 
 @dataclass(frozen=True)
@@ -109,46 +131,61 @@ def message_fail(message_id: int, *, reason: str, message: str, code: int | None
 
 
 def _mark_accepted(message: WhatsAppMessage, sent: SentMessage) -> None:
-    """Meta's 200: `accepted` with the wamid, `accepted_at` and Meta's `message_status`.
-    Not `sent`: that is a status webhook (`sent_at` is its time)."""
+    """Meta's 200 for one message (see `_mark_accepted_many`)."""
+    _mark_accepted_many([(message, sent)])
+
+
+def _mark_accepted_many(answers: list[tuple[WhatsAppMessage, SentMessage]]) -> None:
+    """Meta's 200s: `accepted` with the wamid, `accepted_at` and Meta's `message_status`, in
+    one `UPDATE ... FROM (VALUES ...)` for the rows still `queued`/`sending`. Not `sent`: that
+    is a status webhook (`sent_at` is its time)."""
+    if not answers:
+        return
     now = timezone.now()
-    meta_status = (sent.message_status or "")[:40]
-    updated = _live(message.pk, Status.QUEUED, Status.SENDING).update(
-        status=Status.ACCEPTED,
-        wamid=sent.wamid or None,
-        accepted_at=now,
-        message_status=meta_status,
-        failure_reason="",
-        error_code=None,
-        error_title="",
-        error_message="",
-        updated_at=now,
-    )
-    if not updated:
-        # A status webhook got here first: keep its status, add what the 200 told us.
-        fill = {"accepted_at": Coalesce(F("accepted_at"), Value(now)), "updated_at": now}
-        if meta_status:
-            fill["message_status"] = Value(meta_status)
-        WhatsAppMessage.objects.filter(pk=message.pk).update(**fill)
-        if sent.wamid:
-            WhatsAppMessage.objects.filter(pk=message.pk, wamid__isnull=True).update(
-                wamid=sent.wamid
-            )
-    contact_wa_id_confirm(
-        contact_id=message.contact_id, wa_id=sent.wa_id or "", known_wa_id=message.contact.wa_id
-    )
+    table = connection.ops.quote_name(WhatsAppMessage._meta.db_table)
+    values = ", ".join(["(%s::bigint, %s, %s)"] * len(answers))
+    params: list[object] = []
+    for message, sent in answers:
+        params += [message.pk, sent.wamid or None, (sent.message_status or "")[:40]]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS m SET status = %s, wamid = v.wamid, accepted_at = %s, "  # noqa: S608 - the table name is ours, values are parameters
+            "message_status = v.message_status, failure_reason = '', error_code = NULL, "
+            "error_title = '', error_message = '', updated_at = %s "
+            f"FROM (VALUES {values}) AS v (id, wamid, message_status) "
+            "WHERE m.id = v.id AND m.status IN (%s, %s) RETURNING m.id",
+            [Status.ACCEPTED, now, now, *params, Status.QUEUED, Status.SENDING],
+        )
+        updated = {row[0] for row in cursor.fetchall()}
+    for message, sent in answers:
+        if message.pk not in updated:
+            _fill_accepted(message, sent, now=now)
+        contact_wa_id_confirm(
+            contact_id=message.contact_id, wa_id=sent.wa_id or "", known_wa_id=message.contact.wa_id
+        )
     # A receipt finds our row by client_reference (committed before the call), so receipts are
-    # parked only in odd cases; look before taking the row lock that applying them needs.
-    if PendingStatus.objects.filter(
-        Q(wamid=sent.wamid) | Q(callback_data=str(message.client_reference))
-    ).exists():
-        pending_statuses_apply(message_id=message.pk)
-    logger.info(
-        "outbound message accepted: id=%s attempts=%s message_status=%s",
-        message.pk,
-        message.attempts,
-        meta_status or "-",
-    )
+    # parked only in odd cases; look (one query) before taking the row locks applying them needs.
+    wamids = [sent.wamid for _, sent in answers if sent.wamid]
+    references = {str(message.client_reference): message.pk for message, _ in answers}
+    by_wamid = {sent.wamid: message.pk for message, sent in answers if sent.wamid}
+    parked = PendingStatus.objects.filter(
+        Q(wamid__in=wamids) | Q(callback_data__in=list(references))
+    ).values_list("wamid", "callback_data")
+    for message_id in {by_wamid.get(w) or references.get(c) for w, c in parked} - {None}:
+        pending_statuses_apply(message_id=message_id)
+    logger.info("outbound messages accepted: %d (ids %s..%s)", len(answers),
+                answers[0][0].pk, answers[-1][0].pk)  # fmt: skip
+
+
+def _fill_accepted(message: WhatsAppMessage, sent: SentMessage, *, now) -> None:
+    """A status webhook got here first: keep its status, add what the 200 told us."""
+    meta_status = (sent.message_status or "")[:40]
+    fill = {"accepted_at": Coalesce(F("accepted_at"), Value(now)), "updated_at": now}
+    if meta_status:
+        fill["message_status"] = Value(meta_status)
+    WhatsAppMessage.objects.filter(pk=message.pk).update(**fill)
+    if sent.wamid:
+        WhatsAppMessage.objects.filter(pk=message.pk, wamid__isnull=True).update(wamid=sent.wamid)
 
 
 def _halt(organization: Organization, message_id: int, error: Exception) -> None:
@@ -164,12 +201,29 @@ def _halt(organization: Organization, message_id: int, error: Exception) -> None
     )
 
 
+class _Access:
+    """The organization's token, read once for the batch in the task's thread (the pool's
+    threads never touch the database), and a client that sends with it."""
+
+    def __init__(self, *, org_id: str) -> None:
+        self.org_id = org_id
+        self.token = access_token_get(org_id=org_id)
+        self.client = graph_client_for_token(self.token)
+
+    def refresh(self) -> None:
+        """Meta rejected the token (190): refresh it once (raises CredentialInvalidError)."""
+        self.token = access_token_refresh(org_id=self.org_id, stale_token=self.token)
+        self.client = graph_client_for_token(self.token)
+
+
 def messages_send(*, message_ids: Sequence[int]) -> dict[int, SendOutcome]:
     """Send the batch's outgoing messages that are still `queued`, and settle each one.
 
     Returns each id's outcome. Never raises for Meta's or the messages' errors: they end in the
     rows' states. Messages that must be tried again are enqueued again here
     (`messages_enqueue` with their countdown); deferred ones (131049) wait for the sweeper.
+    Per batch, not per message: the rows (one query), the sending numbers, the 24-hour windows
+    (one query per number), the organization's token (one read).
     """
     ids = list(dict.fromkeys(int(i) for i in message_ids))
     outcomes: dict[int, SendOutcome] = dict.fromkeys(ids, SendOutcome("skipped"))
@@ -184,15 +238,27 @@ def messages_send(*, message_ids: Sequence[int]) -> dict[int, SendOutcome]:
         return outcomes
     organization = current_organization()
     client = graph_client_for_org(str(organization.org_id))
+    batch = _Batch(organization=organization)
+    batch.resolve_numbers(rows)
+    batch.find_open_windows(rows, now=now)
     by_number: dict[str, list[_Ready]] = defaultdict(list)
     for message in rows:
-        ready = _ready(client, organization, message)
+        ready = _ready(client, batch, message)
         if isinstance(ready, SendOutcome):
             outcomes[message.pk] = ready
         else:
             by_number[ready.number.phone_number_id].append(ready)
-    for items in by_number.values():
-        outcomes.update(_send_for_number(client, organization, items))
+    if by_number:
+        try:
+            access = _Access(org_id=str(organization.org_id))
+        except (CredentialInvalidError, CredentialMissingError) as exc:
+            for items in by_number.values():
+                for item in items:
+                    _halt(organization, item.message.pk, exc)
+                    outcomes[item.message.pk] = SendOutcome("failed")
+            by_number = {}
+        for items in by_number.values():
+            outcomes.update(_send_for_number(client, access, organization, items))
     _enqueue_retries(outcomes)
     return outcomes
 
@@ -202,10 +268,66 @@ def message_send(*, message_id: int) -> SendOutcome:
     return messages_send(message_ids=[message_id])[message_id]
 
 
-def _ready(client, organization: Organization, message: WhatsAppMessage) -> _Ready | SendOutcome:
+class _Batch:
+    """What the messages of one batch share: their sending numbers and open 24-hour windows,
+    each read once for the batch."""
+
+    def __init__(self, *, organization: Organization) -> None:
+        self.organization = organization
+        self.numbers: dict[str, PhoneNumber | WhatsAppDomainError] = {}
+        self.open_windows: set[tuple[int, str]] = set()  # (contact id, phone_number_id)
+
+    def number_for(self, phone_number_id: str) -> PhoneNumber:
+        """`sending_number_for`, remembered per requested id (its errors too)."""
+        if phone_number_id not in self.numbers:
+            try:
+                self.numbers[phone_number_id] = sending_number_for(
+                    organization=self.organization, phone_number_id=phone_number_id or None
+                )
+            except WhatsAppDomainError as exc:
+                self.numbers[phone_number_id] = exc
+        found = self.numbers[phone_number_id]
+        if isinstance(found, WhatsAppDomainError):
+            raise found
+        return found
+
+    def resolve_numbers(self, rows: list[WhatsAppMessage]) -> None:
+        for phone_number_id in {m.phone_number_id or "" for m in rows}:
+            with contextlib.suppress(WhatsAppDomainError):
+                self.number_for(phone_number_id)
+
+    def find_open_windows(self, rows: list[WhatsAppMessage], *, now) -> None:
+        """The (contact, number) pairs whose 24-hour window is open by the contact's own recent
+        message to that number, in one query per sending number. That settles the common case
+        exactly (`customer_window_open` answers True for it whatever the contact's other wa_id
+        forms); `window_check` decides every other message."""
+        cutoff = now - CUSTOMER_WINDOW
+        wanted: dict[str, set[int]] = defaultdict(set)
+        for message in rows:
+            contact = message.contact
+            found = self.numbers.get(message.phone_number_id or "")
+            if (
+                message.type != "template"
+                and isinstance(found, PhoneNumber)
+                and contact.last_inbound_at is not None
+                and contact.last_inbound_at > cutoff
+            ):
+                wanted[found.phone_number_id].add(contact.pk)
+        for phone_number_id, contact_ids in wanted.items():
+            open_ids = WhatsAppMessage.objects.filter(
+                contact_id__in=contact_ids,
+                phone_number_id=phone_number_id,
+                direction=WhatsAppMessage.Direction.INCOMING,
+                timestamp__gt=cutoff,
+            ).values_list("contact_id", flat=True)
+            self.open_windows.update((pk, phone_number_id) for pk in set(open_ids))
+
+
+def _ready(client, batch: _Batch, message: WhatsAppMessage) -> _Ready | SendOutcome:
     """Prepare one message (upload its stored file first); an outcome when it cannot be sent."""
+    organization = batch.organization
     try:
-        number, payload = _prepare(organization, message)
+        number, payload = _prepare(batch, message)
     except WhatsAppDomainError as exc:
         message_fail(message.pk, reason=exc.code, message=exc.message)
         return SendOutcome("failed")
@@ -214,12 +336,19 @@ def _ready(client, organization: Organization, message: WhatsAppMessage) -> _Rea
         outcome = _upload(client, organization, number, message, media)
         if outcome is not None:
             return outcome
-        number, payload = _prepare(organization, message)
+        number, payload = _prepare(batch, message)
     return _Ready(message=message, number=number, payload=payload)
 
 
-def _send_for_number(client, organization: Organization, items: list[_Ready]):
-    """Send one number's messages at its limiter's slots, claiming them chunk by chunk."""
+def _send_for_number(client, access: _Access, organization: Organization, items: list[_Ready]):
+    """Send one number's messages at its limiter's slots, claiming them chunk by chunk.
+
+    The task's thread reserves slots (one Redis call per chunk), claims the chunk (one UPDATE)
+    and hands the requests to the pool (`whatsapp.services.outbound.pool`), then reserves the
+    next chunk while they are on the wire; answers are settled in batches as they come back.
+    When the number is busy the thread waits for slots at most TASK_WAIT seconds in all; the
+    rest of the batch is then enqueued again to come back later.
+    """
     number = items[0].number
     outcomes: dict[int, SendOutcome] = {}
     blocked = pairs_blocked(
@@ -237,32 +366,114 @@ def _send_for_number(client, organization: Organization, items: list[_Ready]):
         phone_number_id=number.phone_number_id,
         messages_per_second=number_messages_per_second(number),
     )
+    max_wait = float(settings.WHATSAPP_RATE_LIMIT_MAX_WAIT)
+    give_up_at = time.monotonic() + TASK_WAIT
+    in_flight: dict[Future, tuple[_Ready, Reservation]] = {}
     while queue:
-        slots = limiter.reserve_many(
-            count=len(queue), max_wait=settings.WHATSAPP_RATE_LIMIT_MAX_WAIT
-        )
+        slots = limiter.reserve_many(count=min(len(queue), CHUNK), max_wait=max_wait)
         if not slots[0].granted:
+            retry_in = slots[0].wait
+            if time.monotonic() + retry_in < give_up_at:
+                # The number is busy for a moment: settle what came back meanwhile, then retry.
+                _settle(access, organization, limiter, in_flight, outcomes, timeout=retry_in)
+                continue
             # The number's queue is long (a campaign): come back when it has drained.
             for item in queue:
-                outcomes[item.message.pk] = SendOutcome("retry", retry_in=slots[0].wait)
+                outcomes[item.message.pk] = SendOutcome("retry", retry_in=max(retry_in, 0.5))
             break
         chunk, queue = queue[: len(slots)], queue[len(slots) :]
         claimed = _claim([item.message.pk for item in chunk])
-        late_allowance = float(settings.WHATSAPP_RATE_LIMIT_JITTER)
-        for index, (item, slot) in enumerate(zip(chunk, slots, strict=False)):
+        limiter.cancel(s for i, s in zip(chunk, slots, strict=False) if i.message.pk not in claimed)
+        for item, slot in zip(chunk, slots, strict=False):
             if item.message.pk not in claimed:
                 continue  # another task has it (skipped)
-            if index and slot.late_by() > late_allowance:
-                # Earlier sends of the chunk ran long: sending now would crowd the slots after
-                # ours. Give the rest of the chunk back (unsent) and reserve again.
-                rest = [i.message.pk for i in chunk[index:] if i.message.pk in claimed]
-                _unclaim(rest)
-                queue = [i for i in chunk[index:] if i.message.pk in claimed] + queue
-                break
             item.message.attempts = claimed[item.message.pk]
-            slot.sleep_until_slot()  # after the DB write: the request leaves right at its slot
-            outcomes[item.message.pk] = _send_one(client, organization, limiter, item)
+            future = post_at_slot(
+                client=access.client,
+                limiter=limiter,
+                slot=slot,
+                phone_number_id=item.number.phone_number_id,
+                payload=item.payload,
+            )
+            in_flight[future] = (item, slot)
+        _settle(access, organization, limiter, in_flight, outcomes, timeout=0)
+    _settle(access, organization, limiter, in_flight, outcomes, timeout=None)
     return outcomes
+
+
+def _settle(access, organization, limiter, in_flight, outcomes, *, timeout: float | None) -> None:
+    """Settle the answers that are in: all of them with `timeout=None`; with 0 only once there
+    are SETTLE_BATCH of them (one UPDATE each); else wait at most `timeout` seconds for one."""
+    if not in_flight:
+        if timeout:
+            time.sleep(timeout)
+        return
+    if timeout is None:
+        done = list(in_flight)
+        futures_wait(done)
+    elif timeout == 0:
+        done = [future for future in in_flight if future.done()]
+        if len(done) < SETTLE_BATCH:
+            return
+    else:
+        done, _ = futures_wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+        if not done:
+            return
+    accepted: list[tuple[WhatsAppMessage, SentMessage]] = []
+    for future in done:
+        item, _slot = in_flight.pop(future)
+        result = future.result()
+        if isinstance(result, SentMessage):
+            accepted.append((item.message, result))
+            outcomes[item.message.pk] = SendOutcome("accepted")
+        else:
+            outcomes[item.message.pk] = _answer_error(access, organization, limiter, item, result)
+    _mark_accepted_many(accepted)
+
+
+def _answer_error(access: _Access, organization, limiter, item: _Ready, error: Exception):
+    """One request of the pool failed: apply the policy (in the task's thread)."""
+    message = item.message
+    if isinstance(error, GraphAuthError) and error.code == 190:
+        # The batch's token was rejected: refresh it once (concurrent refreshes make one
+        # exchange) and send again, at a slot of its own; a second 190 halts (policy).
+        try:
+            access.refresh()
+        except (CredentialInvalidError, CredentialMissingError) as exc:
+            _halt(organization, message.pk, exc)
+            return SendOutcome("failed")
+        slot = limiter.acquire(max_wait=float(settings.WHATSAPP_RATE_LIMIT_MAX_WAIT) + 1.0)
+        if not slot.granted:  # the number is busy: the next attempt uses the new token
+            _requeue(message, error)
+            return SendOutcome("retry", retry_in=slot.wait)
+        try:
+            sent = access.client.send_message(item.number.phone_number_id, item.payload)
+        except Exception as exc:  # classified below like a first answer
+            error = exc
+        else:
+            _mark_accepted(message, sent)
+            return SendOutcome("accepted")
+        finally:
+            limiter.release([slot])
+    if isinstance(error, GraphTimeoutError) and error.maybe_delivered:
+        logger.warning(
+            "outbound message unconfirmed (timeout after the request was sent): id=%s; "
+            "left in sending for a status webhook or the sweeper",
+            message.pk,
+        )
+        return SendOutcome("unconfirmed")
+    if isinstance(error, CredentialInvalidError | CredentialMissingError):
+        _halt(organization, message.pk, error)
+        return SendOutcome("failed")
+    if isinstance(error, GraphError):
+        return _on_error(organization, limiter, item, error)
+    logger.error(
+        "outbound message: unexpected %s while sending id=%s; left in sending for a status "
+        "webhook or the sweeper",
+        type(error).__name__,
+        message.pk,
+    )
+    return SendOutcome("unconfirmed")
 
 
 def _claim(ids: list[int]) -> dict[int, int]:
@@ -278,35 +489,6 @@ def _claim(ids: list[int]) -> dict[int, int]:
             [Status.SENDING, now, now, ids, Status.QUEUED],
         )
         return dict(cursor.fetchall())
-
-
-def _unclaim(ids: list[int]) -> None:
-    """Give claimed rows back unsent (no request left for them): `queued`, attempt undone."""
-    WhatsAppMessage.objects.filter(pk__in=ids, status=Status.SENDING).update(
-        status=Status.QUEUED, attempts=F("attempts") - 1, updated_at=timezone.now()
-    )
-
-
-def _send_one(client, organization: Organization, limiter: SendRateLimiter, item: _Ready):
-    message = item.message
-    try:
-        sent = client.send_message(item.number.phone_number_id, item.payload)
-    except GraphTimeoutError as exc:
-        if exc.maybe_delivered:
-            logger.warning(
-                "outbound message unconfirmed (timeout after the request was sent): id=%s; "
-                "left in sending for a status webhook or the sweeper",
-                message.pk,
-            )
-            return SendOutcome("unconfirmed")
-        return _on_error(organization, limiter, item, exc)
-    except (CredentialInvalidError, CredentialMissingError) as exc:
-        _halt(organization, message.pk, exc)
-        return SendOutcome("failed")
-    except GraphError as exc:
-        return _on_error(organization, limiter, item, exc)
-    _mark_accepted(message, sent)
-    return SendOutcome("accepted")
 
 
 def _on_error(
@@ -396,18 +578,19 @@ def _recipient_of(item: _Ready) -> str:
     return str(payload.get("to") or payload.get("recipient") or "")
 
 
-def _prepare(organization: Organization, message: WhatsAppMessage) -> tuple[PhoneNumber, dict]:
+def _prepare(batch: _Batch, message: WhatsAppMessage) -> tuple[PhoneNumber, dict]:
     """Checks that need no Meta call, then Meta's payload. Raises domain errors."""
-    number = sending_number_for(
-        organization=organization, phone_number_id=message.phone_number_id or None
-    )
+    number = batch.number_for(message.phone_number_id or "")
     if message.phone_number_id != number.phone_number_id:
         WhatsAppMessage.objects.filter(pk=message.pk).update(phone_number_id=number.phone_number_id)
         message.phone_number_id = number.phone_number_id
     recipient = recipient_normalize(recipient=message.recipient or message.contact.address)
-    window_check(
-        contact=message.contact, phone_number_id=message.phone_number_id, message_type=message.type
-    )
+    if (message.contact_id, message.phone_number_id) not in batch.open_windows:
+        window_check(
+            contact=message.contact,
+            phone_number_id=message.phone_number_id,
+            message_type=message.type,
+        )
     content = dict(message.content or {})
     media = getattr(message, "media", None) if message.type in MEDIA_TYPES else None
     if media is not None and media.media_id and not content.get("link"):
