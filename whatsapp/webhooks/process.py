@@ -63,6 +63,9 @@ class BatchResult:
     unroutable: int = 0
     failed_event_ids: set[int] = field(default_factory=set)
     tenants: set[str] = field(default_factory=set)
+    # The claimed events' id range, for the batch's log line (support finds an event by id).
+    first_event_id: int | None = None
+    last_event_id: int | None = None
 
     @property
     def claimed(self) -> int:
@@ -145,6 +148,7 @@ def _claim_and_route_events(*, batch_size: int, result: BatchResult) -> list[_Cl
     result.events = len(events)
     if not events:
         return []
+    result.first_event_id, result.last_event_id = events[0][0], events[-1][0]
     split: _Split = []
     attempts_of = {event_id: attempts for event_id, _, attempts in events}
     for event_id, body, attempts in events:

@@ -65,9 +65,11 @@ def webhook_worker_run(
         total += result.claimed
         if result.claimed:
             logger.info(
-                "webhook batch: events=%d changes=%d processed=%d failed=%d no_handler=%d "
-                "tenants=%d",
+                "webhook batch: events=%d event_id=%s..%s changes=%d processed=%d failed=%d "
+                "no_handler=%d tenants=%d",
                 result.events,
+                result.first_event_id or "-",
+                result.last_event_id or "-",
                 result.changes,
                 result.processed,
                 result.failed,
