@@ -273,6 +273,36 @@ def message_content(message: InboundMessage) -> dict[str, Any]:
     return content
 
 
+def incoming_message_row(
+    *,
+    message: InboundMessage,
+    wamid: str,
+    phone_number_id: str,
+    contact_id: int,
+    from_ids: tuple[str, str],
+    timestamp: datetime,
+) -> WhatsAppMessage:
+    """The unsaved row of an inbound message (the per-item and the set-based paths both store
+    this shape). `from_ids` is Meta's (`from`, `from_user_id`), kept even if the contact's
+    number changes later."""
+    return WhatsAppMessage(
+        wamid=wamid,
+        direction=WhatsAppMessage.Direction.INCOMING,
+        status=WhatsAppMessage.Status.RECEIVED,
+        phone_number_id=phone_number_id,
+        contact_id=contact_id,
+        recipient="",
+        type=message.type,
+        text=message.text,
+        content=message_content(message),
+        raw=message.raw,
+        context_wamid=message.refers_to,
+        from_wa_id=from_ids[0],
+        from_user_id=from_ids[1],
+        timestamp=timestamp,
+    )
+
+
 def message_store(
     *,
     message: InboundMessage,
@@ -308,22 +338,15 @@ def message_store(
         seen_at=timestamp,
         locked=True,
     )
-    stored = WhatsAppMessage.objects.create(
+    stored = incoming_message_row(
+        message=message,
         wamid=wamid,
-        direction=WhatsAppMessage.Direction.INCOMING,
-        status=WhatsAppMessage.Status.RECEIVED,
         phone_number_id=phone_number_id,
-        contact=contact,
-        recipient="",
-        type=message.type,
-        text=message.text,
-        content=message_content(message),
-        raw=message.raw,
-        context_wamid=message.refers_to,
-        from_wa_id=wa_id,
-        from_user_id=user_id,
+        contact_id=contact.pk,
+        from_ids=(wa_id, user_id),
         timestamp=timestamp,
     )
+    stored.save(force_insert=True)
     system = message.system
     if system is not None and system.kind in IDENTITY_CHANGES:
         contact_identity_change(

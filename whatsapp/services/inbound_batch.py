@@ -34,9 +34,9 @@ from whatsapp.services.contacts import Sender, contacts_upsert_plain
 from whatsapp.services.inbound import (
     ACTION_TYPES,
     ApplyResult,
+    incoming_message_row,
     isolated,
     message_actions_apply,
-    message_content,
     message_wamid,
     update_apply_items,
 )
@@ -107,20 +107,12 @@ def updates_apply_sets(
             continue
         owner[wamid] = (position, message)
         rows.append(
-            WhatsAppMessage(
+            incoming_message_row(
+                message=message,
                 wamid=wamid,
-                direction=WhatsAppMessage.Direction.INCOMING,
-                status=WhatsAppMessage.Status.RECEIVED,
                 phone_number_id=phone_number_id,
                 contact_id=contact_id,
-                recipient="",
-                type=message.type,
-                text=message.text,
-                content=message_content(message),
-                raw=message.raw,
-                context_wamid=message.refers_to,
-                from_wa_id=sender.wa_id,
-                from_user_id=sender.user_id,
+                from_ids=(sender.wa_id, sender.user_id),
                 timestamp=sender.seen_at,
             )
         )
