@@ -148,3 +148,36 @@ def test_edit_and_original_processed_concurrently(live_db, org_a):
             row = the_original()
             assert row.text == "pedido 124" and row.edited_at is not None, n
             WhatsAppMessage.objects.all().delete()
+
+
+@pytest.mark.parametrize("actions_first", [False, True])
+def test_another_customer_cannot_edit_or_revoke_a_message(db, org_a, actions_first):
+    """An edit/revoke naming someone else's wamid is kept as its own row and changes nothing."""
+    intruder = "5511888880000"
+    hijack = [
+        {**edit(1, "HIJACKED"), "from": intruder},
+        {**revoke(), "from": intruder},
+    ]
+
+    def from_intruder() -> None:
+        for message in hijack:
+            value = {
+                "messaging_product": "whatsapp",
+                "metadata": {"phone_number_id": PNID},
+                "contacts": [{"profile": {"name": "Eve"}, "wa_id": intruder}],
+                "messages": [message],
+            }
+            inbound_change_apply(value=value, phone_number_id=PNID)
+
+    with in_tenant(org_a):
+        if actions_first:
+            from_intruder()
+            deliver(original())
+        else:
+            deliver(original())
+            from_intruder()
+        row = the_original()
+        assert row.text == "pedido 123"
+        assert row.edited_at is None and row.edit_history == []
+        assert row.revoked_at is None
+        assert WhatsAppMessage.objects.filter(type__in=["edit", "revoke"]).count() == 2

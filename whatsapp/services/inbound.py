@@ -387,8 +387,9 @@ def message_actions_apply(*, original_wamid: str) -> bool:
 
     The newest edit (by Meta's timestamp, then wamid) gives `text`/`content`/`edited_at`; the
     original version and the older edits are `edit_history`, oldest first; the earliest revoke
-    gives `revoked_at`. Same rows, any order, same result. False when the original is not
-    stored yet (the actions wait in their rows).
+    gives `revoked_at`. Only actions from the original's own contact count. Same rows, any
+    order, same result. False when the original is not stored yet (the actions wait in their
+    rows).
     """
     original = (
         WhatsAppMessage.objects.select_for_update()
@@ -402,6 +403,9 @@ def message_actions_apply(*, original_wamid: str) -> bool:
             context_wamid=original_wamid,
             type__in=ACTION_TYPES,
             direction=WhatsAppMessage.Direction.INCOMING,
+            # Only the original's sender may edit or revoke it: another customer's edit naming
+            # this wamid stays a loose row of its own and changes nothing here.
+            contact_id=original.contact_id,
         ).order_by("timestamp", "wamid")
     )
     edits = [a for a in actions if a.type == "edit"]
