@@ -98,6 +98,9 @@ def test_invalid_recipients_are_refused(raw) -> None:
         ({"to": WA_ID, "type": "text", "text": {}}, 400, "invalid_content", "text.body"),
         ({"to": WA_ID, "type": "fax", "text": {"body": "x"}}, 400, "invalid", "type"),
         ({"type": "text", "text": {"body": "x"}}, 400, "invalid", "to"),
+        # JSON allows these escapes; PostgreSQL (NUL) and UTF-8 (lone surrogate) do not.
+        ({"to": WA_ID, "type": "text", "text": {"body": "nul\x00"}}, 400, "invalid", "text"),
+        ({"to": WA_ID, "type": "text", "text": {"body": "\ud800"}}, 400, "invalid", "text"),
         (
             {"to": WA_ID, "type": "image", "image": {"link": "http://insecure.example/a.png"}},
             400,

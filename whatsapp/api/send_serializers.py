@@ -22,6 +22,7 @@ from typing import Any
 from rest_framework import serializers
 
 from whatsapp.graph.payloads import MESSAGE_TYPES
+from whatsapp.graph.sanitize import json_clean
 from whatsapp.models import WhatsAppMessage
 
 
@@ -70,6 +71,12 @@ class SendMessageSerializer(serializers.Serializer):
         for key in ("caption", "filename"):
             if key in attrs:
                 content[key] = attrs.pop(key)
+        if json_clean(content) is not content:
+            # NUL and unpaired surrogates: JSON allows them, PostgreSQL and UTF-8 do not, and
+            # Meta would refuse them too. Say so instead of failing on the INSERT.
+            raise serializers.ValidationError(
+                {message_type: ["Contains a NUL character or an unpaired surrogate."]}
+            )
         attrs["content"] = content
         return attrs
 
