@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.db.models import Q
 
 from tenants.errors import OnboardingError
 from tenants.services.onboarding import validate_slug
@@ -29,6 +31,19 @@ class SignupForm(forms.Form):
         except OnboardingError as exc:
             raise forms.ValidationError(str(exc)) from exc
         return slug
+
+    def clean_admin_email(self) -> str:
+        """An anonymous signup must not attach a new organization to someone else's account
+        (the onboarding service makes an existing user the admin, which is right for staff
+        running `create_org`, not for a public form anyone can fill in with any email)."""
+        email = self.cleaned_data["admin_email"].strip()
+        users = get_user_model().objects.filter(Q(email__iexact=email) | Q(username__iexact=email))
+        if users.exists():
+            raise forms.ValidationError(
+                "An account with this email already exists. Sign in with it, or sign up with "
+                "another email."
+            )
+        return email
 
     def clean_admin_password(self) -> str:
         password = self.cleaned_data["admin_password"]

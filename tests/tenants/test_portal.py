@@ -38,6 +38,8 @@ def test_signup_creates_a_working_organization(public_client) -> None:
         ("slug", "alpha", b"already exists"),
         ("admin_password", "123", b"too short"),
         ("admin_email", "not-an-email", b"valid email"),
+        # Someone else's account (here org_a's admin) cannot be made admin of a new org.
+        ("admin_email", "ADMIN@alpha.test", b"account with this email already exists"),
     ],
 )
 def test_signup_explains_bad_input(public_client, org_a, field, value, message) -> None:
