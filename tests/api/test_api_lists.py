@@ -19,7 +19,7 @@ MESSAGE_FIELDS = {
     "id", "wamid", "direction", "type", "status", "contact", "wa_id", "user_id", "text",
     "timestamp", "media", "raw", "sent_at", "delivered_at", "read_at", "failed_at",
     "error_code", "error_title", "error_message",
-    "accepted_at", "message_status", "played_at", "failure_reason",
+    "accepted_at", "message_status", "played_at", "failure_reason", "attempts", "next_attempt_at",
     "from_wa_id", "from_user_id", "edited_at", "edit_history", "revoked", "revoked_at",
     "context", "interactive",
 }  # fmt: skip
@@ -183,7 +183,8 @@ def test_contacts_list_orders_by_last_seen_with_never_seen_contacts(org_a, rows,
     got_asc = [c["id"] for c in _walk(client, "/api/v1/contacts/?page_size=2&ordering=last_seen")]
     assert got_asc == expected_desc[::-1]
     item = client.get("/api/v1/contacts/?page_size=1").json()["results"][0]
-    assert set(item) == {"id", "wa_id", "user_id", "username", "name", "first_seen", "last_seen"}
+    assert set(item) == {"id", "wa_id", "user_id", "username", "name", "first_seen", "last_seen",
+                         "opted_out_at", "opt_out_source"}  # fmt: skip
 
 
 def test_contact_filters(org_a, rows, client_for) -> None:

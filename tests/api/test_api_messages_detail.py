@@ -41,3 +41,28 @@ def test_api_shows_edits_revoke_context_and_flow_reply(db, org_a, client_for):
     listed = {m["wamid"]: m for m in client.get("/api/v1/messages/").json()["results"]}
     assert listed["wamid.EDIT.1"]["context"]["id"] == ids[ORIGINAL]
     assert listed[ORIGINAL]["context"] is None
+
+
+def test_detail_shows_a_retrying_send_and_a_contacts_opt_out(db, org_a, org_b, client_for):
+    """Polling the detail is enough to follow a send: attempts so far and when the next is due;
+    the contact shows Meta's marketing opt-out. Another organization sees neither."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import ContactFactory, OutgoingMessageFactory
+
+    due = timezone.now() + timedelta(seconds=30)
+    with in_tenant(org_a):
+        contact = ContactFactory(opted_out_at=timezone.now(), opt_out_source="meta_131050")
+        message = OutgoingMessageFactory(
+            contact=contact, attempts=2, next_attempt_at=due, error_code=131000
+        )
+    body = client_for(org_a).get(f"/api/v1/messages/{message.pk}/").json()
+    assert body["status"] == "queued"
+    assert body["attempts"] == 2
+    assert body["next_attempt_at"] == due.isoformat().replace("+00:00", "Z")
+    assert body["error_code"] == 131000
+    shown = client_for(org_a).get(f"/api/v1/contacts/{contact.pk}/").json()
+    assert shown["opt_out_source"] == "meta_131050" and shown["opted_out_at"]
+    assert client_for(org_b).get(f"/api/v1/messages/{message.pk}/").status_code == 404

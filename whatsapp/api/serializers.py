@@ -74,6 +74,9 @@ class MessageSerializer(serializers.ModelSerializer):
             "message_status",
             "played_at",
             "failure_reason",
+            # A send being retried: how many attempts so far, and when the next one is due.
+            "attempts",
+            "next_attempt_at",
             "from_wa_id",
             "from_user_id",
             "edited_at",
@@ -167,7 +170,18 @@ class ContactMergeResultSerializer(serializers.ModelSerializer):
 class ContactSerializer(serializers.ModelSerializer):
     class Meta:
         model = Contact
-        fields = ["id", "wa_id", "user_id", "username", "name", "first_seen", "last_seen"]
+        # opted_out_at/opt_out_source: set when Meta refused marketing to this user (131050).
+        fields = [
+            "id",
+            "wa_id",
+            "user_id",
+            "username",
+            "name",
+            "first_seen",
+            "last_seen",
+            "opted_out_at",
+            "opt_out_source",
+        ]
         read_only_fields = fields
 
 
