@@ -35,7 +35,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,11 +44,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from gunicorn_server import free_port, gunicorn_start  # benchmarks/, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "benchmarks"
 PYTHON = sys.executable
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 DEV_DATABASE_URL = "postgres://postgres@127.0.0.1:54329/saas_platform"
 BROKER_URL = os.environ.get("BENCH_ACK_BROKER_URL", "redis://127.0.0.1:63790/13")
 PHONE_NUMBER_ID = "930000000000001"
@@ -308,12 +307,6 @@ def run_wrk(
 
 
 # --- Servers ---------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(name: str, port: int, database_url: str, workers: int | None):
     env = {
         **os.environ,
@@ -331,20 +324,7 @@ def start_server(name: str, port: int, database_url: str, workers: int | None):
     else:
         env["DJANGO_SETTINGS_MODULE"] = "saas_platform.settings"
         app = "saas_platform.wsgi:application"
-    command = [GUNICORN, app, "-c", "python:saas_platform.gunicorn_conf"]
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{name} server exited: {process.stderr.read().decode()[-2000:]}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return process
-        time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"{name} server did not listen on {port}")
+    return gunicorn_start(app, env=env, port=port, name=name)
 
 
 def stop_server(process: subprocess.Popen) -> None:

@@ -35,12 +35,13 @@ import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
+
+from gunicorn_server import free_port, gunicorn_start  # benchmarks/, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -65,7 +66,6 @@ from whatsapp.webhooks.receive import raw_event_store, sign_body
 
 PASSWORD = "bench-ingest-password-123"
 TOKEN = "EAAbench-ingest-token"
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 HOST = "localhost"  # the public host: the webhook's urlconf
 SERVER_ENV = {
     "DJANGO_DEBUG": "false",
@@ -264,33 +264,11 @@ def post_all(port: int, requests: list[bytes], concurrency: int) -> tuple[float,
 
 
 # --- Processes -------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_web(port: int, workers: int | None) -> subprocess.Popen:
     env = {**os.environ, **SERVER_ENV, "PORT": str(port)}
     if workers:
         env["WEB_CONCURRENCY"] = str(workers)
-    process = subprocess.Popen(
-        [GUNICORN, "saas_platform.wsgi:application", "-c", "python:saas_platform.gunicorn_conf"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited: {process.stderr.read().decode()[-2000:]}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return process
-        time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn did not listen")
+    return gunicorn_start("saas_platform.wsgi:application", env=env, port=port, name="web")
 
 
 def start_workers(count: int, claim: int) -> list[subprocess.Popen]:
