@@ -34,7 +34,12 @@ from django.utils import timezone
 
 from whatsapp.graph.facts import timestamp_parse
 from whatsapp.graph.sanitize import text_clean
-from whatsapp.graph.updates import InboundMessage, MessagesUpdate, messages_update_parse
+from whatsapp.graph.updates import (
+    InboundMessage,
+    MessagesUpdate,
+    StatusUpdate,
+    messages_update_parse,
+)
 from whatsapp.models import WhatsAppMedia, WhatsAppMessage
 from whatsapp.services.contacts import contact_identity_change, contact_upsert, identity_lock
 from whatsapp.services.jobs import media_download_enqueue
@@ -200,20 +205,27 @@ def _statuses_and_errors(
     update: MessagesUpdate, phone_number_id: str, result: ApplyResult
 ) -> ApplyResult:
     for index, status in enumerate(update.statuses):
-        outcome = isolated(
-            lambda s=status: status_update_apply(update=s),
-            None,
-            where=f"statuses[{index}]",
-            notes=result.notes,
-        )
-        if outcome is not None:
-            result.statuses[outcome] = result.statuses.get(outcome, 0) + 1
+        status_apply_isolated(status=status, index=index, result=result)
     if update.errors:
         # App-level problems not tied to a message: worth an operator's attention.
         codes = [str(e.get("code")) for e in update.errors]
         logger.warning("webhook value errors: phone_number_id=%s codes=%s", phone_number_id, codes)
         result.notes.append(f"value.errors codes {codes}")
     return result
+
+
+def status_apply_isolated(*, status: StatusUpdate, index: int, result: ApplyResult) -> None:
+    """Apply receipt `statuses[index]` alone in a savepoint and count its outcome in `result`
+    (an error sets it aside in `result.notes`). The per-item path, and the set-based path's
+    fallback for receipts it leaves to it."""
+    outcome = isolated(
+        lambda: status_update_apply(update=status),
+        None,
+        where=f"statuses[{index}]",
+        notes=result.notes,
+    )
+    if outcome is not None:
+        result.statuses[outcome] = result.statuses.get(outcome, 0) + 1
 
 
 def isolated(apply: Any, fallback: Any, *, where: str, notes: list[str]) -> str | None:

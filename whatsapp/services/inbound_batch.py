@@ -35,13 +35,13 @@ from whatsapp.services.inbound import (
     ACTION_TYPES,
     ApplyResult,
     incoming_message_row,
-    isolated,
     message_actions_apply,
     message_wamid,
+    status_apply_isolated,
     update_apply_items,
 )
 from whatsapp.services.jobs import media_download_enqueue
-from whatsapp.services.statuses import status_update_apply, statuses_apply_set
+from whatsapp.services.statuses import statuses_apply_set
 
 
 def _plain(update: MessagesUpdate) -> bool:
@@ -170,11 +170,6 @@ def _statuses_apply(updates: list[tuple[int, MessagesUpdate]], results: list[App
     for (position, index, status), outcome in zip(batch, outcomes, strict=True):
         result = results[position]
         if outcome is None:  # a failed receipt, or one to find by its reference
-            outcome = isolated(
-                lambda s=status: status_update_apply(update=s),
-                None,
-                where=f"statuses[{index}]",
-                notes=result.notes,
-            )
-        if outcome is not None:
+            status_apply_isolated(status=status, index=index, result=result)
+        else:
             result.statuses[outcome] = result.statuses.get(outcome, 0) + 1
