@@ -171,3 +171,37 @@ def test_person_in_two_organizations_chooses_and_each_session_stays_on_its_host(
         assert other.url.startswith(web.url(org_a.host, "/login/"))
     finally:
         user.delete()
+
+
+def test_password_reset_by_email_then_sign_in(web, org_a, page, settings) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+    page.goto(web.public("/login/"))
+    page.get_by_role("link", name="Reset it").click()
+    check_page(page, "public-password-reset")
+    page.get_by_label("Email").fill(org_a.admin_email)
+    page.get_by_role("button", name="Send the link").click()
+    page.get_by_role("heading", name="Check your email").wait_for()
+    link = re.search(r"http://\S+/password-reset/\S+/\S+/", mail.outbox[0].body).group(0)
+    assert link.startswith(web.public("/password-reset/"))
+    user = get_user_model().objects.get(username=org_a.admin_email)
+    try:
+        page.goto(link)
+        check_page(page, "public-password-reset-confirm")
+        page.get_by_label("New password", exact=False).first.fill("a-fresh-password-2026")
+        page.get_by_label("New password confirmation").fill("a-fresh-password-2026")
+        page.get_by_role("button", name="Save the new password").click()
+        page.get_by_role("heading", name="Password changed").wait_for()
+        portal_sign_in(page, web, org_a.admin_email, "a-fresh-password-2026")
+        assert page.url == web.url(org_a.host, "/")
+    finally:  # the session's organizations keep their admin's password
+        user.set_password(PASSWORD)
+        user.save(update_fields=["password"])
+
+
+def test_too_many_wrong_passwords_show_the_lockout_page(web, org_a, page, settings) -> None:
+    settings.AXES_FAILURE_LIMIT = 2
+    for _ in range(2):
+        sign_in(page, web, org_a, password="wrong-password")
+    assert page.get_by_role("heading", level=1).inner_text() == "Too many sign-in attempts"
+    check_page(page, "org-locked-out")
