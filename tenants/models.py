@@ -278,3 +278,48 @@ class ApiKey(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class PooledSchema(models.Model):
+    """A schema cloned from the template ahead of signup, not yet given to an organization.
+
+    Signup claims one (tenants.services.schemas.schema_pool_claim) by renaming it; the beat task
+    `schema_pool_refill_task` keeps TENANT_SCHEMA_POOL_SIZE of them.
+    """
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.schema_name
+
+
+class SchemaMigrationState(models.Model):
+    """Where `migrate_platform` left one tenant schema: done or failed at which target.
+
+    `target` names the set of leaf migrations the run migrated to
+    (tenants.services.schema_migrations.migration_target); a row with the current target and
+    state DONE is a schema that needs nothing. Written right after the schema's migration
+    commits, so an interrupted run shows which schemas it finished.
+    """
+
+    class State(models.TextChoices):
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    target = models.CharField(max_length=16)
+    state = models.CharField(max_length=16, choices=State.choices)
+    error = models.TextField(blank=True)
+    applied = models.PositiveIntegerField(default=0, help_text="Migrations applied by that run")
+    seconds = models.FloatField(default=0.0)
+    finished_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["schema_name"]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name}: {self.state} at {self.target}"

@@ -1,0 +1,127 @@
+"""Organization schemas made ahead of signup: a pool of clones of the template schema.
+
+Cloning the template (django-tenants' `clone_schema` PL/pgSQL routine) costs about 0.3 s on a
+fresh PostgreSQL session, but each clone made on the same session makes the next one slower
+(backend catalog caches and invalidations grow with every relation it created; 7.5 s by the
+105th clone in benchmarks/schema_creation.py) and django-tenants reinstalls the 4,600-line
+routine before every clone. So:
+
+- the routine is installed once (`clone_function_install`, by `ensure_template_schema` and
+  `migrate_platform`), not per clone;
+- every clone runs on its own short-lived session, whatever the caller's connection has done;
+- clones are made ahead into `pool_<hex>` schemas (`schema_pool_fill`, run by the beat task
+  `schema_pool_refill_task` up to `TENANT_SCHEMA_POOL_SIZE`), and signup only claims one:
+  `SELECT ... FOR UPDATE SKIP LOCKED` plus `ALTER SCHEMA ... RENAME` in the caller's transaction
+  (`schema_pool_claim`), a catalog update of one row. When the pool is empty the claim clones one
+  itself first, on its own session.
+
+A clone is committed with its pool row in one transaction of that session, so a schema is either
+pooled or claimed, never orphaned: a signup that rolls back leaves its schema in the pool.
+Pooled schemas carry the template's `django_migrations` rows and are migrated with every other
+schema by `migrate_platform`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.conf import settings
+from django.db import connection, transaction
+from django_tenants.clone import CLONE_SCHEMA_FUNCTION
+
+from tenants.errors import OnboardingError
+from tenants.models import PooledSchema
+
+logger = logging.getLogger(__name__)
+
+POOL_PREFIX = "pool_"
+_CLONE_SIGNATURE = "public.clone_schema(text, text, public.cloneparms[])"
+
+
+def clone_function_install(*, force: bool = False, using=None) -> bool:
+    """Install django-tenants' `public.clone_schema` routine unless it is there (or `force`).
+
+    Returns True when it was (re)installed. `using` is a database wrapper (default: the
+    current connection).
+    """
+    db = using or connection
+    with db.cursor() as cursor:
+        if not force:
+            cursor.execute(
+                "SELECT to_regtype('public.cloneparms') IS NOT NULL "
+                "AND to_regprocedure(%s) IS NOT NULL",
+                [_CLONE_SIGNATURE],
+            )
+            if cursor.fetchone()[0]:
+                return False
+        db_user = settings.DATABASES["default"].get("USER") or "postgres"
+        cursor.execute(CLONE_SCHEMA_FUNCTION.format(db_user=db_user))
+    return True
+
+
+def schema_pool_fill(*, count: int) -> list[str]:
+    """Clone the template into `count` new pool schemas; returns their names.
+
+    Each clone runs on a new PostgreSQL session (closed afterwards) and commits the schema
+    together with its `PooledSchema` row, so its cost does not depend on what this process did
+    before. Raises OnboardingError when the template schema does not exist.
+    """
+    template = settings.TENANT_BASE_SCHEMA
+    created: list[str] = []
+    for _ in range(count):
+        name = POOL_PREFIX + uuid.uuid4().hex[:16]
+        session = connection.copy()
+        try:
+            session.set_schema_to_public()
+            clone_function_install(using=session)
+            with session.cursor() as cursor:
+                cursor.execute("SELECT to_regnamespace(%s) IS NOT NULL", [template])
+                if not cursor.fetchone()[0]:
+                    raise OnboardingError(f"template schema '{template}' does not exist")
+            raw = session.connection
+            with raw.transaction(), raw.cursor() as cursor:
+                cursor.execute("SELECT public.clone_schema(%s, %s, 'DATA')", [template, name])
+                cursor.execute(
+                    "INSERT INTO public.tenants_pooledschema (schema_name, created_at) "
+                    "VALUES (%s, now())",
+                    [name],
+                )
+        finally:
+            session.close()
+        created.append(name)
+    if created:
+        logger.info("schema pool: %d schema(s) cloned from %s", len(created), template)
+    return created
+
+
+def schema_pool_refill() -> int:
+    """Top the pool up to `TENANT_SCHEMA_POOL_SIZE` schemas; returns how many were added."""
+    missing = settings.TENANT_SCHEMA_POOL_SIZE - PooledSchema.objects.count()
+    return len(schema_pool_fill(count=missing)) if missing > 0 else 0
+
+
+def schema_pool_claim(*, schema_name: str) -> None:
+    """Give a pooled schema the name `schema_name`, in the caller's transaction.
+
+    Clones one first when the pool is empty (or every pooled schema is being claimed by a
+    concurrent signup). Raises OnboardingError when a schema of that name already exists.
+    Must run inside a transaction (`organization_create` is atomic).
+    """
+    for _attempt in range(3):
+        pooled = PooledSchema.objects.select_for_update(skip_locked=True).order_by("id").first()
+        if pooled is None:
+            schema_pool_fill(count=1)
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM pg_catalog.pg_namespace WHERE lower(nspname) = lower(%s)",
+                [schema_name],
+            )
+            if cursor.fetchone():
+                raise OnboardingError(f"schema '{schema_name}' already exists")
+            with transaction.atomic():
+                cursor.execute(f'ALTER SCHEMA "{pooled.schema_name}" RENAME TO "{schema_name}"')
+        pooled.delete()
+        return
+    raise OnboardingError("no schema could be prepared for the organization; try again")
