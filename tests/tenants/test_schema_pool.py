@@ -89,3 +89,35 @@ def test_a_new_organization_sees_nothing_of_another_one(org_a) -> None:
         assert Contact.objects.count() == 0
     with schema_context("tenant_template"):
         assert Contact.objects.count() == 0
+
+
+def _structure(schema: str) -> dict[str, set]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, column_name, data_type, is_nullable, is_identity, "
+            "replace(coalesce(column_default, ''), %s, '') FROM information_schema.columns "
+            "WHERE table_schema = %s",
+            [schema, schema],
+        )
+        columns = set(cursor.fetchall())
+        cursor.execute(
+            "SELECT replace(indexdef, %s, 'S') FROM pg_indexes WHERE schemaname = %s",
+            [schema, schema],
+        )
+        indexes = {row[0] for row in cursor.fetchall()}
+        cursor.execute(
+            "SELECT conname, contype, replace(pg_get_constraintdef(c.oid), %s, 'S') "
+            "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+            "WHERE n.nspname = %s",
+            [schema, schema],
+        )
+        constraints = set(cursor.fetchall())
+    return {"columns": columns, "indexes": indexes, "constraints": constraints}
+
+
+def test_a_pooled_schema_has_exactly_the_template_structure() -> None:
+    """Tables, columns, defaults, identities, indexes and constraints, names aside."""
+    pooled = schema_pool_fill(count=1)[0]
+    template = _structure("tenant_template")
+    assert template["columns"] and template["indexes"] and template["constraints"]
+    assert _structure(pooled) == template
