@@ -17,3 +17,7 @@ class CredentialMissingError(Exception):
 
 class CredentialInvalidError(Exception):
     """The organization's token is marked invalid (refresh failed): sending is halted."""
+
+
+class OffboardingError(Exception):
+    """An organization's deletion cannot be requested, cancelled or finished (user-facing)."""
