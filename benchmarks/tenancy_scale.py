@@ -179,12 +179,12 @@ def onboarding(env: dict[str, str], args: argparse.Namespace) -> None:
         )
         time.sleep(min(10, args.pool * 0.5))
     # A first request loads the page's code in the server; it is not part of the run.
-    page = f"http://127.0.0.1:{port}/signup/"
-    warm = urllib.request.Request(page, headers={"Host": "localhost"})
+    page_url = f"http://127.0.0.1:{port}/signup/"
+    warm = urllib.request.Request(page_url, headers={"Host": "localhost"})
     urllib.request.urlopen(warm, timeout=30).read()  # noqa: S310 (loopback)
     samples: list[tuple[float, float]] = []
     stop = threading.Event()
-    probe = threading.Thread(target=signup_probe, args=(page, stop, samples))
+    probe = threading.Thread(target=signup_probe, args=(page_url, stop, samples))
     probe.start()
     rows = []
     try:

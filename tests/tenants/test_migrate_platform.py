@@ -122,3 +122,20 @@ def test_a_failure_in_the_middle_is_recorded_and_a_second_run_resumes(orgs, caps
     assert SchemaMigrationState.objects.get(schema_name=two).state == "done"
     # The schemas finished by the first run were skipped, not migrated again.
     assert SchemaMigrationState.objects.get(schema_name=one).finished_at == finished_one
+
+
+def test_schemas_recorded_done_are_skipped_unless_verify(orgs, capsys) -> None:
+    call_command("migrate_platform", processes=1)  # records every schema found at the target
+    target = migration_target()
+    assert SchemaMigrationState.objects.get(schema_name=orgs[0].schema_name).target == (
+        target.digest
+    )
+    unrecord(orgs[0].schema_name)  # behind the progress table's back
+
+    call_command("migrate_platform", processes=1)
+    assert "0 to migrate" in capsys.readouterr().out
+    assert not recorded(orgs[0].schema_name)
+
+    call_command("migrate_platform", processes=1, verify=True)
+    assert "1 to migrate" in capsys.readouterr().out
+    assert recorded(orgs[0].schema_name)

@@ -13,8 +13,10 @@ from tenants.services.schema_migrations import (
     SchemaResult,
     migration_target,
     schema_migrate,
+    schema_states_prune,
     schemas_migrate,
     schemas_pending,
+    schemas_to_migrate,
     tenant_schemas,
 )
 from tenants.services.schemas import clone_function_install
@@ -39,6 +41,11 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--batch", type=int, default=10, help="Schemas handed to a worker at a time."
+        )
+        parser.add_argument(
+            "--verify",
+            action="store_true",
+            help="Check every schema's django_migrations, even those recorded done.",
         )
 
     def handle(self, *args, **options) -> None:
@@ -66,7 +73,9 @@ class Command(BaseCommand):
             schemas = tenant_schemas()
             pending = [
                 name
-                for name in schemas_pending(schemas=schemas, target=target)
+                for name in schemas_to_migrate(
+                    schemas=schemas, target=target, verify=options["verify"]
+                )
                 if name not in failed
             ]
             if verbosity:
@@ -87,6 +96,7 @@ class Command(BaseCommand):
             connection.set_schema_to_public()
             migrated += len(report.migrated)
             failed.update((r.schema_name, r) for r in report.failed)
+        schema_states_prune(existing=[template, *tenant_schemas()])
         elapsed = time.perf_counter() - started
         if failed:
             for result in list(failed.values())[:20]:
