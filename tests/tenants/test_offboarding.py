@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
@@ -139,6 +140,9 @@ def test_delete_exports_then_drops_everything_and_leaves_others_alone(
     assert not Organization.objects.filter(slug=SLUG).exists()
     assert not Domain.objects.filter(domain__startswith=f"{SLUG}.").exists()
     assert schemas_holding(MARKER) == []
+    # Its admin belonged to it alone; platform staff are kept.
+    assert not get_user_model().objects.filter(username="owner@doomed.test").exists()
+    assert get_user_model().objects.filter(pk=staff.pk).exists()
     assert not default_storage.exists(f"tenants/{doomed.org_id}")
     assert public.get(organization_export_path(deletion=deletion)).status_code == 404
     actions = list(
