@@ -26,3 +26,7 @@ class TeamError(Exception):
 
 class HandoffError(Exception):
     """A sign-in handoff ticket that is unknown, used, expired or for another organization."""
+
+
+class OffboardingError(Exception):
+    """An organization's deletion cannot be requested, cancelled or finished (user-facing)."""

@@ -370,3 +370,128 @@ class BusinessHours(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+
+class PooledSchema(models.Model):
+    """A schema cloned from the template ahead of signup, not yet given to an organization.
+
+    Signup claims one (tenants.services.schemas.schema_pool_claim) by renaming it; the beat task
+    `schema_pool_refill_task` keeps TENANT_SCHEMA_POOL_SIZE of them.
+    """
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.schema_name
+
+
+class SchemaMigrationState(models.Model):
+    """Where `migrate_platform` left one tenant schema: done or failed at which target.
+
+    `target` names the set of leaf migrations the run migrated to
+    (tenants.services.schema_migrations.migration_target); a row with the current target and
+    state DONE is a schema that needs nothing. Written right after the schema's migration
+    commits, so an interrupted run shows which schemas it finished.
+    """
+
+    class State(models.TextChoices):
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    target = models.CharField(max_length=16)
+    state = models.CharField(max_length=16, choices=State.choices)
+    error = models.TextField(blank=True)
+    applied = models.PositiveIntegerField(default=0, help_text="Migrations applied by that run")
+    seconds = models.FloatField(default=0.0)
+    finished_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["schema_name"]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name}: {self.state} at {self.target}"
+
+
+class AuditEntry(models.Model):
+    """An administrative action: who did what to which organization, when and why.
+
+    Append-only: saving an existing entry or deleting one raises. It outlives what it is about
+    (the user and the organization may be gone), so it keeps their names as text. `action` is a
+    dotted verb such as `organization.deletion_requested`; `details` holds its particulars.
+    """
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254, help_text="The actor's email, or 'system'")
+    action = models.CharField(max_length=64, db_index=True)
+    org_id = models.UUIDField(null=True, blank=True, db_index=True)
+    org_slug = models.CharField(max_length=40, blank=True)
+    reason = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.org_slug}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("audit entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("audit entries are append-only")
+
+
+class OrganizationDeletion(models.Model):
+    """An organization's scheduled deletion (tenants.services.offboarding).
+
+    While SCHEDULED the organization is suspended and can download its export; at
+    `scheduled_for` its schema, media and public rows are dropped (COMPLETED) unless the deletion
+    was CANCELLED. The row outlives the organization (its ids are kept as text).
+    """
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        CANCELLED = "cancelled", "Cancelled"
+        COMPLETED = "completed", "Completed"
+
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="deletions"
+    )
+    org_id = models.UUIDField(db_index=True)
+    org_slug = models.CharField(max_length=40)
+    schema_name = models.CharField(max_length=63)
+    previous_status = models.CharField(max_length=16)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    scheduled_for = models.DateTimeField(db_index=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.SCHEDULED)
+    export_name = models.CharField(max_length=255, blank=True, help_text="Storage name of the zip")
+    export_ready_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org_id"],
+                condition=models.Q(state="scheduled"),
+                name="uniq_scheduled_deletion",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"deletion of {self.org_slug} ({self.state}, {self.scheduled_for:%Y-%m-%d})"

@@ -67,6 +67,12 @@ ROOT_URLCONF = "saas_platform.urls_tenant"
 # migration (see tenants.services.onboarding and benchmarks/schema_creation.py).
 TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = env.bool("TENANT_CREATION_FAKES_MIGRATIONS", default=True)
+# Schemas cloned ahead of signup (tenants.services.schemas): signup renames one instead of
+# cloning, and beat tops the pool up to this size (0: every signup clones its own).
+TENANT_SCHEMA_POOL_SIZE = env.int("TENANT_SCHEMA_POOL_SIZE", default=10)
+# Offboarding (tenants.services.offboarding): days between a deletion request and the drop of
+# the organization's schema and media, during which its export can be downloaded.
+TENANT_DELETION_GRACE_DAYS = env.int("TENANT_DELETION_GRACE_DAYS", default=14)
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 # Set search_path once per connection and tenant switch, not before every query: half the
 # statements of an inbound message were `SET search_path` (benchmarks/webhook_ingest.py).
@@ -231,6 +237,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "whatsapp-outbound-sweep": {
         "task": "whatsapp.tasks.outbound.outbound_sweep_task",
         "schedule": 60.0,
+    },
+    # Clones the template into spare schemas so that signup only renames one.
+    "tenants-schema-pool-refill": {
+        "task": "tenants.tasks.schema_pool_refill_task",
+        "schedule": 30.0,
+    },
+    # Drops organizations whose deletion grace period is over.
+    "tenants-deletions-due": {
+        "task": "tenants.tasks.organization_deletions_due_task",
+        "schedule": 3600.0,
     },
     # Deletes settled raw webhook events older than WHATSAPP_WEBHOOK_RETENTION_DAYS.
     "whatsapp-webhook-prune": {

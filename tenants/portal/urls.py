@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from tenants.portal.views import landing, signup
+from tenants.portal.views import export_download, landing, signup
 from tenants.portal.views_auth import portal_login
 
 urlpatterns = [
@@ -39,4 +39,5 @@ urlpatterns = [
         ),
         name="password_reset_complete",
     ),
+    path("offboarding/export/<str:token>/", export_download, name="offboarding-export"),
 ]
