@@ -6,7 +6,7 @@ Meta pages:
 
 from __future__ import annotations
 
-from django.core.exceptions import ImproperlyConfigured
+from csp.constants import NONCE, NONE, SELF
 from kombu import Exchange, Queue
 
 from saas_platform.env import (
@@ -15,8 +15,8 @@ from saas_platform.env import (
     DEV_TOKEN_ENCRYPTION_KEY,
     DEV_WHATSAPP_APP_SECRET,
     DEV_WHATSAPP_VERIFY_TOKEN,
-    dev_secrets_in_use,
     env,
+    refuse_dev_secrets,
 )
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
@@ -48,6 +48,7 @@ SHARED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
 ]
 TENANT_APPS = [
     "whatsapp",
@@ -75,8 +76,11 @@ TENANT_HOST_CACHE_SECONDS = env.float("TENANT_HOST_CACHE_SECONDS", default=5.0)
 TENANT_HOST_CACHE_MAX_ENTRIES = env.int("TENANT_HOST_CACHE_MAX_ENTRIES", default=1024)
 
 MIDDLEWARE = [
+    # /healthz and /readyz on any Host (probes send the pod IP); first, before the host checks.
+    "tenants.health.HealthProbeMiddleware",
     "tenants.middleware.CachedTenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -136,7 +140,34 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / ".data" / "static"
+STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / ".data" / "static"))
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------
+# One policy for every page: scripts only from our own origin (or an inline <script> carrying
+# `nonce="{{ request.csp_nonce }}"`), no plugins, no framing, forms post to ourselves. Inline
+# <style> blocks are allowed (base.html and Swagger UI use them; styles cannot run code).
+# Enforced when DEBUG is off (production.py); report-only in development, so a page that breaks
+# it logs the violation in the browser console instead of silently losing its script.
+# https://developer.mozilla.org/docs/Web/HTTP/Headers/Content-Security-Policy
+CSP_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+if DEBUG:
+    CONTENT_SECURITY_POLICY = None
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = CSP_POLICY
+else:
+    CONTENT_SECURITY_POLICY = CSP_POLICY
 
 # --- Storage (django-storages) ---------------------------------------------------------------
 # Filesystem by default; `STORAGE_BACKEND=s3` switches media to any S3-compatible store.
@@ -363,20 +394,15 @@ LOGGING = {
     },
 }
 
+# The secrets `refuse_dev_secrets` checks whenever DEBUG is off (here and in production.py).
+CONFIGURED_SECRETS = {
+    "DJANGO_SECRET_KEY": [SECRET_KEY],
+    "TOKEN_ENCRYPTION_KEYS": TOKEN_ENCRYPTION_KEYS,
+    "WHATSAPP_APP_SECRET": [WHATSAPP_APP_SECRET],
+    "WHATSAPP_VERIFY_TOKEN": [WHATSAPP_VERIFY_TOKEN],
+}
 if not DEBUG:
-    _on_dev_defaults = dev_secrets_in_use(
-        {
-            "DJANGO_SECRET_KEY": [SECRET_KEY],
-            "TOKEN_ENCRYPTION_KEYS": TOKEN_ENCRYPTION_KEYS,
-            "WHATSAPP_APP_SECRET": [WHATSAPP_APP_SECRET],
-            "WHATSAPP_VERIFY_TOKEN": [WHATSAPP_VERIFY_TOKEN],
-        }
-    )
-    if _on_dev_defaults:
-        raise ImproperlyConfigured(
-            "DJANGO_DEBUG is off but these settings still hold their public development "
-            f"defaults: {', '.join(_on_dev_defaults)}. Set real values in the environment."
-        )
+    refuse_dev_secrets(CONFIGURED_SECRETS)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
