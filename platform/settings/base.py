@@ -196,6 +196,13 @@ STORAGES = {
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:63790/0")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None) or None
+# Graceful shutdown and lost workers: a task is acknowledged only once it returned, so a worker
+# killed mid-task (or a pod evicted) hands it back to the broker instead of losing it; on SIGTERM
+# a worker stops taking tasks and finishes the ones in hand (Kubernetes waits
+# terminationGracePeriodSeconds, longer than CELERY_TASK_TIME_LIMIT). The outbound workers run
+# with `--prefetch-multiplier=1` (deploy/): a send task holds up to WHATSAPP_SEND_BATCH_SIZE
+# messages, and a prefetched one would sit behind the task in hand instead of going to an idle
+# worker. https://docs.celeryq.dev/en/stable/userguide/optimizing.html#prefetch-limits
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
@@ -204,14 +211,15 @@ CELERY_TASK_TIME_LIMIT = 90
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One queue per kind of work, so a campaign's backlog of sends never delays inbound webhooks and
-# a slow media download never holds either. Every queue is declared, so a plain
-# `celery worker` consumes them all; `-Q inbound` etc. dedicates workers (deploy/README.md).
+# a slow media download never holds either (`campaigns`: the campaign feature's fan-out tasks).
+# Every queue is declared, so a plain `celery worker` consumes them all; `-Q inbound` etc.
+# dedicates workers (deploy/README.md).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 # Each queue with its own exchange and routing key, spelled out (kombu's defaults for a bare
 # Queue(name) are the same, but the worker's banner then shows `celery` for every binding).
 CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name), routing_key=name)
-    for name in (CELERY_TASK_DEFAULT_QUEUE, "inbound", "outbound", "media")
+    for name in (CELERY_TASK_DEFAULT_QUEUE, "inbound", "outbound", "media", "campaigns")
 ]
 CELERY_TASK_ROUTES = {
     "whatsapp.tasks.inbound.pending_status_reconcile_task": {"queue": "inbound"},
