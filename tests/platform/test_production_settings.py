@@ -6,7 +6,6 @@ the security headers, the HTTPS redirect, static files and the any-Host health p
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,27 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
-from django.db import connection
+
+from tests.production_env import production_env, suite_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCTION = "saas_platform.settings.production"
-
-
-def production_env(**extra: str) -> dict[str, str]:
-    """The process environment with production settings and real (throwaway) secrets."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WHATSAPP_"))}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": PRODUCTION,
-            "DJANGO_SECRET_KEY": "production-test-" + "k7Qz" * 12,
-            "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "WHATSAPP_APP_SECRET": "a-real-app-secret",
-            "WHATSAPP_VERIFY_TOKEN": "a-real-verify-token",
-            **extra,
-        }
-    )
-    return env
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -88,13 +70,9 @@ def production_server(django_db_setup, django_db_blocker, tmp_path_factory) -> I
     with static files collected as the image does."""
     free_port, gunicorn_start = _gunicorn_start()
     static_root = tmp_path_factory.mktemp("static")
-    db = connection.settings_dict
-    database_url = (
-        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    )
     port = free_port()
     env = production_env(
-        DATABASE_URL=database_url,
+        DATABASE_URL=suite_database_url(),
         STATIC_ROOT=str(static_root),
         PORT=str(port),
         WEB_CONCURRENCY="1",
