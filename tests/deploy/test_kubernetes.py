@@ -13,9 +13,11 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tests.deploy import kustomize
 from tests.deploy.conftest import DEPLOY, READ_BY_LIBRARIES, entrypoint_roles, settings_env_names
 
 K8S = DEPLOY / "k8s"
+KUBECTL = shutil.which("kubectl")
 KUBERNETES_VERSION = "1.32"
 SECRET = "whatsapp-saas-secrets"
 WORKERS = {
@@ -27,19 +29,24 @@ WORKERS = {
 }
 
 
-def render(overlay: str) -> list[dict]:
-    """The objects kustomize builds from deploy/k8s/overlays/<overlay>."""
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.fail("kubectl (kustomize built in) is needed to render deploy/k8s")
+def kubectl_render(overlay: str) -> list[dict]:
+    """The objects kustomize (built into kubectl) renders from deploy/k8s/overlays/<overlay>."""
     result = subprocess.run(
-        [kubectl, "kustomize", str(K8S / "overlays" / overlay)],
+        [KUBECTL, "kustomize", str(K8S / "overlays" / overlay)],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def render(overlay: str) -> list[dict]:
+    """kustomize's build of the overlay: kubectl's where it is installed, else ours (whose
+    agreement with kubectl's is tested below wherever kubectl exists)."""
+    if KUBECTL:
+        return kubectl_render(overlay)
+    return kustomize.build(K8S / "overlays" / overlay)
 
 
 def by_kind(objects: list[dict], kind: str) -> dict[str, dict]:
@@ -187,3 +194,15 @@ def test_every_manifest_file_is_used() -> None:
     for manifest in K8S.rglob("*.yaml"):
         if manifest.name != "kustomization.yaml":
             assert manifest.resolve() in listed, manifest
+
+
+@pytest.mark.parametrize("overlay", ["production", "production-keda"])
+def test_our_renderer_builds_what_kustomize_builds(overlay: str) -> None:
+    if not KUBECTL:
+        pytest.skip("kubectl is not installed: nothing to compare tests/deploy/kustomize.py with")
+    key = lambda obj: (obj["kind"], obj["metadata"]["name"])  # noqa: E731
+    ours = sorted(kustomize.build(K8S / "overlays" / overlay), key=key)
+    theirs = sorted(kubectl_render(overlay), key=key)
+    assert [key(o) for o in ours] == [key(o) for o in theirs]
+    for mine, reference in zip(ours, theirs, strict=True):
+        assert mine == reference, key(mine)
