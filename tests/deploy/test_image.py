@@ -24,6 +24,8 @@ from tests.production_env import production_env, suite_database_url
 
 ENTRYPOINT = DEPLOY / "entrypoint.sh"
 DOCKERFILE = DEPLOY / "Dockerfile"
+# The first request loads the URL confs and views: seconds on a busy 2-core machine.
+SLOW = 60
 
 
 def instructions(stage: str | None = None) -> list[tuple[str, str]]:
@@ -197,7 +199,9 @@ def test_web_serves_probes_and_stops_gracefully(django_db_setup, tmp_path: Path)
     while True:
         try:
             response = httpx.get(
-                f"http://127.0.0.1:{port}/healthz", headers={"Host": "10.244.1.7:8000"}
+                f"http://127.0.0.1:{port}/healthz",
+                headers={"Host": "10.244.1.7:8000"},
+                timeout=SLOW,
             )
             break
         except httpx.ConnectError:

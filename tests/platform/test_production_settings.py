@@ -17,6 +17,8 @@ import pytest
 from tests.production_env import production_env, suite_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
+# The first request loads the URL confs and views: seconds on a busy 2-core machine.
+SLOW = 60
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -92,19 +94,24 @@ def production_server(django_db_setup, django_db_blocker, tmp_path_factory) -> I
 def test_probes_answer_on_a_pod_ip_host_over_plain_http(production_server) -> None:
     """Kubernetes probes: plain HTTP, the pod IP as Host; no redirect to HTTPS, no 404."""
     headers = {"Host": "10.244.1.7:8000"}
-    healthz = httpx.get(f"{production_server}/healthz", headers=headers)
+    healthz = httpx.get(f"{production_server}/healthz", headers=headers, timeout=SLOW)
     assert healthz.status_code == 200, healthz.text
     assert healthz.json() == {"status": "ok"}
-    readyz = httpx.get(f"{production_server}/readyz", headers=headers)
+    readyz = httpx.get(f"{production_server}/readyz", headers=headers, timeout=SLOW)
     assert readyz.status_code == 200
     assert readyz.json()["checks"] == {"database": True, "broker": True}
     for path in ("/admin/login/", "/signup/", "/api/v1/docs/"):
-        assert httpx.get(f"{production_server}{path}", headers=headers).status_code == 404
+        assert (
+            httpx.get(f"{production_server}{path}", headers=headers, timeout=SLOW).status_code
+            == 404
+        )
 
 
 @pytest.mark.integration
 def test_plain_http_is_redirected_to_https(production_server) -> None:
-    response = httpx.get(f"{production_server}/admin/login/", headers={"Host": "localhost"})
+    response = httpx.get(
+        f"{production_server}/admin/login/", headers={"Host": "localhost"}, timeout=SLOW
+    )
     assert response.status_code == 301
     assert response.headers["location"] == "https://localhost/admin/login/"
 
@@ -112,7 +119,7 @@ def test_plain_http_is_redirected_to_https(production_server) -> None:
 @pytest.mark.integration
 def test_https_pages_carry_the_security_headers(production_server) -> None:
     headers = {"Host": "localhost", "X-Forwarded-Proto": "https"}
-    response = httpx.get(f"{production_server}/admin/login/", headers=headers)
+    response = httpx.get(f"{production_server}/admin/login/", headers=headers, timeout=SLOW)
     assert response.status_code == 200
     assert response.headers["strict-transport-security"] == (
         "max-age=31536000; includeSubDomains; preload"
@@ -134,12 +141,12 @@ def test_static_files_and_api_docs_are_served_under_the_policy(production_server
     """WhiteNoise serves the collected files; the docs load their script as a file, which
     `script-src 'self'` allows (an inline <script> would be blocked)."""
     headers = {"Host": org_a.host, "X-Forwarded-Proto": "https"}
-    css = httpx.get(f"{production_server}/static/admin/css/base.css", headers=headers)
+    css = httpx.get(f"{production_server}/static/admin/css/base.css", headers=headers, timeout=SLOW)
     assert css.status_code == 200
     assert "text/css" in css.headers["content-type"]
-    docs = httpx.get(f"{production_server}/api/v1/docs/", headers=headers)
+    docs = httpx.get(f"{production_server}/api/v1/docs/", headers=headers, timeout=SLOW)
     assert docs.status_code == 200
     assert "<script>" not in docs.text
-    script = httpx.get(f"{production_server}/api/v1/docs/?script=", headers=headers)
+    script = httpx.get(f"{production_server}/api/v1/docs/?script=", headers=headers, timeout=SLOW)
     assert script.status_code == 200
     assert "SwaggerUIBundle" in script.text
