@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # (`make lock` refreshes it from pyproject.toml), then the project itself without resolving.
 LOCK := requirements/dev.lock
 
-.PHONY: run test lint format bench bench-ack install lock services services-down clean
+.PHONY: run dev test lint audit format bench bench-ack install lock services services-down clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -32,9 +32,14 @@ lock:
 		$(LOCK_FLAGS) --custom-compile-command "make lock" --quiet -o $(LOCK)
 	rm -rf $(LOCK_VENV)
 
-## run: private PostgreSQL + Redis, migrate, seed the demo org, start web + worker + beat + sandbox
+## run: private PostgreSQL + Redis, migrate, seed the demo org, then the production processes:
+## gunicorn (platform/gunicorn_conf.py), webhook worker, Celery workers, beat, the sandbox
 run: install
 	$(PY) deploy/run.py
+
+## dev: the same, with Django's runserver (reloads on code changes) instead of gunicorn
+dev: install
+	$(PY) deploy/run.py --dev
 
 ## test: lint, then the whole suite against a throwaway test database
 test: install services lint
@@ -46,6 +51,11 @@ lint: install
 	$(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=saas_platform.settings.lint $(PY) manage.py lintmigrations --quiet ok ignore
 	$(VENV)/bin/lint-imports
+
+## audit: known vulnerabilities of the pinned dependencies (pip-audit against PyPI's data; needs
+## the network; an unreachable service warns and passes, AUDIT_STRICT=1 fails: .ci/audit.py)
+audit: install
+	$(PY) .ci/audit.py
 
 format: install
 	$(VENV)/bin/ruff check --fix .

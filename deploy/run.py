@@ -3,9 +3,24 @@
 
 Starts a private PostgreSQL and Redis (deploy/devstack.py) unless DATABASE_URL /
 CELERY_BROKER_URL point elsewhere, migrates every schema, seeds the demo organization, then runs
-the WhatsApp sandbox, the web server, the webhook worker (`manage.py webhook_worker`: applies
-inbound webhooks), a Celery worker (sends, media downloads) and Celery beat until Ctrl-C, which
-stops everything it started. Running it twice is safe.
+the same processes as production until Ctrl-C, which stops everything it started (each gets
+SIGTERM and shuts down gracefully: gunicorn lets requests finish, Celery finishes the task in
+hand, the webhook worker its batch). Running it twice is safe.
+
+    web             gunicorn with platform/gunicorn_conf.py (`--dev`: runserver, autoreload)
+    webhooks        manage.py webhook_worker: applies inbound webhooks (the raw event row is
+                    the queue, not Celery)
+    worker-outbound Celery, queue `outbound` (sends), prefetch 1
+    worker          Celery, every other queue (inbound, media, campaigns, celery)
+    beat            Celery beat (periodic jobs)
+    sandbox         the WhatsApp Cloud API simulator (Meta)
+
+Production runs one worker per queue kind (deploy/docker-compose.yml, deploy/k8s/); here the
+queues other than `outbound` share one worker: on a 2-core laptop five idle Celery pools only
+cost memory, while sends keep their own worker so that a campaign's backlog never delays
+inbound work and their prefetch stays at one (README, "Running in production").
+
+Ports: PORT (web, 8000) and SANDBOX_PORT (8090).
 """
 
 from __future__ import annotations
@@ -19,6 +34,10 @@ from pathlib import Path
 
 import devstack  # deploy/devstack.py, beside this file
 
+# What each Celery worker of `make run` consumes (production: deploy/docker-compose.yml).
+OUTBOUND_QUEUES = "outbound"
+OTHER_QUEUES = "celery,inbound,media,campaigns"
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 PORT = int(os.environ.get("PORT", "8000"))
@@ -30,7 +49,58 @@ def run_step(*args: str) -> None:
     subprocess.run([PY, *args], cwd=ROOT, check=True)
 
 
+def celery(*args: str) -> list[str]:
+    return [PY, "-m", "celery", "-A", "saas_platform.celery", *args, "--loglevel=INFO"]
+
+
+def process_commands(*, dev: bool, data: Path, webhook_url: str) -> dict[str, list[str]]:
+    """Name -> command line of every long-running process (see the module docstring)."""
+    if dev:
+        web = [PY, "manage.py", "runserver", f"127.0.0.1:{PORT}"]
+    else:
+        # gunicorn with the production config; bound to loopback here (the config binds all
+        # interfaces for containers), and two processes on a laptop unless WEB_CONCURRENCY says.
+        gunicorn = str(Path(PY).with_name("gunicorn"))
+        web = [
+            gunicorn,
+            "saas_platform.wsgi",
+            "--config",
+            "python:saas_platform.gunicorn_conf",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--workers",
+            os.environ.get("WEB_CONCURRENCY", "2"),
+        ]
+    return {
+        "sandbox": [
+            PY,
+            "-m",
+            "whatsapp.sandbox",
+            "serve",
+            "--port",
+            str(SANDBOX_PORT),
+            "--webhook-url",
+            webhook_url,
+        ],
+        "web": web,
+        "webhooks": [PY, "manage.py", "webhook_worker"],
+        "worker-outbound": celery(
+            "worker",
+            "--queues",
+            OUTBOUND_QUEUES,
+            "--prefetch-multiplier=1",
+            "--concurrency=2",
+            "--hostname=outbound@%h",
+        ),
+        "worker": celery(
+            "worker", "--queues", OTHER_QUEUES, "--concurrency=2", "--hostname=default@%h"
+        ),
+        "beat": celery("beat", "--schedule", str(data / "celerybeat-schedule")),
+    }
+
+
 def main() -> int:
+    dev = "--dev" in sys.argv[1:]
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "saas_platform.settings")
     # Sandbox mode unless told otherwise: the Graph API is the simulator started below.
@@ -49,48 +119,17 @@ def main() -> int:
     data = ROOT / ".data"
     data.mkdir(exist_ok=True)
     webhook_url = f"http://127.0.0.1:{PORT}/webhooks/whatsapp/"
-    commands = {
-        "sandbox": [
-            PY,
-            "-m",
-            "whatsapp.sandbox",
-            "serve",
-            "--port",
-            str(SANDBOX_PORT),
-            "--webhook-url",
-            webhook_url,
-        ],
-        "web": [PY, "manage.py", "runserver", f"127.0.0.1:{PORT}", "--noreload"],
-        "webhooks": [PY, "manage.py", "webhook_worker"],
-        "worker": [
-            PY,
-            "-m",
-            "celery",
-            "-A",
-            "saas_platform.celery",
-            "worker",
-            "--loglevel=INFO",
-            "--concurrency=4",
-        ],
-        "beat": [
-            PY,
-            "-m",
-            "celery",
-            "-A",
-            "saas_platform.celery",
-            "beat",
-            "--loglevel=INFO",
-            "--schedule",
-            str(data / "celerybeat-schedule"),
-        ],
-    }
+    commands = process_commands(dev=dev, data=data, webhook_url=webhook_url)
     processes: dict[str, subprocess.Popen] = {}
     for name, command in commands.items():
-        processes[name] = subprocess.Popen(command, cwd=ROOT, env=env)
+        # Own session: Ctrl-C reaches this script only, which then stops each process with
+        # SIGTERM, the graceful signal of all of them (SIGINT is gunicorn's quick shutdown).
+        processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
 
     print(
         f"""
-  WhatsApp SaaS platform is running (sandbox mode). Ctrl-C stops everything.
+  WhatsApp SaaS platform is running (sandbox mode{", runserver with autoreload" if dev else ""}).
+  Ctrl-C stops everything.
 
   Public host (signup, console, admin):  http://{BASE_DOMAIN}:{PORT}/admin/
   Web app (sign in, demo dashboard):     http://{BASE_DOMAIN}:{PORT}/login/
@@ -124,14 +163,23 @@ def main() -> int:
                 break
         time.sleep(0.5)
 
-    for process in processes.values():
+    for name, process in processes.items():
         if process.poll() is None:
-            process.terminate()
-    for process in processes.values():
+            if dev and name == "web":
+                # runserver's autoreloader runs the server in a child of its own.
+                os.killpg(process.pid, signal.SIGTERM)
+            else:
+                # The master only: it stops its own workers/pool gracefully.
+                process.terminate()
+    # Longer than gunicorn's graceful_timeout (20 s); a Celery task in hand may take longer
+    # (CELERY_TASK_TIME_LIMIT), but a developer's Ctrl-C should not wait for it.
+    deadline = time.monotonic() + 25
+    for name, process in processes.items():
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            process.kill()
+            print(f"[run] {name} did not stop in time; killing it", flush=True)
+            os.killpg(process.pid, signal.SIGKILL)
     if not already_up["redis"] and devstack.uses_private(
         "CELERY_BROKER_URL", devstack.DEFAULT_BROKER_URL
     ):

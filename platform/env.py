@@ -34,3 +34,18 @@ DEV_SECRETS = {
 def dev_secrets_in_use(configured: dict[str, list[str]]) -> list[str]:
     """Names of settings whose configured values include their public development default."""
     return sorted(name for name, values in configured.items() if DEV_SECRETS[name] in values)
+
+
+def refuse_dev_secrets(configured: dict[str, list[str]]) -> None:
+    """Raise ImproperlyConfigured naming every setting still on its public development default.
+
+    Called by the settings whenever DEBUG is off (base with DJANGO_DEBUG=false, and production).
+    """
+    from django.core.exceptions import ImproperlyConfigured
+
+    on_dev_defaults = dev_secrets_in_use(configured)
+    if on_dev_defaults:
+        raise ImproperlyConfigured(
+            "DJANGO_DEBUG is off but these settings still hold their public development "
+            f"defaults: {', '.join(on_dev_defaults)}. Set real values in the environment."
+        )

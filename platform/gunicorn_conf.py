@@ -22,8 +22,16 @@ worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
 worker_connections = int(os.environ.get("WEB_WORKER_CONNECTIONS", str(threads)))
 # Meta expects webhook answers within seconds; nothing here should take long.
 timeout = 30
+# Graceful shutdown: on SIGTERM (Kubernetes, compose, `make run`'s Ctrl-C) the master stops
+# accepting, and each worker finishes the requests in hand for up to this many seconds before it
+# is killed; a webhook not answered by then is redelivered by Meta. Kubernetes waits
+# terminationGracePeriodSeconds (deploy/k8s/base/web.yaml: longer than this plus its preStop).
 graceful_timeout = 20
 keepalive = 5
+# No runtime control socket (gunicorn >= 25.1 writes one under $HOME): nothing here uses
+# `gunicornc`, the image's root filesystem is read-only, and two servers on one machine (make run,
+# benchmarks, tests) would take each other's socket.
+control_socket_disable = True
 accesslog = "-"
 # The query string can hold hub.verify_token on webhook verification: log the path only.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.core.exceptions import ImproperlyConfigured
+from csp.constants import NONCE, NONE, SELF
 from kombu import Exchange, Queue
 
 from saas_platform.env import (
@@ -17,8 +17,8 @@ from saas_platform.env import (
     DEV_TOKEN_ENCRYPTION_KEY,
     DEV_WHATSAPP_APP_SECRET,
     DEV_WHATSAPP_VERIFY_TOKEN,
-    dev_secrets_in_use,
     env,
+    refuse_dev_secrets,
 )
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
@@ -52,6 +52,7 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "csp",
 ]
 TENANT_APPS = [
     "whatsapp",
@@ -85,10 +86,13 @@ TENANT_HOST_CACHE_SECONDS = env.float("TENANT_HOST_CACHE_SECONDS", default=5.0)
 TENANT_HOST_CACHE_MAX_ENTRIES = env.int("TENANT_HOST_CACHE_MAX_ENTRIES", default=1024)
 
 MIDDLEWARE = [
+    # /healthz and /readyz on any Host (probes send the pod IP); first, before the host checks.
+    "tenants.health.HealthProbeMiddleware",
     "tenants.middleware.CachedTenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the web app's CSS, htmx, Chart.js) from every process, no CDN.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -173,9 +177,38 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / ".data" / "static"
 # Without `collectstatic` (make run, the suite) whitenoise serves from the apps' static dirs.
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
+
+
+STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / ".data" / "static"))
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------
+# One policy for every page: scripts only from our own origin (or an inline <script> carrying
+# `nonce="{{ request.csp_nonce }}"`), no plugins, no framing, forms post to ourselves. Inline
+# <style> blocks are allowed (base.html and Swagger UI use them; styles cannot run code).
+# Enforced when DEBUG is off (production.py); report-only in development, so a page that breaks
+# it logs the violation in the browser console instead of silently losing its script.
+# https://developer.mozilla.org/docs/Web/HTTP/Headers/Content-Security-Policy
+CSP_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+if DEBUG:
+    CONTENT_SECURITY_POLICY = None
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = CSP_POLICY
+else:
+    CONTENT_SECURITY_POLICY = CSP_POLICY
 
 # --- Storage (django-storages) ---------------------------------------------------------------
 # Filesystem by default; `STORAGE_BACKEND=s3` switches media to any S3-compatible store.
@@ -204,6 +237,13 @@ STORAGES = {
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:63790/0")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None) or None
+# Graceful shutdown and lost workers: a task is acknowledged only once it returned, so a worker
+# killed mid-task (or a pod evicted) hands it back to the broker instead of losing it; on SIGTERM
+# a worker stops taking tasks and finishes the ones in hand (Kubernetes waits
+# terminationGracePeriodSeconds, longer than CELERY_TASK_TIME_LIMIT). The outbound workers run
+# with `--prefetch-multiplier=1` (deploy/): a send task holds up to WHATSAPP_SEND_BATCH_SIZE
+# messages, and a prefetched one would sit behind the task in hand instead of going to an idle
+# worker. https://docs.celeryq.dev/en/stable/userguide/optimizing.html#prefetch-limits
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
@@ -212,14 +252,15 @@ CELERY_TASK_TIME_LIMIT = 90
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One queue per kind of work, so a campaign's backlog of sends never delays inbound webhooks and
-# a slow media download never holds either. Every queue is declared, so a plain
-# `celery worker` consumes them all; `-Q inbound` etc. dedicates workers (deploy/README.md).
+# a slow media download never holds either (`campaigns`: the campaign feature's fan-out tasks).
+# Every queue is declared, so a plain `celery worker` consumes them all; `-Q inbound` etc.
+# dedicates workers (deploy/README.md).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 # Each queue with its own exchange and routing key, spelled out (kombu's defaults for a bare
 # Queue(name) are the same, but the worker's banner then shows `celery` for every binding).
 CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name), routing_key=name)
-    for name in (CELERY_TASK_DEFAULT_QUEUE, "inbound", "outbound", "media")
+    for name in (CELERY_TASK_DEFAULT_QUEUE, "inbound", "outbound", "media", "campaigns")
 ]
 CELERY_TASK_ROUTES = {
     "whatsapp.tasks.inbound.pending_status_reconcile_task": {"queue": "inbound"},
@@ -412,20 +453,15 @@ LOGGING = {
     },
 }
 
+# The secrets `refuse_dev_secrets` checks whenever DEBUG is off (here and in production.py).
+CONFIGURED_SECRETS = {
+    "DJANGO_SECRET_KEY": [SECRET_KEY],
+    "TOKEN_ENCRYPTION_KEYS": TOKEN_ENCRYPTION_KEYS,
+    "WHATSAPP_APP_SECRET": [WHATSAPP_APP_SECRET],
+    "WHATSAPP_VERIFY_TOKEN": [WHATSAPP_VERIFY_TOKEN],
+}
 if not DEBUG:
-    _on_dev_defaults = dev_secrets_in_use(
-        {
-            "DJANGO_SECRET_KEY": [SECRET_KEY],
-            "TOKEN_ENCRYPTION_KEYS": TOKEN_ENCRYPTION_KEYS,
-            "WHATSAPP_APP_SECRET": [WHATSAPP_APP_SECRET],
-            "WHATSAPP_VERIFY_TOKEN": [WHATSAPP_VERIFY_TOKEN],
-        }
-    )
-    if _on_dev_defaults:
-        raise ImproperlyConfigured(
-            "DJANGO_DEBUG is off but these settings still hold their public development "
-            f"defaults: {', '.join(_on_dev_defaults)}. Set real values in the environment."
-        )
+    refuse_dev_secrets(CONFIGURED_SECRETS)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
