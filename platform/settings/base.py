@@ -51,6 +51,7 @@ SHARED_APPS = [
 ]
 TENANT_APPS = [
     "whatsapp",
+    "whatsapp.message_templates",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -270,6 +271,11 @@ WHATSAPP_WEBHOOK_HANDLERS = {
     "phone_number_quality_update": "whatsapp.webhooks.fields.phone_number_quality_handler",
     "account_update": "whatsapp.webhooks.fields.account_event_handler",
     "business_capability_update": "whatsapp.webhooks.fields.account_event_handler",
+    "message_template_status_update": "whatsapp.message_templates.services.webhooks.status_handler",
+    "message_template_quality_update": (
+        "whatsapp.message_templates.services.webhooks.quality_handler"
+    ),
+    "template_category_update": "whatsapp.message_templates.services.webhooks.category_handler",
 }
 WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=6)
 WHATSAPP_MEDIA_RETRY_BASE_DELAY = env.float("WHATSAPP_MEDIA_RETRY_BASE_DELAY", default=2.0)

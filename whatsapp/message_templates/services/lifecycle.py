@@ -1,0 +1,86 @@
+"""Create (submit for review) and delete templates at Meta, keeping the stored rows in step."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from whatsapp.message_templates.errors import TemplateInvalidError
+from whatsapp.message_templates.models import MessageTemplate
+from whatsapp.message_templates.review import template_review
+from whatsapp.message_templates.services.common import meta_call, waba_of
+from whatsapp.services.outbound.rules import current_organization
+
+logger = logging.getLogger(__name__)
+
+
+def template_create(*, definition: dict[str, Any], waba_id: str | None = None) -> MessageTemplate:
+    """Check `definition` (Meta's create body) with the local review rules, submit it to Meta
+    (`POST /{waba-id}/message_templates`) and store it as Meta answered (`PENDING` usually;
+    the status webhook moves it on).
+
+    Raises TemplateInvalidError naming the first failing field (nothing sent to Meta), a
+    TemplateInvalidError on `name` when that name and language exist already,
+    TemplateRateLimitedError, TemplateMetaError, NoSendingNumberError.
+    Meta: https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates
+    """
+    problems = template_review(definition)
+    if problems:
+        first = problems[0]
+        raise TemplateInvalidError(first.message, field=first.field)
+    organization = current_organization()
+    waba = waba_of(organization, waba_id)
+    name, language = definition["name"], definition["language"]
+    if MessageTemplate.objects.filter(
+        waba_id=waba, name=name, language=language, deleted_at_meta=False
+    ).exists():
+        raise TemplateInvalidError(
+            f"A template {name} in {language} exists already; delete it or pick another name.",
+            field="name",
+        )
+    body = dict(definition)
+    body["category"] = str(body["category"]).upper()
+    body["parameter_format"] = str(body.get("parameter_format") or "POSITIONAL").upper()
+    with meta_call() as client:
+        answer = client.create_template(waba, body)
+    template, _ = MessageTemplate.objects.update_or_create(
+        waba_id=waba,
+        name=name,
+        language=language,
+        defaults={
+            "meta_id": str(answer.get("id") or ""),
+            "status": str(answer.get("status") or MessageTemplate.Status.PENDING),
+            "category": str(answer.get("category") or body["category"]).upper(),
+            "parameter_format": body["parameter_format"],
+            "components": body["components"],
+            "last_synced_at": timezone.now(),
+            "deleted_at_meta": False,
+            "rejection_reason": "",
+            "rejection_recommendation": "",
+        },
+    )
+    logger.info("template submitted: id=%s meta_id=%s", template.pk, template.meta_id)
+    return template
+
+
+def template_delete(*, template: MessageTemplate, all_languages: bool = False) -> list[int]:
+    """Delete a template at Meta, in its language only (`hsm_id`) or in every language (by
+    name), then the stored rows; returns the deleted rows' ids. Raises
+    TemplateRateLimitedError, TemplateMetaError.
+    Meta: https://developers.facebook.com/docs/graph-api/reference/whats-app-business-account/message_templates/#Deleting
+    """
+    hsm_id = None if all_languages or not template.meta_id else template.meta_id
+    if not template.deleted_at_meta:
+        with meta_call() as client:
+            client.delete_template(template.waba_id, template.name, hsm_id=hsm_id)
+    rows = MessageTemplate.objects.filter(waba_id=template.waba_id, name=template.name)
+    if not all_languages:
+        rows = rows.filter(pk=template.pk)
+    with transaction.atomic():
+        ids = list(rows.values_list("pk", flat=True))
+        MessageTemplate.objects.filter(pk__in=ids).delete()
+    logger.info("template deleted: ids=%s all_languages=%s", ids, all_languages)
+    return ids
