@@ -15,13 +15,19 @@ from typing import Any
 from urllib.parse import urlencode
 
 from whatsapp.sandbox.errors import MetaError, invalid_parameter, token_expired
-from whatsapp.sandbox.payloads import envelope, template_status_change
+from whatsapp.sandbox.payloads import (
+    envelope,
+    template_category_change,
+    template_quality_change,
+    template_status_change,
+)
 from whatsapp.sandbox.protocol import Request, Response, ok
 from whatsapp.sandbox.state import SandboxState, Template, new_numeric_id
 
 TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9_]{1,512}$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2}|_[A-Za-z]{4})?$")
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
+REJECT_PREFIX = "reject_"  # auto-review rejects these names (INVALID_FORMAT)
 SCOPES = ["whatsapp_business_messaging", "whatsapp_business_management"]
 Notify = Callable[[dict[str, Any], str], None]
 
@@ -171,7 +177,23 @@ def template_create(
     if status is not None:
         template.status = status
     elif state.config.auto_approve_templates:
-        set_template_status(state, template, "APPROVED", notify=notify)
+        if name.startswith(REJECT_PREFIX):
+            # Review by rule, so tests choose the outcome: `reject_*` names are rejected.
+            set_template_status(
+                state,
+                template,
+                "REJECTED",
+                reason="INVALID_FORMAT",
+                extra={
+                    "rejection_info": {
+                        "reason": "The template has an invalid format.",
+                        "recommendation": "Add sample values for every variable.",
+                    }
+                },
+                notify=notify,
+            )
+        else:
+            set_template_status(state, template, "APPROVED", notify=notify)
     return template
 
 
@@ -197,16 +219,48 @@ def set_template_status(
     status: str,
     *,
     reason: str = "NONE",
+    extra: dict[str, Any] | None = None,
     notify: Notify | None = None,
 ) -> None:
-    """Change a template's status and send the `message_template_status_update` webhook."""
+    """Change a template's status and send the `message_template_status_update` webhook
+    (`extra`: `other_info`, `rejection_info`, `disable_info`)."""
     with state.lock:
         template.status = status
     if notify is not None:
-        notify(
-            envelope([(template.waba_id, template_status_change(template, status, reason))]),
-            "template_status",
-        )
+        change = template_status_change(template, status, reason, extra)
+        notify(envelope([(template.waba_id, change)]), "template_status")
+
+
+def set_template_quality(
+    state: SandboxState, template: Template, score: str, *, notify: Notify
+) -> None:
+    """Change a template's quality score and send `message_template_quality_update`."""
+    with state.lock:
+        previous, template.quality_score = template.quality_score, score
+    notify(
+        envelope([(template.waba_id, template_quality_change(template, previous, score))]),
+        "template_quality",
+    )
+
+
+def set_template_category(
+    state: SandboxState,
+    template: Template,
+    category: str,
+    *,
+    announce_at: int | None,
+    notify: Notify,
+) -> None:
+    """Announce (`announce_at`: the change's Unix time) or apply a category change, with the
+    `template_category_update` webhook of that shape."""
+    previous = template.category
+    if announce_at is None:
+        with state.lock:
+            template.category = category
+    change = template_category_change(
+        template, category, previous=previous, effective_at=announce_at
+    )
+    notify(envelope([(template.waba_id, change)]), "template_category")
 
 
 def template_by_id(state: SandboxState, template_id: str) -> Template | None:

@@ -23,6 +23,7 @@ from whatsapp.sandbox.faults import Fault
 from whatsapp.sandbox.payloads import envelope, messages_change, status_object
 from whatsapp.sandbox.protocol import Request, Response, error_response, ok
 from whatsapp.sandbox.state import SandboxState, SentMessage, new_wamid
+from whatsapp.sandbox.template_checks import check_template_components
 from whatsapp.sandbox.validation import validate_mark_read, validate_message, validate_recipient
 from whatsapp.sandbox.webhooks import WebhookDispatcher
 
@@ -218,6 +219,7 @@ class GraphApi:
         )
         statuses = {t.status: t for t in candidates}
         if "APPROVED" in statuses:
+            check_template_components(statuses["APPROVED"], template)
             return statuses["APPROVED"].category.lower()
         if "PAUSED" in statuses:
             raise MetaError(132015)
