@@ -294,8 +294,8 @@ def template_review(definition: Mapping[str, Any]) -> list[Problem]:
             if _ANY_BRACES_RE.search(text):
                 problems.append(Problem(f"{field}.text", "A footer cannot have variables."))
         else:
-            names = _check_buttons(component, field, problems)
-            variables += [(f"{field}.buttons", n) for n in names]
+            # A URL button's variable is `{{1}}` in named templates too: not counted here.
+            _check_buttons(component, field, problems)
     if "BODY" not in seen:
         problems.append(Problem("components", "A template needs a BODY component."))
     _check_variable_kinds(definition, components, seen, variables, problems)
