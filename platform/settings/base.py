@@ -277,6 +277,8 @@ WHATSAPP_WEBHOOK_HANDLERS = {
     ),
     "template_category_update": "whatsapp.message_templates.services.webhooks.category_handler",
 }
+# Templates asked of Meta per page when syncing (GET /{waba}/message_templates `limit`).
+WHATSAPP_TEMPLATE_SYNC_PAGE_SIZE = env.int("WHATSAPP_TEMPLATE_SYNC_PAGE_SIZE", default=100)
 WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=6)
 WHATSAPP_MEDIA_RETRY_BASE_DELAY = env.float("WHATSAPP_MEDIA_RETRY_BASE_DELAY", default=2.0)
 WHATSAPP_MEDIA_RETRY_MAX_DELAY = env.float("WHATSAPP_MEDIA_RETRY_MAX_DELAY", default=600.0)

@@ -21,9 +21,16 @@ class TemplateNotSendableError(WhatsAppDomainError):
 
 
 class TemplateInvalidError(WhatsAppDomainError):
-    """A template definition fails the local review checks (`field` names the first)."""
+    """A template definition fails the local review checks: `field` and the message are the
+    first problem's, `fields` every problem (`{field: [messages]}`)."""
 
     code = "template_invalid"
+
+    def __init__(
+        self, message: str, *, field: str | None = None, fields: dict[str, list[str]] | None = None
+    ) -> None:
+        super().__init__(message, field=field)
+        self.fields = fields or {}
 
 
 class TemplateMetaError(WhatsAppDomainError):

@@ -22,15 +22,18 @@ def template_create(*, definition: dict[str, Any], waba_id: str | None = None) -
     (`POST /{waba-id}/message_templates`) and store it as Meta answered (`PENDING` usually;
     the status webhook moves it on).
 
-    Raises TemplateInvalidError naming the first failing field (nothing sent to Meta), a
+    Raises TemplateInvalidError naming every failing field (nothing sent to Meta), a
     TemplateInvalidError on `name` when that name and language exist already,
     TemplateRateLimitedError, TemplateMetaError, NoSendingNumberError.
     Meta: https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates
     """
     problems = template_review(definition)
     if problems:
+        fields: dict[str, list[str]] = {}
+        for problem in problems:
+            fields.setdefault(problem.field, []).append(problem.message)
         first = problems[0]
-        raise TemplateInvalidError(first.message, field=first.field)
+        raise TemplateInvalidError(first.message, field=first.field, fields=fields)
     organization = current_organization()
     waba = waba_of(organization, waba_id)
     name, language = definition["name"], definition["language"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 
 from whatsapp.message_templates.models import MessageTemplate, TemplateNotice
@@ -44,7 +45,9 @@ def templates_sync(*, waba_id: str | None = None) -> SyncResult:
     fetched = {}
     with meta_call() as client:
         for waba in wabas:
-            fetched[waba] = client.list_templates(waba, limit=100)
+            fetched[waba] = client.list_templates(
+                waba, limit=settings.WHATSAPP_TEMPLATE_SYNC_PAGE_SIZE
+            )
     created = updated = deleted = 0
     with transaction.atomic():
         for waba, remote_templates in fetched.items():
