@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.clients import admin_client
 from tests.conftest import in_tenant
@@ -15,6 +16,7 @@ from tests.outbound.conftest import customer, sent_bodies, wait_final
 pytestmark = pytest.mark.integration
 
 WA_ID = "15557654321"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 NAMED = {
     "name": "order_ready",
     "language": "en_US",
@@ -50,7 +52,7 @@ POSITIONAL = {
     "language": "pt_BR",
     "category": "UTILITY",
     "components": [
-        {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["4::aW1hZ2U="]}},
+        {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["set by the test"]}},
         {
             "type": "BODY",
             "text": "Oi {{1}}, total {{2}}.",
@@ -76,6 +78,11 @@ def test_create_review_approve_by_webhook_then_send_named_and_positional(
     sender_a, sandbox, celery_worker
 ):
     client = admin_client(sender_a.org)
+    png = SimpleUploadedFile("r.png", PNG, content_type="image/png")
+    uploaded = client.post("/api/v1/templates/header-handles/", {"format": "IMAGE", "file": png})
+    assert uploaded.status_code == 201, uploaded.content
+    handle = uploaded.json()["handle"]
+    POSITIONAL["components"][0]["example"]["header_handle"] = [handle]
     created = []
     for definition in (NAMED, POSITIONAL):
         response = client.post("/api/v1/templates/", definition, "application/json")

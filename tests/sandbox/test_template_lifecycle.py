@@ -109,3 +109,36 @@ def test_send_checks_components_against_the_template(sandbox, graph):
     assert code([text_header, *good[1:]])[0] == 132012
     assert code([header, body(text(" ", "first_name"), text("42", "order")), button])[0] == 100
     assert code(good[:2])[0] == 132000  # the URL button's variable is missing
+
+
+def test_resumable_upload_gives_the_handle_a_media_header_needs(sandbox, graph):
+    from tests.sandbox.conftest import APP_ID
+
+    session = graph.post(
+        f"/{APP_ID}/uploads",
+        params={"file_name": "a.png", "file_length": 6, "file_type": "image/png"},
+    ).json()["id"]
+    assert session.startswith("upload:")
+    wrong = graph.post(f"/{session}", content=b"abc", headers={"file_offset": "3"})
+    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == 100
+    part = graph.post(f"/{session}", content=b"abc", headers={"file_offset": "0"}).json()
+    assert part == {"id": session, "file_offset": 3}
+    handle = graph.post(f"/{session}", content=b"def", headers={"file_offset": "3"}).json()["h"]
+    assert (
+        graph.post("/999/uploads", params={"file_length": 1, "file_type": "image/png"}).json()[
+            "error"
+        ]["code"]
+        == 100
+    )
+
+    def create(handles):
+        header = {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": handles}}
+        body = {"type": "BODY", "text": "Hi"}
+        template = {"name": "with_image", "language": "en_US", "category": "MARKETING"}
+        return graph.post(
+            f"/{WABA}/message_templates", json=template | {"components": [header, body]}
+        )
+
+    refused = create(["4::made-up"])
+    assert "header_handle" in refused.json()["error"]["error_data"]["details"]
+    assert create([handle]).json()["status"] == "PENDING"

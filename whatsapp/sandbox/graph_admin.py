@@ -160,6 +160,8 @@ def template_create(
         raise invalid_parameter("Param components must be a non-empty JSON array")
     if not any(str((c or {}).get("type", "")).upper() == "BODY" for c in components):
         raise invalid_parameter("Param components must contain a BODY component")
+    if status is None:
+        _check_header_handle(state, components)
     if state.find_templates(waba_id=waba_id, name=name, language=language):
         raise invalid_parameter("Content in this language already exists", subcode=2388024)
     template = Template(
@@ -195,6 +197,23 @@ def template_create(
         else:
             set_template_status(state, template, "APPROVED", notify=notify)
     return template
+
+
+def _check_header_handle(state: SandboxState, components: list[Any]) -> None:
+    """A media header's example must be a handle the resumable upload API gave out."""
+    for index, component in enumerate(components):
+        if not isinstance(component, dict) or str(component.get("type", "")).upper() != "HEADER":
+            continue
+        if str(component.get("format", "TEXT")).upper() not in ("IMAGE", "VIDEO", "DOCUMENT"):
+            continue
+        handles = (component.get("example") or {}).get("header_handle") or []
+        with state.lock:
+            known = bool(handles) and all(h in state.upload_handles for h in handles)
+        if not known:
+            raise invalid_parameter(
+                f"Param components[{index}]['example']['header_handle'] must be a handle from "
+                "the resumable upload API"
+            )
 
 
 def delete_templates(state: SandboxState, waba_id: str, request: Request) -> Response:

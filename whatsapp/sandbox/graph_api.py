@@ -8,6 +8,7 @@ Routing (version = `v\\d+\\.\\d+`):
   GET    /{v}/oauth/access_token                token exchange, app token (no bearer needed)
   GET    /{v}/debug_token                       inspect a token
   GET|POST|DELETE /{v}/{waba_id}/message_templates
+  POST   /{v}/{app_id}/uploads | POST|GET /{v}/upload:<session>   resumable upload (handles)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import re
 import time
 from typing import Any
 
-from whatsapp.sandbox import graph_admin, media
+from whatsapp.sandbox import graph_admin, media, uploads
 from whatsapp.sandbox.errors import MetaError, error_for_code, invalid_parameter, token_expired
 from whatsapp.sandbox.faults import Fault
 from whatsapp.sandbox.payloads import envelope, messages_change, status_object
@@ -122,6 +123,13 @@ class GraphApi:
                     return graph_admin.create_template(self.state, object_id, request, self.notify)
                 if method == "DELETE":
                     return graph_admin.delete_templates(self.state, object_id, request)
+        if len(segments) == 2 and segments[1] == "uploads" and method == "POST":
+            return uploads.start(self.state, segments[0], request)
+        if len(segments) == 1 and segments[0].startswith("upload:"):
+            if method == "POST":
+                return uploads.upload(self.state, segments[0], request)
+            if method == "GET":
+                return uploads.status(self.state, segments[0])
         if len(segments) == 1:
             object_id = segments[0]
             template = graph_admin.template_by_id(self.state, object_id)

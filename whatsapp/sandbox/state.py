@@ -138,6 +138,8 @@ class SandboxState:
             self.phone_numbers: dict[str, PhoneNumber] = {}
             self.media: dict[str, MediaItem] = {}
             self.templates: dict[str, Template] = {}
+            self.upload_sessions: dict[str, dict[str, Any]] = {}
+            self.upload_handles: dict[str, str] = {}  # resumable upload handle -> MIME type
             self.sent: dict[str, SentMessage] = {}
             self.inbound: dict[str, dict[str, Any]] = {}
             self.windows: dict[tuple[str, str], float] = {}

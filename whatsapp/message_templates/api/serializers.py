@@ -89,3 +89,12 @@ class TemplateSyncResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
     deleted_at_meta = serializers.IntegerField()
+
+
+class HeaderHandleSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=["IMAGE", "VIDEO", "DOCUMENT"])
+    file = serializers.FileField(help_text="The example shown to Meta's reviewers.")
+
+
+class HeaderHandleResultSerializer(serializers.Serializer):
+    handle = serializers.CharField(help_text="Put it in the HEADER's example.header_handle.")

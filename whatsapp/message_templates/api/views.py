@@ -1,7 +1,8 @@
 """Templates API (thin: serializer -> one service -> serializer).
 
 `GET/POST /api/v1/templates/`, `GET/DELETE /api/v1/templates/{id}/`,
-`POST /api/v1/templates/sync/`. Runs in the host organization's schema: another
+`POST /api/v1/templates/sync/`, `POST /api/v1/templates/header-handles/` (a media header's
+example, uploaded with Meta's resumable upload API). Runs in the host organization's schema: another
 organization's templates are not reachable (404).
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import ListCreateAPIView, RetrieveDestroyAPIView
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +21,8 @@ from rest_framework.views import APIView
 from whatsapp.api.pagination import KeysetPagination
 from whatsapp.message_templates.api.filters import TemplateFilter
 from whatsapp.message_templates.api.serializers import (
+    HeaderHandleResultSerializer,
+    HeaderHandleSerializer,
     TemplateCreateSerializer,
     TemplateDeleteSerializer,
     TemplateDetailSerializer,
@@ -27,7 +31,11 @@ from whatsapp.message_templates.api.serializers import (
     TemplateSyncSerializer,
 )
 from whatsapp.message_templates.models import MessageTemplate
-from whatsapp.message_templates.services.lifecycle import template_create, template_delete
+from whatsapp.message_templates.services.lifecycle import (
+    template_create,
+    template_delete,
+    template_header_handle,
+)
 from whatsapp.message_templates.services.sync import templates_sync
 
 
@@ -97,3 +105,21 @@ class TemplateSync(APIView):
                 }
             ).data
         )
+
+
+class TemplateHeaderHandle(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        tags=["templates"],
+        request={"multipart/form-data": HeaderHandleSerializer},
+        responses={201: HeaderHandleResultSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        """Upload a media header's example (Meta's resumable upload API) and get its handle."""
+        payload = HeaderHandleSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        handle = template_header_handle(
+            header_format=payload.validated_data["format"], upload=payload.validated_data["file"]
+        )
+        return Response({"handle": handle}, status=status.HTTP_201_CREATED)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from whatsapp.errors import InvalidContentError
 from whatsapp.message_templates.errors import TemplateInvalidError
 from whatsapp.message_templates.models import MessageTemplate
 from whatsapp.message_templates.review import template_review
 from whatsapp.message_templates.services.common import meta_call, waba_of
+from whatsapp.services.media_upload import media_validate_upload
 from whatsapp.services.outbound.rules import current_organization
 
 logger = logging.getLogger(__name__)
@@ -87,3 +90,34 @@ def template_delete(*, template: MessageTemplate, all_languages: bool = False) -
         MessageTemplate.objects.filter(pk__in=ids).delete()
     logger.info("template deleted: ids=%s all_languages=%s", ids, all_languages)
     return ids
+
+
+# Meta's media header formats and the message type whose upload rules they follow.
+HEADER_KINDS = {"IMAGE": "image", "VIDEO": "video", "DOCUMENT": "document"}
+
+
+def template_header_handle(*, header_format: str, upload: Any) -> str:
+    """Upload an example for a media header with the Resumable Upload API and return its
+    handle, to put in the HEADER component's `example.header_handle` when creating.
+
+    The file follows the send rules of its kind (MIME type, size). Raises InvalidContentError
+    (field `file` or `format`), TemplateRateLimitedError, TemplateMetaError.
+    Meta: https://developers.facebook.com/docs/graph-api/guides/upload
+    """
+    kind = HEADER_KINDS.get(str(header_format).upper())
+    if kind is None:
+        raise InvalidContentError("Use IMAGE, VIDEO or DOCUMENT.", field="format")
+    mime_type = media_validate_upload(message_type=kind, upload=upload)
+    with meta_call() as client:
+        handle = client.upload_file_handle(
+            settings.WHATSAPP_APP_ID,
+            upload.read(),
+            file_name=_safe_name(getattr(upload, "name", "") or kind),
+            file_type=mime_type,
+        )
+    logger.info("template header example uploaded: kind=%s", kind)
+    return handle
+
+
+def _safe_name(name: str) -> str:
+    return name.replace("\\", "/").rsplit("/", 1)[-1].strip()[:200] or "example"
