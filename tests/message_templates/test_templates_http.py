@@ -351,3 +351,34 @@ def test_another_organizations_templates_are_invisible_and_untouchable(sender_a,
     assert client_b.get("/api/v1/templates/").json()["results"] == []
     assert client_a.delete(f"/api/v1/templates/{template['id']}/").status_code == 204
     assert sandbox.templates(waba(sender_a)) == []
+
+
+def test_edit_goes_back_to_review_and_delete_takes_one_language_or_all(sender_a, sandbox):
+    for language in ("en_US", "es", "pt_BR"):
+        sandbox.create_template("welcome", waba_id=waba(sender_a), language=language)
+    client = admin_client(sender_a.org)
+    client.post("/api/v1/templates/sync/", {}, "application/json")
+    rows = {t["language"]: t for t in client.get("/api/v1/templates/").json()["results"]}
+    en = rows["en_US"]["id"]
+
+    bad = client.patch(
+        f"/api/v1/templates/{en}/",
+        {"components": [{"type": "BODY", "text": "{{1}} starts"}]},
+        "application/json",
+    )
+    assert bad.status_code == 400 and "components[0].text" in bad.json()["error"]["fields"]
+    body = {"type": "BODY", "text": "Welcome back, {{1}}!", "example": {"body_text": [["Ana"]]}}
+    edited = client.patch(f"/api/v1/templates/{en}/", {"components": [body]}, "application/json")
+    assert edited.status_code == 200, edited.content
+    assert edited.json()["status"] == "PENDING"
+    at_meta = {t["language"]: t for t in sandbox.templates(waba(sender_a))}
+    assert at_meta["en_US"]["components"] == [body] and at_meta["en_US"]["status"] == "PENDING"
+    sandbox.approve_template("welcome", waba_id=waba(sender_a), language="en_US")
+    wait_template(sender_a.org, lambda t: t.status == "APPROVED", pk=en)
+
+    assert client.delete(f"/api/v1/templates/{rows['es']['id']}/").status_code == 204
+    assert sorted(t["language"] for t in sandbox.templates(waba(sender_a))) == ["en_US", "pt_BR"]
+    everything = client.delete(f"/api/v1/templates/{en}/?all_languages=true")
+    assert everything.status_code == 204
+    assert sandbox.templates(waba(sender_a)) == []
+    assert client.get("/api/v1/templates/").json()["results"] == []

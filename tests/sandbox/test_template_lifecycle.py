@@ -142,3 +142,18 @@ def test_resumable_upload_gives_the_handle_a_media_header_needs(sandbox, graph):
     refused = create(["4::made-up"])
     assert "header_handle" in refused.json()["error"]["error_data"]["details"]
     assert create([handle]).json()["status"] == "PENDING"
+
+
+def test_edit_sends_an_approved_template_back_to_review_and_refuses_one_in_review(sandbox, graph):
+    sandbox.update_config(auto_approve_templates=False)
+    approved = sandbox.create_template("edit_me", waba_id=WABA)
+    pending = sandbox.create_template("in_review", waba_id=WABA, status="PENDING")
+    components = [{"type": "BODY", "text": "New {{1}} text"}]
+    assert graph.post(f"/{approved['id']}", json={"components": components}).json() == {
+        "success": True
+    }
+    listed = {t["name"]: t for t in graph.get(f"/{WABA}/message_templates").json()["data"]}
+    assert listed["edit_me"]["status"] == "PENDING"
+    assert listed["edit_me"]["components"] == components
+    refused = graph.post(f"/{pending['id']}", json={"category": "MARKETING"})
+    assert refused.status_code == 400

@@ -280,6 +280,11 @@ class GraphClient:
             idempotent=False,
         )
 
+    def edit_template(self, template_id: str, payload: Mapping[str, Any]) -> None:
+        """Edit a template's `components` and/or `category` (Meta: "Message templates", POST
+        /{template-id}); it goes back to review. Raises any Graph error."""
+        self._request("POST", path_segment(template_id), json=dict(payload), idempotent=True)
+
     def delete_template(self, waba_id: str, name: str, *, hsm_id: str | None = None) -> None:
         """Delete a template by name, all languages, or one with `hsm_id` (Meta: "Message
         templates", DELETE /{waba-id}/message_templates). Raises any Graph error."""

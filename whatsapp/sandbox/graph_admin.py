@@ -216,6 +216,40 @@ def _check_header_handle(state: SandboxState, components: list[Any]) -> None:
             )
 
 
+EDITABLE_STATUSES = ("APPROVED", "REJECTED", "PAUSED")
+
+
+def edit_template(
+    state: SandboxState, template: Template, request: Request, notify: Notify
+) -> Response:
+    """`POST /{template-id}` with `components` and/or `category`: only an APPROVED, REJECTED or
+    PAUSED template can be edited; it goes back to review (PENDING, auto-approved when
+    configured). https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates#edit-a-message-template
+    """
+    body = request.json_object()
+    if template.status not in EDITABLE_STATUSES:
+        raise invalid_parameter(f"A template in status {template.status} cannot be edited")
+    components = body.get("components")
+    category = body.get("category")
+    if components is None and category is None:
+        raise invalid_parameter("Param components or category is required")
+    if components is not None:
+        if not isinstance(components, list) or not components:
+            raise invalid_parameter("Param components must be a non-empty JSON array")
+        _check_header_handle(state, components)
+    if category is not None and str(category).upper() not in CATEGORIES:
+        raise invalid_parameter(f"Param category must be one of {', '.join(CATEGORIES)}")
+    with state.lock:
+        if components is not None:
+            template.components = components
+        if category is not None:
+            template.category = str(category).upper()
+        template.status = "PENDING"
+    if state.config.auto_approve_templates:
+        set_template_status(state, template, "APPROVED", notify=notify)
+    return ok({"success": True})
+
+
 def delete_templates(state: SandboxState, waba_id: str, request: Request) -> Response:
     """`DELETE ?name=` (all languages) or `&hsm_id=` (one)."""
     name, hsm_id = request.query.get("name"), request.query.get("hsm_id")

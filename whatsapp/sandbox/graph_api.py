@@ -5,6 +5,7 @@ Routing (version = `v\\d+\\.\\d+`):
   POST   /{v}/{phone_number_id}/messages        send / mark as read (+ typing indicator)
   POST   /{v}/{phone_number_id}/media           upload (multipart)
   GET    /{v}/{media_id} | DELETE /{v}/{media_id}  media lookup / delete (or a template by id)
+  POST   /{v}/{template_id}                     edit a template (back to review)
   GET    /{v}/oauth/access_token                token exchange, app token (no bearer needed)
   GET    /{v}/debug_token                       inspect a token
   GET|POST|DELETE /{v}/{waba_id}/message_templates
@@ -135,6 +136,8 @@ class GraphApi:
             template = graph_admin.template_by_id(self.state, object_id)
             if template is not None and method == "GET":
                 return ok(template.to_graph())
+            if template is not None and method == "POST":
+                return graph_admin.edit_template(self.state, template, request, self.notify)
             if method == "GET":
                 return media.lookup(self.state, object_id, request)
             if method == "DELETE":

@@ -72,6 +72,15 @@ class TemplateCreateSerializer(serializers.Serializer):
     components = serializers.ListField(child=serializers.DictField(), allow_empty=False)
 
 
+class TemplateEditSerializer(serializers.Serializer):
+    """What Meta lets one edit: the components and/or the category (back to review)."""
+
+    components = serializers.ListField(
+        child=serializers.DictField(), allow_empty=False, required=False
+    )
+    category = serializers.CharField(max_length=32, required=False)
+
+
 class TemplateDeleteSerializer(serializers.Serializer):
     all_languages = serializers.BooleanField(
         default=False, help_text="Delete the template in every language (by name)."

@@ -1,6 +1,6 @@
 """Templates API (thin: serializer -> one service -> serializer).
 
-`GET/POST /api/v1/templates/`, `GET/DELETE /api/v1/templates/{id}/`,
+`GET/POST /api/v1/templates/`, `GET/PATCH/DELETE /api/v1/templates/{id}/`,
 `POST /api/v1/templates/sync/`, `POST /api/v1/templates/header-handles/` (a media header's
 example, uploaded with Meta's resumable upload API). Runs in the host organization's schema: another
 organization's templates are not reachable (404).
@@ -12,7 +12,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.generics import ListCreateAPIView, RetrieveDestroyAPIView
+from rest_framework.generics import ListCreateAPIView, RetrieveUpdateDestroyAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +26,7 @@ from whatsapp.message_templates.api.serializers import (
     TemplateCreateSerializer,
     TemplateDeleteSerializer,
     TemplateDetailSerializer,
+    TemplateEditSerializer,
     TemplateSerializer,
     TemplateSyncResultSerializer,
     TemplateSyncSerializer,
@@ -34,6 +35,7 @@ from whatsapp.message_templates.models import MessageTemplate
 from whatsapp.message_templates.services.lifecycle import (
     template_create,
     template_delete,
+    template_edit,
     template_header_handle,
 )
 from whatsapp.message_templates.services.sync import templates_sync
@@ -67,11 +69,24 @@ class TemplateList(ListCreateAPIView):
 
 
 @extend_schema(tags=["templates"])
-class TemplateDetail(RetrieveDestroyAPIView):
+class TemplateDetail(RetrieveUpdateDestroyAPIView):
     serializer_class = TemplateDetailSerializer
+    http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> Any:
         return MessageTemplate.objects.all()
+
+    @extend_schema(request=TemplateEditSerializer, responses={200: TemplateDetailSerializer})
+    def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Edit the components and/or category at Meta (local review checks first, 400 naming
+        the field); the template goes back to PENDING."""
+        payload = TemplateEditSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        changes = dict(payload.validated_data)
+        if "components" in changes:
+            changes["components"] = request.data.get("components")
+        template = template_edit(template=self.get_object(), **changes)
+        return Response(TemplateDetailSerializer(template).data)
 
     @extend_schema(parameters=[TemplateDeleteSerializer], responses={204: None})
     def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:

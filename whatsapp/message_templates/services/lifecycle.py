@@ -1,4 +1,5 @@
-"""Create (submit for review) and delete templates at Meta, keeping the stored rows in step."""
+"""Create (submit for review), edit and delete templates at Meta, keeping the stored rows in
+step; upload a media header's example."""
 
 from __future__ import annotations
 
@@ -20,6 +21,16 @@ from whatsapp.services.outbound.rules import current_organization
 logger = logging.getLogger(__name__)
 
 
+def _review_or_raise(definition: dict[str, Any]) -> None:
+    problems = template_review(definition)
+    if problems:
+        fields: dict[str, list[str]] = {}
+        for problem in problems:
+            fields.setdefault(problem.field, []).append(problem.message)
+        first = problems[0]
+        raise TemplateInvalidError(first.message, field=first.field, fields=fields)
+
+
 def template_create(*, definition: dict[str, Any], waba_id: str | None = None) -> MessageTemplate:
     """Check `definition` (Meta's create body) with the local review rules, submit it to Meta
     (`POST /{waba-id}/message_templates`) and store it as Meta answered (`PENDING` usually;
@@ -30,13 +41,7 @@ def template_create(*, definition: dict[str, Any], waba_id: str | None = None) -
     TemplateRateLimitedError, TemplateMetaError, NoSendingNumberError.
     Meta: https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates
     """
-    problems = template_review(definition)
-    if problems:
-        fields: dict[str, list[str]] = {}
-        for problem in problems:
-            fields.setdefault(problem.field, []).append(problem.message)
-        first = problems[0]
-        raise TemplateInvalidError(first.message, field=first.field, fields=fields)
+    _review_or_raise(definition)
     organization = current_organization()
     waba = waba_of(organization, waba_id)
     name, language = definition["name"], definition["language"]
@@ -69,6 +74,42 @@ def template_create(*, definition: dict[str, Any], waba_id: str | None = None) -
         },
     )
     logger.info("template submitted: id=%s meta_id=%s", template.pk, template.meta_id)
+    return template
+
+
+def template_edit(
+    *,
+    template: MessageTemplate,
+    components: list[Any] | None = None,
+    category: str | None = None,
+) -> MessageTemplate:
+    """Edit a template at Meta (`POST /{template-id}`) after the local review checks of the
+    edited definition; it is stored PENDING (Meta reviews it again; the status webhook tells).
+    Raises TemplateInvalidError (naming the fields), TemplateRateLimitedError,
+    TemplateMetaError (Meta refuses edits of templates in review, and limits edits of
+    approved ones).
+    Meta: https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates#edit-a-message-template
+    """
+    definition = {
+        "name": template.name,
+        "language": template.language,
+        "category": category or template.category,
+        "parameter_format": template.parameter_format,
+        "components": components if components is not None else template.components,
+    }
+    _review_or_raise(definition)
+    changes: dict[str, Any] = {}
+    if components is not None:
+        changes["components"] = components
+    if category is not None:
+        changes["category"] = str(category).upper()
+    with meta_call() as client:
+        client.edit_template(template.meta_id, changes)
+    for key, value in changes.items():
+        setattr(template, key, value)
+    template.status = MessageTemplate.Status.PENDING
+    template.save()
+    logger.info("template edited: id=%s fields=%s", template.pk, sorted(changes))
     return template
 
 
