@@ -132,11 +132,25 @@ def _status_apply(change: ChangeInput) -> str:
     return ""
 
 
-def _quality_apply(change: ChangeInput) -> str:
-    update: TemplateQualityUpdate = template_quality_update_parse(change.value)
-    template = _find(change, update.template_id, update.name, update.language)
-    if template is None:
-        return "no stored template matches"
+def _on_stored(
+    parse: Callable[[Any], Any], apply: Callable[[ChangeInput, Any, MessageTemplate], None]
+) -> Callable[[ChangeInput], str]:
+    """A change applied to the stored template it names; noted and skipped when none is."""
+
+    def run(change: ChangeInput) -> str:
+        update = parse(change.value)
+        template = _find(change, update.template_id, update.name, update.language)
+        if template is None:
+            return "no stored template matches"
+        apply(change, update, template)
+        return ""
+
+    return run
+
+
+def _quality_apply(
+    change: ChangeInput, update: TemplateQualityUpdate, template: MessageTemplate
+) -> None:
     template.quality_score = update.new_score
     template.save(update_fields=["quality_score", "updated_at"])
     _notice(
@@ -147,14 +161,11 @@ def _quality_apply(change: ChangeInput) -> str:
         previous=update.previous_score,
         new=update.new_score,
     )
-    return ""
 
 
-def _category_apply(change: ChangeInput) -> str:
-    update: TemplateCategoryUpdate = template_category_update_parse(change.value)
-    template = _find(change, update.template_id, update.name, update.language)
-    if template is None:
-        return "no stored template matches"
+def _category_apply(
+    change: ChangeInput, update: TemplateCategoryUpdate, template: MessageTemplate
+) -> None:
     if update.announced:
         template.announced_category = update.new_category
         template.category_change_at = update.effective_at
@@ -183,7 +194,6 @@ def _category_apply(change: ChangeInput) -> str:
         new=update.new_category,
         previous=template.previous_category,
     )
-    return ""
 
 
 def status_handler(changes: Sequence[ChangeInput]) -> Mapping[int, str]:
@@ -193,10 +203,10 @@ def status_handler(changes: Sequence[ChangeInput]) -> Mapping[int, str]:
 
 def quality_handler(changes: Sequence[ChangeInput]) -> Mapping[int, str]:
     """`message_template_quality_update`: the template's quality score."""
-    return _each(changes, _quality_apply)
+    return _each(changes, _on_stored(template_quality_update_parse, _quality_apply))
 
 
 def category_handler(changes: Sequence[ChangeInput]) -> Mapping[int, str]:
     """`template_category_update`: an announced change (the price changes in ~24 h) or a
     completed one."""
-    return _each(changes, _category_apply)
+    return _each(changes, _on_stored(template_category_update_parse, _category_apply))
