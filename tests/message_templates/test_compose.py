@@ -153,3 +153,13 @@ def test_wrong_or_missing_parameters_are_named(components, fmt, kw, field):
     with pytest.raises(ParameterError) as caught:
         build(components, fmt, **kw)
     assert caught.value.field == field
+
+
+def test_a_location_header_takes_its_coordinates():
+    components = [{"type": "HEADER", "format": "LOCATION"}, {"type": "BODY", "text": "Here."}]
+    location = {"latitude": -23.5, "longitude": -46.6, "name": "Store"}
+    built = build(components, "POSITIONAL", header={"type": "location", "location": location})
+    assert built == [{"type": "header", "parameters": [{"type": "location", "location": location}]}]
+    with pytest.raises(ParameterError) as caught:
+        build(components, "POSITIONAL", header={"type": "location", "location": {"latitude": 1}})
+    assert caught.value.field == "template.header.location.longitude"

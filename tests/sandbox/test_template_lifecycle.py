@@ -52,9 +52,12 @@ def test_quality_pause_and_category_triggers_send_metas_webhooks(sandbox, graph,
     assert (quality["previous_quality_score"], quality["new_quality_score"]) == ("UNKNOWN", "RED")
     [paused] = wait_until(lambda: _changes(receiver, "message_template_status_update"))
     assert paused["event"] == "PAUSED" and paused["other_info"]["title"] == "FIRST_PAUSE"
-    announced, done = wait_until(
+    both = wait_until(
         lambda: (c := _changes(receiver, "template_category_update")) and len(c) == 2 and c
     )
+    # Deliveries run concurrently: tell the two shapes apart by their keys, not their order.
+    [announced] = [c for c in both if "correct_category" in c]
+    [done] = [c for c in both if "previous_category" in c]
     assert announced["correct_category"] == "MARKETING"
     assert announced["category_update_timestamp"] == 1900000000
     assert done["previous_category"] == "UTILITY" and done["new_category"] == "MARKETING"
@@ -157,3 +160,17 @@ def test_edit_sends_an_approved_template_back_to_review_and_refuses_one_in_revie
     assert listed["edit_me"]["components"] == components
     refused = graph.post(f"/{pending['id']}", json={"category": "MARKETING"})
     assert refused.status_code == 400
+
+
+def test_a_location_header_template_is_sent_with_its_location(sandbox, graph):
+    sandbox.register_phone_number(PNID, waba_id=WABA)
+    sandbox.create_template(
+        "visit_us",
+        waba_id=WABA,
+        components=[{"type": "HEADER", "format": "LOCATION"}, {"type": "BODY", "text": "Come"}],
+    )
+    location = {"type": "location", "location": {"latitude": 1.5, "longitude": 2.5}}
+    header = {"type": "header", "parameters": [location]}
+    template = {"name": "visit_us", "language": {"code": "en_US"}}
+    assert _send(graph, template | {"components": [header]}).status_code == 200
+    assert _send(graph, template).json()["error"]["code"] == 132012

@@ -69,7 +69,7 @@ def check_template_components(template: Template, sent: dict[str, Any]) -> None:
     header_sent = _by_type(given, "HEADER")
     header_params = (header_sent or {}).get("parameters") or []
     header_format = str((header or {}).get("format") or "TEXT").upper()
-    if header is not None and header_format.lower() in _MEDIA:
+    if header is not None and header_format.lower() in (*_MEDIA, "location"):
         kind = header_format.lower()
         if len(header_params) != 1 or (header_params[0] or {}).get("type") != kind:
             received = (header_params[0] or {}).get("type", "UNKNOWN") if header_params else None

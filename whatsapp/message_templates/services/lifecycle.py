@@ -57,22 +57,36 @@ def template_create(*, definition: dict[str, Any], waba_id: str | None = None) -
     body["parameter_format"] = str(body.get("parameter_format") or "POSITIONAL").upper()
     with meta_call() as client:
         answer = client.create_template(waba, body)
-    template, _ = MessageTemplate.objects.update_or_create(
-        waba_id=waba,
-        name=name,
-        language=language,
-        defaults={
-            "meta_id": str(answer.get("id") or ""),
-            "status": str(answer.get("status") or MessageTemplate.Status.PENDING),
-            "category": str(answer.get("category") or body["category"]).upper(),
-            "parameter_format": body["parameter_format"],
-            "components": body["components"],
-            "last_synced_at": timezone.now(),
-            "deleted_at_meta": False,
-            "rejection_reason": "",
-            "rejection_recommendation": "",
-        },
-    )
+    meta_id = str(answer.get("id") or "")
+    fields = {
+        "meta_id": meta_id,
+        "category": str(answer.get("category") or body["category"]).upper(),
+        "parameter_format": body["parameter_format"],
+        "components": body["components"],
+        "last_synced_at": timezone.now(),
+        "deleted_at_meta": False,
+    }
+    status = str(answer.get("status") or MessageTemplate.Status.PENDING)
+    with transaction.atomic():
+        template = (
+            MessageTemplate.objects.select_for_update()
+            .filter(waba_id=waba, name=name, language=language)
+            .first()
+        )
+        if template is None:
+            template = MessageTemplate.objects.create(
+                waba_id=waba, name=name, language=language, status=status, **fields
+            )
+        else:
+            # Meta's review webhook may have landed first (it created the row): its status is
+            # newer than the create's answer and is kept. A row of an older, deleted template
+            # of that name takes the answer's status.
+            if template.meta_id != meta_id:
+                template.status = status
+                template.rejection_reason = template.rejection_recommendation = ""
+            for key, value in fields.items():
+                setattr(template, key, value)
+            template.save()
     logger.info("template submitted: id=%s meta_id=%s", template.pk, template.meta_id)
     return template
 
