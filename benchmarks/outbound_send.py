@@ -3,6 +3,7 @@
 
     .venv/bin/python benchmarks/outbound_send.py [--count 3000] [--mps 80] [--mps 1000]
         [--workers 2] [--concurrency 8] [--create bulk|orm|signal] [--reserved-share 0]
+        [--template]
 
 Setup: the dev stack running (`python deploy/devstack.py up`) and migrated
 (`.venv/bin/python manage.py migrate_platform`). The benchmark then creates (once) an
@@ -27,6 +28,11 @@ SQL statements and CPU-ms per accepted send, and the workers' RSS while they dra
 end). The limiter's reserved share (kept for inbound traffic and live replies, 0.1 in
 production) is `--reserved-share`, 0 by default here so the figures compare with the tier; it
 is printed. The messages and contacts are deleted afterwards; the organization is kept.
+
+`--template` sends an approved NAMED template (`bench_order`: a body with two variables and a
+URL button) instead of text, its `components` built per message by the product's
+`whatsapp.message_templates.compose` and checked by the sandbox against the template as Meta
+does, so the figures compare template sends with text sends at the same limit.
 """
 
 from __future__ import annotations
@@ -55,6 +61,15 @@ SLUG = "outbound-bench"
 WORKER_ARGS = ("-A", "outbound_worker", "worker", "--pool", "threads", "--loglevel", "WARNING",
                "--without-gossip", "--without-mingle")  # fmt: skip
 CUSTOMERS = 500  # distinct recipients (Meta's pair rate would throttle one recipient)
+WABA_ID = "990000000000099"
+TEMPLATE_NAME = "bench_order"
+TEMPLATE_COMPONENTS = [
+    {"type": "BODY", "text": "Hi {{first_name}}, your order {{order_id}} has shipped."},
+    {
+        "type": "BUTTONS",
+        "buttons": [{"type": "URL", "text": "Track", "url": "https://shop.test/t/{{1}}"}],
+    },
+]
 
 
 def start_sandbox(mps: int):
@@ -109,7 +124,7 @@ def ensure_org():
         phone_number_id=NUMBER_ID,
         defaults={
             "organization": organization,
-            "waba_id": "990000000000099",
+            "waba_id": WABA_ID,
             "display_number": "15550009999",
         },
     )
@@ -207,7 +222,9 @@ class WorkerMeter:
         self.sql_used = self.statements() - self.sql_before
 
 
-def run(organization, sandbox, meter_of, *, count: int, mps: int, create: str) -> dict:
+def run(
+    organization, sandbox, meter_of, *, count: int, mps: int, create: str, template: bool
+) -> dict:
     from django.conf import settings
     from django.db import transaction
     from django.utils import timezone
@@ -255,12 +272,12 @@ def run(organization, sandbox, meter_of, *, count: int, mps: int, create: str) -
             with transaction.atomic():  # tasks are published at this commit
                 if create == "signal":
                     ids = [
-                        WhatsAppMessage.objects.create(**outgoing(contacts, i)).pk
+                        WhatsAppMessage.objects.create(**outgoing(contacts, i, template)).pk
                         for i in range(count)
                     ]
                 elif create == "orm":  # the baseline: Django's bulk_create, then enqueue
                     rows = WhatsAppMessage.objects.bulk_create(
-                        (WhatsAppMessage(**outgoing(contacts, i)) for i in range(count)),
+                        (WhatsAppMessage(**outgoing(contacts, i, template)) for i in range(count)),
                         batch_size=5000,
                     )
                     ids = [row.pk for row in rows]
@@ -271,7 +288,7 @@ def run(organization, sandbox, meter_of, *, count: int, mps: int, create: str) -
                         messages=(
                             {
                                 k: v
-                                for k, v in outgoing(contacts, i).items()
+                                for k, v in outgoing(contacts, i, template).items()
                                 if k not in ("direction", "status")
                             }
                             for i in range(count)
@@ -332,10 +349,12 @@ def run(organization, sandbox, meter_of, *, count: int, mps: int, create: str) -
     }
 
 
-def outgoing(contacts, i: int) -> dict:
+def outgoing(contacts, i: int, template: bool = False) -> dict:
     from django.utils import timezone
 
-    return {
+    from whatsapp.message_templates.compose import components_build
+
+    row = {
         "direction": "outgoing",
         "status": "queued",
         "contact": contacts[i % CUSTOMERS],
@@ -344,6 +363,20 @@ def outgoing(contacts, i: int) -> dict:
         "phone_number_id": NUMBER_ID,
         "timestamp": timezone.now(),
     }
+    if template:
+        components = components_build(
+            components=TEMPLATE_COMPONENTS,
+            parameter_format="NAMED",
+            parameters={"first_name": f"Customer {i % CUSTOMERS}", "order_id": f"B-{i}"},
+            buttons=[{"index": 0, "url_suffix": f"B-{i}"}],
+        )
+        row["type"] = "template"
+        row["content"] = {
+            "name": TEMPLATE_NAME,
+            "language": {"code": "en_US"},
+            "components": components,
+        }
+    return row
 
 
 def main() -> None:
@@ -354,18 +387,30 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="task threads per worker")
     parser.add_argument("--create", choices=["bulk", "orm", "signal"], default="bulk")
     parser.add_argument("--reserved-share", type=float, default=0.0)
+    parser.add_argument(
+        "--template", action="store_true", help="send an approved NAMED template, not text"
+    )
     args = parser.parse_args()
     rates = args.mps or [80]
 
     server, sandbox = start_sandbox(max(rates))
     setup_django(sandbox.base_url, args.reserved_share)
     organization = ensure_org()
+    if args.template:
+        sandbox.create_template(
+            TEMPLATE_NAME,
+            waba_id=WABA_ID,
+            category="UTILITY",
+            parameter_format="NAMED",
+            components=TEMPLATE_COMPONENTS,
+        )
     workers = start_workers(args.workers, args.concurrency, sandbox.base_url)
     try:
         wait_for_workers(args.workers)
         print(
             f"{args.workers} worker process(es) x {args.concurrency} task threads, "
-            f"{args.count} text messages per run created by {args.create}, reserved share "
+            f"{args.count} {'template' if args.template else 'text'} messages per run created "
+            f"by {args.create}, reserved share "
             f"{args.reserved_share:g}, load average {os.getloadavg()[0]:.2f}, "
             f"sandbox at {sandbox.base_url}",
             flush=True,
@@ -378,6 +423,7 @@ def main() -> None:
                 count=args.count,
                 mps=mps,
                 create=args.create,
+                template=args.template,
             )
             target = 0.95 * mps if mps <= 80 else 400
             print(

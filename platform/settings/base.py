@@ -56,6 +56,7 @@ SHARED_APPS = [
 ]
 TENANT_APPS = [
     "whatsapp",
+    "whatsapp.message_templates",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -294,6 +295,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "whatsapp.webhooks.tasks.webhook_events_prune_task",
         "schedule": 24 * 3600.0,
     },
+    # Every organization's templates as Meta has them (webhooks keep them current between).
+    "whatsapp-templates-sync": {
+        "task": "whatsapp.message_templates.tasks.templates_sync_all_task",
+        "schedule": 24 * 3600.0,
+    },
 }
 # Redis for things shared by all workers (send rate limiter, locks).
 REDIS_URL = env.str("REDIS_URL", default=CELERY_BROKER_URL)
@@ -360,7 +366,16 @@ WHATSAPP_WEBHOOK_HANDLERS = {
     "phone_number_quality_update": "whatsapp.webhooks.fields.phone_number_quality_handler",
     "account_update": "whatsapp.webhooks.fields.account_event_handler",
     "business_capability_update": "whatsapp.webhooks.fields.account_event_handler",
+    "message_template_status_update": "whatsapp.message_templates.services.webhooks.status_handler",
+    "message_template_quality_update": (
+        "whatsapp.message_templates.services.webhooks.quality_handler"
+    ),
+    "template_category_update": "whatsapp.message_templates.services.webhooks.category_handler",
 }
+# Templates asked of Meta per page when syncing (GET /{waba}/message_templates `limit`).
+WHATSAPP_TEMPLATE_SYNC_PAGE_SIZE = env.int("WHATSAPP_TEMPLATE_SYNC_PAGE_SIZE", default=100)
+# Seconds a template sync waits after Meta's call budget errors (codes 4, 80007) before retrying.
+WHATSAPP_TEMPLATE_RATE_LIMIT_WAIT = env.float("WHATSAPP_TEMPLATE_RATE_LIMIT_WAIT", default=300.0)
 WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=6)
 WHATSAPP_MEDIA_RETRY_BASE_DELAY = env.float("WHATSAPP_MEDIA_RETRY_BASE_DELAY", default=2.0)
 WHATSAPP_MEDIA_RETRY_MAX_DELAY = env.float("WHATSAPP_MEDIA_RETRY_MAX_DELAY", default=600.0)

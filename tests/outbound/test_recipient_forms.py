@@ -22,6 +22,8 @@ pytestmark = [pytest.mark.integration]
 REGISTERED = "551187654321"  # the customer's wa_id at Meta (8-digit form)
 TYPED = "+5511987654321"  # what the business types (9-digit form)
 TEMPLATE = {"name": "order_update", "language": {"code": "en_US"}}
+# No variables: the sends below carry no parameters (Meta checks the count, 132000).
+TEMPLATE_BODY = [{"type": "BODY", "text": "Your order was updated."}]
 
 
 def _send(org, body: dict):
@@ -38,7 +40,9 @@ def _contacts(org) -> list[Contact]:
 def test_a_reply_and_a_template_to_another_form_land_on_the_customer_who_wrote(
     sender_a, sender_b, sandbox, celery_worker, webhook_worker
 ):
-    sandbox.create_template(TEMPLATE["name"], waba_id=f"9{sender_a.phone_number_id}")
+    sandbox.create_template(
+        TEMPLATE["name"], waba_id=f"9{sender_a.phone_number_id}", components=TEMPLATE_BODY
+    )
     sandbox.customer_sends_text(sender_a.phone_number_id, REGISTERED, "oi", wait=True)
 
     def wrote_in():
@@ -75,7 +79,9 @@ def test_a_reply_and_a_template_to_another_form_land_on_the_customer_who_wrote(
 def test_a_template_first_takes_metas_wa_id_so_the_customers_reply_finds_the_contact(
     sender_a, sandbox, celery_worker, webhook_worker
 ):
-    sandbox.create_template(TEMPLATE["name"], waba_id=f"9{sender_a.phone_number_id}")
+    sandbox.create_template(
+        TEMPLATE["name"], waba_id=f"9{sender_a.phone_number_id}", components=TEMPLATE_BODY
+    )
     sandbox.register_customer(REGISTERED)  # on WhatsApp, but has never written to us
 
     template = _send(sender_a.org, {"type": "template", "template": TEMPLATE})

@@ -196,7 +196,14 @@ CASES: list[tuple[dict, object]] = [
 def test_every_type_reaches_the_sandbox_in_metas_exact_format(
     sender_a, sandbox, celery_worker
 ) -> None:
-    sandbox.create_template("order_update", waba_id=f"9{sender_a.phone_number_id}")
+    sandbox.create_template(
+        "order_update",
+        waba_id=f"9{sender_a.phone_number_id}",
+        components=[
+            {"type": "BODY", "text": "Hello {{1}}"},
+            {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Stop"}]},
+        ],
+    )
     customer(sender_a, WA_ID, sandbox=sandbox)
     client = admin_client(sender_a.org)
     ids, expected = [], {}

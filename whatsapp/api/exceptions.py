@@ -26,8 +26,10 @@ def _first_message(detail: Any) -> str:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, WhatsAppDomainError):
         body: dict[str, Any] = {"code": exc.code, "message": exc.message}
-        if exc.field:
-            body["fields"] = {exc.field: [exc.message]}
+        # A domain error may name several fields (`fields`: {field: [messages]}), else one.
+        fields = getattr(exc, "fields", None) or ({exc.field: [exc.message]} if exc.field else {})
+        if fields:
+            body["fields"] = fields
         return Response({"error": body}, status=exc.http_status)
     if isinstance(exc, CredentialInvalidError | CredentialMissingError):
         return Response(

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from whatsapp.api.send_serializers import OutboundMessageSerializer, SendMessageSerializer
 from whatsapp.errors import InvalidContentError
+from whatsapp.message_templates.services.send import template_send_content
 from whatsapp.models import WhatsAppMessage
 from whatsapp.services.outbound import message_create, message_create_once
 from whatsapp.services.read_receipts import message_mark_read
@@ -69,6 +70,12 @@ class SendMessageView(APIView):
         serializer = SendMessageSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        if data["type"] == "template":
+            # Checked against the stored template and built in Meta's shape before anything
+            # is stored or queued (whatsapp.message_templates.services.send).
+            data["content"] = template_send_content(
+                content=data["content"], phone_number_id=data.get("phone_number_id") or None
+            )
         fields = {
             "to": data["to"],
             "message_type": data["type"],

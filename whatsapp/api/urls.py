@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("whatsapp.api.data_urls")),
     path("", include("whatsapp.api.token_urls")),
     path("", include("whatsapp.webhooks.api_urls")),
+    path("", include("whatsapp.message_templates.api.urls")),
 ]

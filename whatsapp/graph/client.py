@@ -36,6 +36,7 @@ from whatsapp.graph.errors import (
     SENSITIVE_PARAMS,
     GraphAuthError,
     GraphConnectionError,
+    GraphError,
     GraphTimeoutError,
     error_from_response,
 )
@@ -71,6 +72,8 @@ class _Call:
     idempotent: bool
     max_bytes: int | None
     raw: bool
+    content: bytes | None = None
+    headers: Mapping[str, str] | None = None
 
 
 class GraphClient:
@@ -277,6 +280,11 @@ class GraphClient:
             idempotent=False,
         )
 
+    def edit_template(self, template_id: str, payload: Mapping[str, Any]) -> None:
+        """Edit a template's `components` and/or `category` (Meta: "Message templates", POST
+        /{template-id}); it goes back to review. Raises any Graph error."""
+        self._request("POST", path_segment(template_id), json=dict(payload), idempotent=True)
+
     def delete_template(self, waba_id: str, name: str, *, hsm_id: str | None = None) -> None:
         """Delete a template by name, all languages, or one with `hsm_id` (Meta: "Message
         templates", DELETE /{waba-id}/message_templates). Raises any Graph error."""
@@ -284,6 +292,33 @@ class GraphClient:
         self._request(
             "DELETE", f"{path_segment(waba_id)}/message_templates", params=params, idempotent=True
         )
+
+    def upload_file_handle(
+        self, app_id: str, content: bytes, *, file_name: str, file_type: str
+    ) -> str:
+        """Upload a file with the Resumable Upload API and return its handle (for a template's
+        media header example): `POST /{app-id}/uploads` opens a session, `POST
+        /{upload-session-id}` with `file_offset: 0` sends the bytes
+        (https://developers.facebook.com/docs/graph-api/guides/upload). Raises any Graph error."""
+        session = self._request(
+            "POST",
+            f"{path_segment(app_id)}/uploads",
+            params={"file_name": file_name, "file_length": len(content), "file_type": file_type},
+            idempotent=False,
+        )
+        # Meta's session id may carry its own query (`upload:...?sig=...`): used as given, but
+        # never as a path that leaves the version root.
+        session_id = str(session.get("id") or "")
+        if not session_id.startswith("upload:") or "/" in session_id:
+            raise GraphError(f"unexpected upload session id from Meta: {session_id[:40]!r}")
+        answer = self._request(
+            "POST",
+            session_id,
+            content=content,
+            headers={"file_offset": "0", "Content-Type": file_type},
+            idempotent=False,
+        )
+        return str(answer.get("h") or "")
 
     # --- The only HTTP ----------------------------------------------------------------------------
 
@@ -301,6 +336,8 @@ class GraphClient:
         authenticated: bool = True,
         max_bytes: int | None = None,
         raw: bool = False,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Perform one Graph call and return its parsed JSON (or bytes when `raw`).
 
@@ -318,6 +355,8 @@ class GraphClient:
             idempotent=idempotent,
             max_bytes=max_bytes,
             raw=raw,
+            content=content,
+            headers=headers,
         )
         token = self._token_provider() if authenticated else None
         try:
@@ -339,6 +378,7 @@ class GraphClient:
             *(str(v) for k, v in (params or {}).items() if k in SENSITIVE_PARAMS),
         ]
         headers = {"User-Agent": self._user_agent, "Accept": "application/json"}
+        headers.update(call.headers or {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
         log_path = loggable_url(url, params, absolute=not url.startswith(self.base_url))
@@ -349,6 +389,7 @@ class GraphClient:
             params=params,
             files=call.files,
             data=call.data,
+            content=call.content,
             headers=headers,
             timeout=self._timeout,
         )

@@ -98,8 +98,10 @@ class SandboxClient:
         category: str = "UTILITY",
         status: str = "APPROVED",
         components: list[dict[str, Any]] | None = None,
+        parameter_format: str = "POSITIONAL",
     ) -> dict[str, Any]:
         body = {"name": name, "waba_id": waba_id, "language": language, "category": category}
+        body |= {"parameter_format": parameter_format}
         return self._call("POST", "/templates", body | {"status": status, "components": components})
 
     def templates(self, waba_id: str | None = None) -> list[dict[str, Any]]:
@@ -114,10 +116,36 @@ class SandboxClient:
         waba_id: str | None = None,
         language: str | None = None,
         reason: str = "NONE",
+        **extra: Any,
     ) -> list[dict[str, Any]]:
-        """Set status (APPROVED, REJECTED, PAUSED, DISABLED...) and send the status webhook."""
+        """Set status (APPROVED, REJECTED, PAUSED, DISABLED...) and send the status webhook;
+        `extra`: `other_info={"title": "FIRST_PAUSE", ...}`, `rejection_info`, `disable_info`."""
         body = {"name": name, "status": status, "waba_id": waba_id, "language": language}
-        return self._call("POST", "/templates/status", body | {"reason": reason})["templates"]
+        body |= {"reason": reason, **extra}
+        return self._call("POST", "/templates/status", body)["templates"]
+
+    def set_template_quality(
+        self, name: str, score: str, *, waba_id: str | None = None, language: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Set the quality score and send `message_template_quality_update`."""
+        body = {"name": name, "score": score, "waba_id": waba_id, "language": language}
+        return self._call("POST", "/templates/quality", body)["templates"]
+
+    def set_template_category(
+        self,
+        name: str,
+        category: str,
+        *,
+        announce_at: int | None = None,
+        waba_id: str | None = None,
+        language: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Announce (`announce_at`, Unix time) or apply a category change, with Meta's
+        `template_category_update` webhook."""
+        body = {"name": name, "category": category, "waba_id": waba_id, "language": language}
+        return self._call("POST", "/templates/category", body | {"announce_at": announce_at})[
+            "templates"
+        ]
 
     def approve_template(self, name: str, **kwargs: Any) -> list[dict[str, Any]]:
         return self.set_template_status(name, "APPROVED", **kwargs)

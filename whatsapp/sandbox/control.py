@@ -57,6 +57,8 @@ class ControlApi:
             ("GET", "templates"): self.list_templates,
             ("POST", "templates"): self.create_template,
             ("POST", "templates/status"): self.template_status,
+            ("POST", "templates/quality"): self.template_quality,
+            ("POST", "templates/category"): self.template_category,
             ("GET", "phone-numbers"): self.list_numbers,
             ("POST", "phone-numbers"): self.register_number,
             ("POST", "rate-limits"): self.set_rate_limit,
@@ -185,6 +187,7 @@ class ControlApi:
             "language": body.get("language", "en_US"),
             "category": body.get("category", "UTILITY"),
             "components": body.get("components") or [{"type": "BODY", "text": "Hello {{1}}"}],
+            "parameter_format": body.get("parameter_format") or "POSITIONAL",
         }
         status = str(body.get("status", "APPROVED")).upper()
         template = graph_admin.template_create(
@@ -192,11 +195,7 @@ class ControlApi:
         )
         return ok(template.to_graph() | {"waba_id": template.waba_id})
 
-    def template_status(self, request: Request) -> Response:
-        body = self._body(request)
-        status = str(body.get("status", "")).upper()
-        if not status:
-            raise ControlError("status is required (APPROVED, REJECTED, PAUSED, DISABLED, ...)")
+    def _templates_of(self, body: dict[str, Any]) -> list[Any]:
         if body.get("template_id"):
             found = graph_admin.template_by_id(self.state, str(body["template_id"]))
             templates = [found] if found else []
@@ -206,13 +205,61 @@ class ControlApi:
             )
         if not templates:
             raise ControlError("no such template", 404)
+        return templates
+
+    def _notify(self, payload: dict[str, Any], kind: str) -> None:
+        self.dispatcher.submit(payload, kind=kind)
+
+    def template_status(self, request: Request) -> Response:
+        """`{name|template_id, status, reason?, other_info?, rejection_info?, disable_info?}`."""
+        body = self._body(request)
+        status = str(body.get("status", "")).upper()
+        if not status:
+            raise ControlError("status is required (APPROVED, REJECTED, PAUSED, DISABLED, ...)")
+        templates = self._templates_of(body)
+        extra = {
+            key: body[key]
+            for key in ("other_info", "rejection_info", "disable_info")
+            if isinstance(body.get(key), dict)
+        }
         for template in templates:
             graph_admin.set_template_status(
                 self.state,
                 template,
                 status,
                 reason=body.get("reason", "NONE"),
-                notify=lambda payload, kind: self.dispatcher.submit(payload, kind=kind),
+                extra=extra,
+                notify=self._notify,
+            )
+        return ok({"templates": [t.to_graph() for t in templates]})
+
+    def template_quality(self, request: Request) -> Response:
+        """`{name|template_id, score: GREEN|YELLOW|RED|UNKNOWN}`."""
+        body = self._body(request)
+        score = str(body.get("score", "")).upper()
+        if score not in ("GREEN", "YELLOW", "RED", "UNKNOWN"):
+            raise ControlError("score must be GREEN, YELLOW, RED or UNKNOWN")
+        templates = self._templates_of(body)
+        for template in templates:
+            graph_admin.set_template_quality(self.state, template, score, notify=self._notify)
+        return ok({"templates": [t.to_graph() for t in templates]})
+
+    def template_category(self, request: Request) -> Response:
+        """`{name|template_id, category, announce_at?}`: announced (Unix time it takes
+        effect) or done."""
+        body = self._body(request)
+        category = str(body.get("category", "")).upper()
+        if category not in graph_admin.CATEGORIES:
+            raise ControlError("category must be MARKETING, UTILITY or AUTHENTICATION")
+        announce_at = body.get("announce_at")
+        templates = self._templates_of(body)
+        for template in templates:
+            graph_admin.set_template_category(
+                self.state,
+                template,
+                category,
+                announce_at=int(announce_at) if announce_at is not None else None,
+                notify=self._notify,
             )
         return ok({"templates": [t.to_graph() for t in templates]})
 

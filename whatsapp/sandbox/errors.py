@@ -53,6 +53,11 @@ KNOWN_CODES: dict[int, tuple[int, str, str]] = {
     131057: (400, "(#131057) Account in maintenance mode", "Account in maintenance mode"),
     132000: (400, "(#132000) Number of parameters does not match", "Parameter count mismatch"),
     132001: (400, "(#132001) Template name does not exist in the translation", "Template missing"),
+    132012: (
+        400,
+        "(#132012) Parameter format does not match format in the created template",
+        "Parameter format mismatch",
+    ),
     132015: (400, "(#132015) Template is Paused", "Template paused"),
     132016: (400, "(#132016) Template is Disabled", "Template disabled"),
     133010: (400, "(#133010) Account not registered", "Account not registered"),

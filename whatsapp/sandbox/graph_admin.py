@@ -15,13 +15,19 @@ from typing import Any
 from urllib.parse import urlencode
 
 from whatsapp.sandbox.errors import MetaError, invalid_parameter, token_expired
-from whatsapp.sandbox.payloads import envelope, template_status_change
+from whatsapp.sandbox.payloads import (
+    envelope,
+    template_category_change,
+    template_quality_change,
+    template_status_change,
+)
 from whatsapp.sandbox.protocol import Request, Response, ok
 from whatsapp.sandbox.state import SandboxState, Template, new_numeric_id
 
 TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9_]{1,512}$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2}|_[A-Za-z]{4})?$")
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
+REJECT_PREFIX = "reject_"  # auto-review rejects these names (INVALID_FORMAT)
 SCOPES = ["whatsapp_business_messaging", "whatsapp_business_management"]
 Notify = Callable[[dict[str, Any], str], None]
 
@@ -154,6 +160,8 @@ def template_create(
         raise invalid_parameter("Param components must be a non-empty JSON array")
     if not any(str((c or {}).get("type", "")).upper() == "BODY" for c in components):
         raise invalid_parameter("Param components must contain a BODY component")
+    if status is None:
+        _check_header_handle(state, components)
     if state.find_templates(waba_id=waba_id, name=name, language=language):
         raise invalid_parameter("Content in this language already exists", subcode=2388024)
     template = Template(
@@ -171,8 +179,75 @@ def template_create(
     if status is not None:
         template.status = status
     elif state.config.auto_approve_templates:
-        set_template_status(state, template, "APPROVED", notify=notify)
+        if name.startswith(REJECT_PREFIX):
+            # Review by rule, so tests choose the outcome: `reject_*` names are rejected.
+            set_template_status(
+                state,
+                template,
+                "REJECTED",
+                reason="INVALID_FORMAT",
+                extra={
+                    "rejection_info": {
+                        "reason": "The template has an invalid format.",
+                        "recommendation": "Add sample values for every variable.",
+                    }
+                },
+                notify=notify,
+            )
+        else:
+            set_template_status(state, template, "APPROVED", notify=notify)
     return template
+
+
+def _check_header_handle(state: SandboxState, components: list[Any]) -> None:
+    """A media header's example must be a handle the resumable upload API gave out."""
+    for index, component in enumerate(components):
+        if not isinstance(component, dict) or str(component.get("type", "")).upper() != "HEADER":
+            continue
+        if str(component.get("format", "TEXT")).upper() not in ("IMAGE", "VIDEO", "DOCUMENT"):
+            continue
+        handles = (component.get("example") or {}).get("header_handle") or []
+        with state.lock:
+            known = bool(handles) and all(h in state.upload_handles for h in handles)
+        if not known:
+            raise invalid_parameter(
+                f"Param components[{index}]['example']['header_handle'] must be a handle from "
+                "the resumable upload API"
+            )
+
+
+EDITABLE_STATUSES = ("APPROVED", "REJECTED", "PAUSED")
+
+
+def edit_template(
+    state: SandboxState, template: Template, request: Request, notify: Notify
+) -> Response:
+    """`POST /{template-id}` with `components` and/or `category`: only an APPROVED, REJECTED or
+    PAUSED template can be edited; it goes back to review (PENDING, auto-approved when
+    configured). https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates#edit-a-message-template
+    """
+    body = request.json_object()
+    if template.status not in EDITABLE_STATUSES:
+        raise invalid_parameter(f"A template in status {template.status} cannot be edited")
+    components = body.get("components")
+    category = body.get("category")
+    if components is None and category is None:
+        raise invalid_parameter("Param components or category is required")
+    if components is not None:
+        if not isinstance(components, list) or not components:
+            raise invalid_parameter("Param components must be a non-empty JSON array")
+        _check_header_handle(state, components)
+    if category is not None and str(category).upper() not in CATEGORIES:
+        raise invalid_parameter(f"Param category must be one of {', '.join(CATEGORIES)}")
+    with state.lock:
+        if components is not None:
+            template.components = components
+        if category is not None:
+            template.category = str(category).upper()
+        template.status = "PENDING"
+    if state.config.auto_approve_templates:
+        set_template_status(state, template, "APPROVED", notify=notify)
+    return ok({"success": True})
 
 
 def delete_templates(state: SandboxState, waba_id: str, request: Request) -> Response:
@@ -197,16 +272,48 @@ def set_template_status(
     status: str,
     *,
     reason: str = "NONE",
+    extra: dict[str, Any] | None = None,
     notify: Notify | None = None,
 ) -> None:
-    """Change a template's status and send the `message_template_status_update` webhook."""
+    """Change a template's status and send the `message_template_status_update` webhook
+    (`extra`: `other_info`, `rejection_info`, `disable_info`)."""
     with state.lock:
         template.status = status
     if notify is not None:
-        notify(
-            envelope([(template.waba_id, template_status_change(template, status, reason))]),
-            "template_status",
-        )
+        change = template_status_change(template, status, reason, extra)
+        notify(envelope([(template.waba_id, change)]), "template_status")
+
+
+def set_template_quality(
+    state: SandboxState, template: Template, score: str, *, notify: Notify
+) -> None:
+    """Change a template's quality score and send `message_template_quality_update`."""
+    with state.lock:
+        previous, template.quality_score = template.quality_score, score
+    notify(
+        envelope([(template.waba_id, template_quality_change(template, previous, score))]),
+        "template_quality",
+    )
+
+
+def set_template_category(
+    state: SandboxState,
+    template: Template,
+    category: str,
+    *,
+    announce_at: int | None,
+    notify: Notify,
+) -> None:
+    """Announce (`announce_at`: the change's Unix time) or apply a category change, with the
+    `template_category_update` webhook of that shape."""
+    previous = template.category
+    if announce_at is None:
+        with state.lock:
+            template.category = category
+    change = template_category_change(
+        template, category, previous=previous, effective_at=announce_at
+    )
+    notify(envelope([(template.waba_id, change)]), "template_category")
 
 
 def template_by_id(state: SandboxState, template_id: str) -> Template | None:

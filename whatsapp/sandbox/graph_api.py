@@ -5,9 +5,11 @@ Routing (version = `v\\d+\\.\\d+`):
   POST   /{v}/{phone_number_id}/messages        send / mark as read (+ typing indicator)
   POST   /{v}/{phone_number_id}/media           upload (multipart)
   GET    /{v}/{media_id} | DELETE /{v}/{media_id}  media lookup / delete (or a template by id)
+  POST   /{v}/{template_id}                     edit a template (back to review)
   GET    /{v}/oauth/access_token                token exchange, app token (no bearer needed)
   GET    /{v}/debug_token                       inspect a token
   GET|POST|DELETE /{v}/{waba_id}/message_templates
+  POST   /{v}/{app_id}/uploads | POST|GET /{v}/upload:<session>   resumable upload (handles)
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ import re
 import time
 from typing import Any
 
-from whatsapp.sandbox import graph_admin, media
+from whatsapp.sandbox import graph_admin, media, uploads
 from whatsapp.sandbox.errors import MetaError, error_for_code, invalid_parameter, token_expired
 from whatsapp.sandbox.faults import Fault
 from whatsapp.sandbox.payloads import envelope, messages_change, status_object
 from whatsapp.sandbox.protocol import Request, Response, error_response, ok
 from whatsapp.sandbox.state import SandboxState, SentMessage, new_wamid
+from whatsapp.sandbox.template_checks import check_template_components
 from whatsapp.sandbox.validation import validate_mark_read, validate_message, validate_recipient
 from whatsapp.sandbox.webhooks import WebhookDispatcher
 
@@ -121,11 +124,20 @@ class GraphApi:
                     return graph_admin.create_template(self.state, object_id, request, self.notify)
                 if method == "DELETE":
                     return graph_admin.delete_templates(self.state, object_id, request)
+        if len(segments) == 2 and segments[1] == "uploads" and method == "POST":
+            return uploads.start(self.state, segments[0], request)
+        if len(segments) == 1 and segments[0].startswith("upload:"):
+            if method == "POST":
+                return uploads.upload(self.state, segments[0], request)
+            if method == "GET":
+                return uploads.status(self.state, segments[0])
         if len(segments) == 1:
             object_id = segments[0]
             template = graph_admin.template_by_id(self.state, object_id)
             if template is not None and method == "GET":
                 return ok(template.to_graph())
+            if template is not None and method == "POST":
+                return graph_admin.edit_template(self.state, template, request, self.notify)
             if method == "GET":
                 return media.lookup(self.state, object_id, request)
             if method == "DELETE":
@@ -218,6 +230,7 @@ class GraphApi:
         )
         statuses = {t.status: t for t in candidates}
         if "APPROVED" in statuses:
+            check_template_components(statuses["APPROVED"], template)
             return statuses["APPROVED"].category.lower()
         if "PAUSED" in statuses:
             raise MetaError(132015)

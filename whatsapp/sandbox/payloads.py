@@ -267,9 +267,12 @@ def status_object(
     return obj
 
 
-def template_status_change(template: Template, event: str, reason: str = "NONE") -> dict:
-    """A `message_template_status_update` change (routed by WABA, no metadata)."""
-    return {
+def template_status_change(
+    template: Template, event: str, reason: str = "NONE", extra: dict | None = None
+) -> dict:
+    """A `message_template_status_update` change (routed by WABA, no metadata); `extra` adds
+    `other_info` (pauses), `rejection_info`, `disable_info` as Meta does."""
+    change = {
         "field": "message_template_status_update",
         "value": {
             "event": event,
@@ -280,3 +283,39 @@ def template_status_change(template: Template, event: str, reason: str = "NONE")
             "message_template_category": template.category,
         },
     }
+    change["value"].update(extra or {})
+    return change
+
+
+def template_quality_change(template: Template, previous: str, new: str) -> dict:
+    """A `message_template_quality_update` change (Meta: webhooks reference)."""
+    return {
+        "field": "message_template_quality_update",
+        "value": {
+            "previous_quality_score": previous,
+            "new_quality_score": new,
+            "message_template_id": int(template.id),
+            "message_template_name": template.name,
+            "message_template_language": template.language,
+        },
+    }
+
+
+def template_category_change(
+    template: Template, new: str, *, previous: str | None = None, effective_at: int | None = None
+) -> dict:
+    """A `template_category_update` change: announced (`correct_category`,
+    `category_update_timestamp`) when `effective_at` is given, else done (`previous_category`).
+    https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/template_category_update/
+    """
+    value: dict = {
+        "message_template_id": int(template.id),
+        "message_template_name": template.name,
+        "message_template_language": template.language,
+        "new_category": new,
+    }
+    if effective_at is not None:
+        value |= {"correct_category": new, "category_update_timestamp": effective_at}
+    else:
+        value["previous_category"] = previous
+    return {"field": "template_category_update", "value": value}

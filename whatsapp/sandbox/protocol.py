@@ -43,10 +43,13 @@ class Request:
 
     @property
     def bearer(self) -> str | None:
-        """The access token from `Authorization: Bearer` or `?access_token=`."""
+        """The access token from `Authorization: Bearer` (or `OAuth`, which the resumable
+        upload API documents) or `?access_token=`."""
         header = self.headers.get("authorization", "")
         if header[:7].lower() == "bearer ":
             return header[7:].strip() or None
+        if header[:6].lower() == "oauth ":
+            return header[6:].strip() or None
         return self.query.get("access_token") or None
 
     def parsed_body(self) -> Any:

@@ -86,6 +86,7 @@ class Template:
     status: str
     components: list[Any]
     parameter_format: str = "POSITIONAL"
+    quality_score: str = "UNKNOWN"
 
     def to_graph(self) -> dict[str, Any]:
         """The template as `GET /{waba}/message_templates` shows it."""
@@ -96,6 +97,7 @@ class Template:
             "language": self.language,
             "status": self.status,
             "category": self.category,
+            "quality_score": {"score": self.quality_score},
             "id": self.id,
         }
 
@@ -136,6 +138,8 @@ class SandboxState:
             self.phone_numbers: dict[str, PhoneNumber] = {}
             self.media: dict[str, MediaItem] = {}
             self.templates: dict[str, Template] = {}
+            self.upload_sessions: dict[str, dict[str, Any]] = {}
+            self.upload_handles: dict[str, str] = {}  # resumable upload handle -> MIME type
             self.sent: dict[str, SentMessage] = {}
             self.inbound: dict[str, dict[str, Any]] = {}
             self.windows: dict[tuple[str, str], float] = {}
