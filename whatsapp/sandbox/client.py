@@ -156,6 +156,11 @@ class SandboxClient:
             "POST", "/phone-numbers/health", {"phone_number_id": phone_number_id} | fields
         )
 
+    def phone_numbers(self) -> dict[str, dict[str, Any]]:
+        """Every number the sandbox knows, by phone_number_id (with `registered`, `pin`, health)."""
+        numbers = self._call("GET", "/phone-numbers")["phone_numbers"]
+        return {n["phone_number_id"]: n for n in numbers}
+
     def subscriptions(self) -> dict[str, Any]:
         """App subscriptions per WABA: `{waba_id: {"override_callback_uri"}}`."""
         return self._call("GET", "/subscriptions")["subscriptions"]
