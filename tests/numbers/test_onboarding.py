@@ -4,13 +4,12 @@ HTTP, with committed rows, the platform's webhook endpoint and the webhook worke
 
 from __future__ import annotations
 
-import httpx
 import pytest
-from django.conf import settings
 
 from tenants.crypto import decrypt_secret
 from tenants.models import PhoneNumber, WhatsAppCredential
 from tests.conftest import in_tenant, wait_for
+from tests.numbers.conftest import code_exchange
 from whatsapp.numbers.models import NumberOnboarding
 from whatsapp.numbers.services.onboarding import onboarding_resume, onboarding_start
 
@@ -155,14 +154,7 @@ def test_number_in_review_stops_before_the_test_message(org_a, signup_env):
 def test_spent_code_fails_at_the_exchange_and_cannot_resume(org_a, signup_env):
     sandbox = signup_env
     signup = sandbox.signup_code()
-    httpx.get(  # someone else used the code first
-        f"{settings.WHATSAPP_GRAPH_URL}/{settings.WHATSAPP_GRAPH_VERSION}/oauth/access_token",
-        params={
-            "client_id": settings.WHATSAPP_APP_ID,
-            "client_secret": settings.WHATSAPP_APP_SECRET,
-            "code": signup["code"],
-        },
-    )
+    code_exchange(signup["code"])  # someone else used the code first
     _, run = start(org_a, sandbox, signup)
     assert run.state == State.FAILED and run.step == Step.CODE_EXCHANGE
     assert "signup again" in run.problem
