@@ -12,6 +12,8 @@ urlpatterns = [
     # The web app: shell, sign-in, settings (tenants.webapp), then each feature's pages.
     path("", include("tenants.webapp.urls")),
     path("", include("whatsapp.dashboard.urls")),
+    # Last: placeholders of navigation pages not built yet; a feature's own route above wins.
+    path("", include("tenants.webapp.placeholder_urls")),
 ]
 
 handler404 = "whatsapp.api.exceptions.api_not_found"

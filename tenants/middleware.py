@@ -184,8 +184,7 @@ class TenantMembershipMiddleware:
 
     Only requests carrying a session cookie are checked: the session is the only way a user
     reaches `request.user` in middleware (the API's JWT and API keys authenticate in DRF, per
-    view, against the host's organization).
-    """
+    view, against the host's organization)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
