@@ -11,9 +11,9 @@ from django_tenants.utils import schema_context
 
 from saas_platform.celery import app
 from tenants.models import Organization, PhoneNumber
-from whatsapp.numbers.services.doctor import number_checkup, number_checkups_run
+from whatsapp.numbers.services.doctor import number_checkups_run
 
-__all__ = ["number_checkup_task", "number_checkups_task", "number_checkups_tenant_task"]
+__all__ = ["number_checkups_task", "number_checkups_tenant_task"]
 
 
 @app.task(acks_late=True, soft_time_limit=60, time_limit=90)
@@ -35,11 +35,3 @@ def number_checkups_task() -> str:
 def number_checkups_tenant_task() -> str:
     organization = Organization.objects.get(schema_name=connection.schema_name)
     return f"checked {number_checkups_run(organization=organization)} number(s)"
-
-
-@app.task(acks_late=True, soft_time_limit=60, time_limit=90)
-def number_checkup_task(phone_number_id: str) -> str:
-    """One number, on demand (the page's "Check now")."""
-    organization = Organization.objects.get(schema_name=connection.schema_name)
-    number_checkup(organization=organization, phone_number_id=phone_number_id)
-    return "checked"

@@ -22,7 +22,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from tenants.errors import CredentialInvalidError, CredentialMissingError
-from tenants.models import Organization, PhoneNumber, WebhookChange, WhatsAppCredential
+from tenants.models import Organization, PhoneNumber, WebhookChange
 from whatsapp.graph.errors import GraphError
 from whatsapp.graph.types import PhoneNumberHealth, TokenInfo
 from whatsapp.numbers.models import NumberCheckup
@@ -261,8 +261,3 @@ def _webhook_finding(organization: Organization, number: PhoneNumber) -> dict[st
         advice = "Nothing for over a day: fine if the number is quiet, else check the subscription."
         return _finding("webhook", label, value, WARN, advice)
     return _finding("webhook", label, value, OK, "")
-
-
-def credential_state(*, organization: Organization) -> WhatsAppCredential | None:
-    """The organization's stored token row (fingerprint, state, expiry; never the token)."""
-    return WhatsAppCredential.objects.filter(organization=organization).first()
