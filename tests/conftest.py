@@ -290,6 +290,8 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[object]:
 
 
 def _end_other_database_sessions() -> None:
+    # On a fresh session of our own: a test may have ended this thread's (pg_terminate_backend).
+    connection.close()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "

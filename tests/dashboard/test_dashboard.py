@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tenants.models import Organization
 from tests.conftest import in_tenant
 from tests.dashboard.data import dashboard_data
 from whatsapp.dashboard import selectors
@@ -42,7 +43,7 @@ def test_days_follow_the_organization_time_zone(org_a) -> None:
     from tests.factories import IncomingMessageFactory
 
     now = timezone.now().replace(hour=23, minute=30)
-    org = org_a.organization
+    org = Organization.objects.get(pk=org_a.organization.pk)  # not the session's shared object
     org.time_zone = "Asia/Tokyo"
     with in_tenant(org_a):
         IncomingMessageFactory(timestamp=now - timedelta(hours=9))
