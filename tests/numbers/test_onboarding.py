@@ -182,3 +182,15 @@ def test_number_of_another_org_is_refused(org_a, org_b, signup_env):
     assert "another organization" in other.problem
     routed = PhoneNumber.objects.get(phone_number_id=signup["phone_number_id"])
     assert routed.organization == org_a.organization
+
+
+def test_a_resume_while_another_runs_does_nothing(org_a, signup_env):
+    sandbox = signup_env
+    sandbox.add_fault("error_code", code=133015, path_regex="/register$")
+    _, run = start(org_a, sandbox)
+    assert run.state == State.FAILED
+    with in_tenant(org_a):
+        NumberOnboarding.objects.filter(pk=run.pk).update(state=State.RUNNING)  # another request
+        again = onboarding_resume(organization=org_a.organization, onboarding_id=run.pk)
+    assert again.step == Step.REGISTER
+    assert len(sandbox.requests(path_contains="/register")) == 1  # not tried a second time

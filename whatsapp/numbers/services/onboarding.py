@@ -15,9 +15,11 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from tenants.crypto import decrypt_secret, encrypt_secret
@@ -44,6 +46,7 @@ ORDER = [
     Step.DONE,
 ]
 WABA_SCOPES = ("whatsapp_business_management", "whatsapp_business_messaging")
+STALE_RUN = timedelta(minutes=5)
 TEST_TEMPLATE = {"name": "hello_world", "language": {"code": "en_US"}}
 
 
@@ -108,6 +111,18 @@ def onboarding_resume(*, organization: Organization, onboarding_id: int) -> Numb
     exchange cannot resume (the code is spent): the signup must be run again."""
     run = NumberOnboarding.objects.get(pk=onboarding_id)
     if run.state == State.DONE or run.step == Step.CODE_EXCHANGE:
+        return run
+    # One resume at a time (a double click must not send two test messages): claim the run
+    # unless another request is on it; a RUNNING run untouched for minutes lost its request.
+    claimed = (
+        NumberOnboarding.objects.filter(pk=run.pk)
+        .filter(
+            Q(state__in=[State.FAILED, State.WAITING])
+            | Q(state=State.RUNNING, updated_at__lt=timezone.now() - STALE_RUN)
+        )
+        .update(state=State.RUNNING, updated_at=timezone.now())
+    )
+    if not claimed:
         return run
     return onboarding_advance(organization=organization, onboarding=run)
 
