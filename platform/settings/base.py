@@ -57,6 +57,7 @@ SHARED_APPS = [
 TENANT_APPS = [
     "whatsapp",
     "whatsapp.message_templates",
+    "whatsapp.numbers",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -290,6 +291,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "tenants.tasks.organization_deletions_due_task",
         "schedule": 3600.0,
     },
+    # The number doctor: re-checks every connected number (WHATSAPP_NUMBER_CHECK_SECONDS).
+    "whatsapp-number-checkups": {
+        "task": "whatsapp.numbers.tasks.number_checkups_task",
+        "schedule": env.float("WHATSAPP_NUMBER_CHECK_SECONDS", default=6 * 3600.0),
+    },
     # Deletes settled raw webhook events older than WHATSAPP_WEBHOOK_RETENTION_DAYS.
     "whatsapp-webhook-prune": {
         "task": "whatsapp.webhooks.tasks.webhook_events_prune_task",
@@ -364,7 +370,8 @@ WHATSAPP_WEBHOOK_POLL_SECONDS = env.float("WHATSAPP_WEBHOOK_POLL_SECONDS", defau
 WHATSAPP_WEBHOOK_HANDLERS = {
     "messages": "whatsapp.webhooks.fields.messages_handler",
     "phone_number_quality_update": "whatsapp.webhooks.fields.phone_number_quality_handler",
-    "account_update": "whatsapp.webhooks.fields.account_event_handler",
+    # Recorded as AccountEvent rows, then Embedded Signup runs waiting for it are finished.
+    "account_update": "whatsapp.numbers.webhooks.account_update_handler",
     "business_capability_update": "whatsapp.webhooks.fields.account_event_handler",
     "message_template_status_update": "whatsapp.message_templates.services.webhooks.status_handler",
     "message_template_quality_update": (
@@ -376,6 +383,21 @@ WHATSAPP_WEBHOOK_HANDLERS = {
 WHATSAPP_TEMPLATE_SYNC_PAGE_SIZE = env.int("WHATSAPP_TEMPLATE_SYNC_PAGE_SIZE", default=100)
 # Seconds a template sync waits after Meta's call budget errors (codes 4, 80007) before retrying.
 WHATSAPP_TEMPLATE_RATE_LIMIT_WAIT = env.float("WHATSAPP_TEMPLATE_RATE_LIMIT_WAIT", default=300.0)
+# --- Connecting numbers (whatsapp.numbers) -------------------------------------------------
+# Embedded Signup: the Facebook Login for Business configuration id the page hands Meta's SDK
+# (production). In sandbox mode (the Graph URL is not graph.facebook.com) the page opens the
+# sandbox's stand-in popup instead.
+WHATSAPP_EMBEDDED_SIGNUP_CONFIG_ID = env.str("WHATSAPP_EMBEDDED_SIGNUP_CONFIG_ID", default="")
+WHATSAPP_SANDBOX_MODE = env.bool(
+    "WHATSAPP_SANDBOX_MODE", default="graph.facebook.com" not in WHATSAPP_GRAPH_URL
+)
+# Where onboarded WABAs send their webhooks (subscribed_apps' override_callback_uri): the
+# public host's shared webhook as Meta reaches it.
+WHATSAPP_WEBHOOK_CALLBACK_URL = env.str(
+    "WHATSAPP_WEBHOOK_CALLBACK_URL", default=f"http://{BASE_DOMAIN}:8000/webhooks/whatsapp/"
+)
+# The number doctor re-checks every connected number this often (Celery beat).
+WHATSAPP_NUMBER_CHECK_SECONDS = env.float("WHATSAPP_NUMBER_CHECK_SECONDS", default=6 * 3600.0)
 WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=6)
 WHATSAPP_MEDIA_RETRY_BASE_DELAY = env.float("WHATSAPP_MEDIA_RETRY_BASE_DELAY", default=2.0)
 WHATSAPP_MEDIA_RETRY_MAX_DELAY = env.float("WHATSAPP_MEDIA_RETRY_MAX_DELAY", default=600.0)

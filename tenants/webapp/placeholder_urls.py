@@ -13,5 +13,4 @@ from tenants.webapp import views
 urlpatterns = [
     path("inbox/", views.placeholder, {"page": "inbox"}, name="inbox-placeholder"),
     path("contacts/", views.placeholder, {"page": "contacts"}, name="contacts-placeholder"),
-    path("numbers/", views.placeholder, {"page": "numbers"}, name="numbers-placeholder"),
 ]
