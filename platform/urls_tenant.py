@@ -9,6 +9,8 @@ urlpatterns = [
     path("api/v1/", include("tenants.api_urls")),
     path("api/v1/", include("tenants.api_key_urls")),
     path("api/v1/", include("whatsapp.api.urls")),
+    # The shared inbox and contacts pages.
+    path("", include("whatsapp.inbox.urls")),
 ]
 
 handler404 = "whatsapp.api.exceptions.api_not_found"
