@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import DisallowedHost
 from django.db import connection, transaction
@@ -141,18 +142,42 @@ def _connection_use_tenant(tenant: Organization) -> None:
         connection.set_tenant(tenant)
 
 
+# The session key naming the schema whose host a session signed in on.
+SESSION_HOST_KEY = "_tenant_schema"
+
+
+def _host_schema(request: HttpRequest | None) -> str:
+    tenant = current_tenant(request)
+    return tenant.schema_name if tenant is not None else connection.schema_name
+
+
+def session_bind_to_host(sender: Any, request: HttpRequest | None, **_: Any) -> None:
+    """`user_logged_in` receiver: the session is valid on the host it signed in on only."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[SESSION_HOST_KEY] = _host_schema(request)
+
+
 class TenantMembershipMiddleware:
-    """A session cookie is per host, but a session row is global: re-check access per request."""
+    """A session cookie is per host, but a session row is global: re-check access per request.
+
+    Two rules: the user may act on the host (`user_may_access`), and a signed-in session is
+    used only on the host it signed in on (a person in orgs A and B whose A cookie is copied to
+    B's host is anonymous there), like the API's tokens with their `org_id` claim.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if (
-            user is not None
-            and user.is_authenticated
-            and not user_may_access(user, current_tenant(request))
-        ):
-            request.user = AnonymousUser()
+        if user is not None and user.is_authenticated:
+            session = getattr(request, "session", None)
+            wrong_host = (
+                session is not None
+                and SESSION_KEY in session
+                and session.get(SESSION_HOST_KEY) != _host_schema(request)
+            )
+            if wrong_host or not user_may_access(user, current_tenant(request)):
+                request.user = AnonymousUser()
         return self.get_response(request)

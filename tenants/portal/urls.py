@@ -1,5 +1,8 @@
 from django.urls import path
 
-from tenants.portal.views import signup
+from tenants.portal.views import landing, signup
 
-urlpatterns = [path("signup/", signup, name="signup")]
+urlpatterns = [
+    path("", landing, name="landing"),
+    path("signup/", signup, name="signup"),
+]

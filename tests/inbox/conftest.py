@@ -6,19 +6,22 @@ import json
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
+
+from tests.conftest import PASSWORD
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "meta"
 
 
 @pytest.fixture
 def member_client(db):
-    """`member_client(org)`: a client on `org`'s host signed in as its admin."""
+    """`member_client(org)`: a client on `org`'s host signed in (through its /login/ page,
+    which binds the session to the host) as its admin."""
 
     def make(org) -> Client:
         client = Client(HTTP_HOST=org.host)
-        client.force_login(get_user_model().objects.get(email=org.admin_email))
+        response = client.post("/login/", {"username": org.admin_email, "password": PASSWORD})
+        assert response.status_code == 302, "sign-in failed"
         return client
 
     return make

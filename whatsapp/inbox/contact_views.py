@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tenants.webapp.permissions import member_required
 from whatsapp.inbox import selectors
 from whatsapp.inbox.contacts_io import (
     ImportFileError,
@@ -22,7 +22,7 @@ from whatsapp.models import Contact
 
 
 @require_GET
-@login_required
+@member_required
 def contact_list_view(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "")[:200]
     tag = request.GET.get("tag", "")[:50]
@@ -31,7 +31,7 @@ def contact_list_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@login_required
+@member_required
 def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
     # Only the host's schema is searched: another organization's id is a 404 here.
     contact = get_object_or_404(Contact.objects.prefetch_related("tags"), pk=contact_id)
@@ -46,7 +46,7 @@ def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@member_required
 def contact_tags(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = get_object_or_404(Contact, pk=contact_id)
     contact_tags_set(contact=contact, tags=tags_parse(request.POST.get("tags", "")))
@@ -60,7 +60,7 @@ class _Echo:
 
 
 @require_GET
-@login_required
+@member_required
 def contact_export(request: HttpRequest) -> StreamingHttpResponse:
     """The contacts the list shows (same search and tag), every one of them, as CSV."""
     contacts = selectors.contact_list(
@@ -76,7 +76,7 @@ def contact_export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
+@member_required
 def contact_import(request: HttpRequest) -> HttpResponse:
     context: dict = {"reports": None}
     if request.method == "POST":

@@ -12,12 +12,12 @@ within the 2-second promise.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from tenants.webapp.permissions import member_required
 from whatsapp.errors import WhatsAppDomainError
 from whatsapp.inbox import selectors
 from whatsapp.inbox.media_links import MediaLinkInvalidError, media_link_open
@@ -52,13 +52,13 @@ def _list_context(request: HttpRequest) -> dict:
 
 
 @require_GET
-@login_required
+@member_required
 def inbox_list(request: HttpRequest) -> HttpResponse:
     return render(request, "inbox/list.html", _list_context(request))
 
 
 @require_GET
-@login_required
+@member_required
 def inbox_changes(request: HttpRequest) -> HttpResponse:
     """204 while nothing changed since `stamp`, else the list fragment (with its new stamp)."""
     if request.GET.get("stamp") == selectors.inbox_stamp():
@@ -90,14 +90,14 @@ def _conversation(conversation_id: int) -> Conversation:
 
 
 @require_GET
-@login_required
+@member_required
 def conversation_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
     context = _conversation_context(_conversation(conversation_id))
     return render(request, "inbox/detail.html", context)
 
 
 @require_GET
-@login_required
+@member_required
 def conversation_changes(request: HttpRequest, conversation_id: int) -> HttpResponse:
     """204 while nothing changed since `stamp`, else the thread fragment; the composer too
     (out of band) when the 24-hour window opened or closed since the page was rendered."""
@@ -114,7 +114,7 @@ def _back(conversation: Conversation) -> HttpResponseRedirect:
 
 
 @require_POST
-@login_required
+@member_required
 def conversation_reply_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = _conversation(conversation_id)
     text = request.POST.get("text", "").strip()
@@ -130,7 +130,7 @@ def conversation_reply_view(request: HttpRequest, conversation_id: int) -> HttpR
 
 
 @require_POST
-@login_required
+@member_required
 def conversation_assign_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = _conversation(conversation_id)
     raw = request.POST.get("user", "")
@@ -142,7 +142,7 @@ def conversation_assign_view(request: HttpRequest, conversation_id: int) -> Http
 
 
 @require_POST
-@login_required
+@member_required
 def conversation_note_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
     return _act(
         request,
@@ -164,7 +164,7 @@ def _act(request: HttpRequest, conversation: Conversation, service, **kwargs) ->
 
 
 @require_POST
-@login_required
+@member_required
 def conversation_read_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = _conversation(conversation_id)
     try:
@@ -177,7 +177,7 @@ def conversation_read_view(request: HttpRequest, conversation_id: int) -> HttpRe
 
 
 @require_GET
-@login_required
+@member_required
 def media_file(request: HttpRequest, token: str) -> HttpResponse:
     """A message's media behind a signed, expiring, organization-bound link; 404 otherwise."""
     try:
