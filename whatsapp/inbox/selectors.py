@@ -78,11 +78,15 @@ def conversation_messages(*, conversation: Conversation, limit: int = 200) -> Qu
 
 def conversation_stamp(*, conversation: Conversation) -> str:
     """Changes when the summary (new message, note, assignment, read) or any shown message
-    changes (a receipt, an edit, a revoke, its media stored): the open conversation's check."""
-    shown = conversation_messages(conversation=conversation).values("id", "updated_at")
+    changes (a receipt, an edit, a revoke, its media stored): the open conversation's check.
+    One query over the shown messages (index msg_contact_idx) with their media joined."""
+    shown = conversation_messages(conversation=conversation).values(
+        "id", "updated_at", "media__state"
+    )
     rows = list(shown)
     total = sum(row["updated_at"].timestamp() for row in rows)
-    return f"{conversation.version}.{len(rows)}.{total:.6f}"
+    stored = sum(1 for row in rows if row["media__state"] == "stored")
+    return f"{conversation.version}.{len(rows)}.{total:.6f}.{stored}"
 
 
 @dataclass
