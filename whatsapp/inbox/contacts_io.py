@@ -134,7 +134,8 @@ def _import_row(line: int, row: dict[str, str]) -> RowReport:
     except Exception as exc:  # one bad row never stops the others; it is reported
         return RowReport(line, "error", f"Not imported: {type(exc).__name__}.")
     outcome = "updated" if existed else "created"
-    return RowReport(line, outcome, "", contact.pk)
+    who = f"+{wa_id}" if wa_id else user_id
+    return RowReport(line, outcome, f"{row.get('name') or contact.name} ({who})", contact.pk)
 
 
 def _exists(*, wa_id: str, user_id: str) -> bool:
