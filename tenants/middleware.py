@@ -152,9 +152,13 @@ def _host_schema(request: HttpRequest | None) -> str:
 
 
 def session_bind_to_host(sender: Any, request: HttpRequest | None, **_: Any) -> None:
-    """`user_logged_in` receiver: the session is valid on the host it signed in on only."""
+    """`user_logged_in` receiver: the session is valid on the host it signed in on only.
+
+    A sign-in outside a request that went through the tenant middleware (a test client's
+    `force_login`, a shell) is bound by the middleware on the session's first request instead.
+    """
     session = getattr(request, "session", None)
-    if session is not None:
+    if session is not None and getattr(request, "tenant", None) is not None:
         session[SESSION_HOST_KEY] = _host_schema(request)
 
 
@@ -173,11 +177,10 @@ class TenantMembershipMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             session = getattr(request, "session", None)
-            wrong_host = (
-                session is not None
-                and SESSION_KEY in session
-                and session.get(SESSION_HOST_KEY) != _host_schema(request)
-            )
+            wrong_host = False
+            if session is not None and SESSION_KEY in session:
+                host = _host_schema(request)
+                wrong_host = session.setdefault(SESSION_HOST_KEY, host) != host
             if wrong_host or not user_may_access(user, current_tenant(request)):
                 request.user = AnonymousUser()
         return self.get_response(request)

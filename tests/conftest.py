@@ -183,6 +183,10 @@ PUBLIC_TABLES_EMPTIED_AFTER_LIVE_TESTS = (
     "tenants_accountevent",
     "tenants_whatsappcredential",
     "tenants_phonenumber",
+    # Sign-in attempts (django-axes): a lockout must not outlive the test that caused it.
+    "axes_accessattempt",
+    "axes_accesslog",
+    "axes_accessfailurelog",
 )
 
 

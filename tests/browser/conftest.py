@@ -46,8 +46,11 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
-    # --no-sandbox: CI runs as root, where chromium's sandbox refuses to start.
-    instance = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+    # --no-sandbox: CI runs as root, where chromium's sandbox refuses to start;
+    # --disable-dev-shm-usage: containers' small /dev/shm crashes renderers.
+    instance = playwright.chromium.launch(
+        executable_path=executable, args=["--no-sandbox", "--disable-dev-shm-usage"]
+    )
     yield instance
     instance.close()
     playwright.stop()

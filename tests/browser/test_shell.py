@@ -66,6 +66,9 @@ def test_org_host_navigation_keyboard_and_phone_width(web, org_a, new_page) -> N
     # Nothing wider than the screen: no horizontal scrolling on a phone.
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     check_page(phone, "org-dashboard-phone")
+    phone.goto(web.url(org_a.host, "/settings/"))
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    check_page(phone, "org-settings-phone")
 
     # Signing out ends the session: the dashboard asks to sign in again.
     page.get_by_role("button", name="Sign out").click()
