@@ -14,6 +14,8 @@ urlpatterns = [
     path("", include("whatsapp.dashboard.urls")),
     # The shared inbox and contacts (whatsapp.inbox).
     path("", include("whatsapp.inbox.urls")),
+    # Last: placeholders of navigation pages not built yet; a feature's own route above wins.
+    path("", include("tenants.webapp.placeholder_urls")),
 ]
 
 handler404 = "whatsapp.api.exceptions.api_not_found"

@@ -290,21 +290,13 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[object]:
 
 
 def _end_other_database_sessions() -> None:
-    # This thread may hold two connections (browser tests run test code in Playwright's
-    # greenlet, which has a connection of its own): an earlier call from one of them may have
-    # ended the other. Reconnect once then.
-    for attempt in range(2):
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            return
-        except OperationalError:
-            connection.close()
-            if attempt:
-                raise
+    # On a fresh session of our own: a test may have ended this thread's (pg_terminate_backend).
+    connection.close()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 class WebhookWorkerThread:

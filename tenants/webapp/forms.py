@@ -29,7 +29,9 @@ class EmailAuthenticationForm(AuthenticationForm):
 
 class InvitationForm(forms.Form):
     email = forms.EmailField(label="Email of the person to invite")
-    role = forms.ChoiceField(label="Role", choices=Membership.Role.choices, initial="member")
+    role = forms.ChoiceField(
+        label="Role", choices=Membership.Role.choices, initial=Membership.Role.MEMBER
+    )
 
 
 class RoleForm(forms.Form):

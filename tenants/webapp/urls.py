@@ -20,5 +20,4 @@ urlpatterns = [
     path("settings/api-keys/", settings_.api_key_new),
     path("settings/api-keys/<int:api_key_id>/revoke/", settings_.api_key_remove),
     path("settings/hours/", settings_.schedule_save),
-    path("numbers/", views.placeholder, {"page": "numbers"}, name="numbers-placeholder"),
 ]

@@ -135,8 +135,7 @@ def test_api_key_is_shown_once_and_revoked_and_hours_are_saved(web, org_a, page)
     page.get_by_label("Monday until").fill("17:30")
     page.get_by_role("button", name="Save hours").click()
     assert "business hours saved" in page.get_by_role("status").first.inner_text()
-    org_a.organization.refresh_from_db()
-    assert org_a.organization.time_zone == "Europe/Berlin"
+    assert Organization.objects.get(pk=org_a.organization.pk).time_zone == "Europe/Berlin"
     hours = list(BusinessHours.objects.filter(organization=org_a.organization))
     assert [(h.weekday, str(h.opens_at), str(h.closes_at)) for h in hours] == [
         (0, "09:00:00", "17:30:00")

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tenants.models import Organization
 from tests.conftest import in_tenant
 from tests.dashboard.data import dashboard_data
 from whatsapp.dashboard import selectors
@@ -42,7 +43,7 @@ def test_days_follow_the_organization_time_zone(org_a) -> None:
     from tests.factories import IncomingMessageFactory
 
     now = timezone.now().replace(hour=23, minute=30)
-    org = org_a.organization
+    org = Organization.objects.get(pk=org_a.organization.pk)  # not the session's shared object
     org.time_zone = "Asia/Tokyo"
     with in_tenant(org_a):
         IncomingMessageFactory(timestamp=now - timedelta(hours=9))
@@ -101,3 +102,28 @@ def test_dashboard_needs_a_member_of_the_host(org_a, org_b, tenant_client) -> No
 
 def admin_of(org):
     return get_user_model().objects.get(username=org.admin_email)
+
+
+def test_attention_warns_of_an_expiring_token_and_a_missing_one(org_a) -> None:
+    from tenants.services.credentials import credential_store
+    from tests.factories import PhoneNumberFactory
+
+    number = PhoneNumberFactory(organization=org_a.organization, quality_rating="GREEN")
+    missing = selectors.attention(
+        organization=org_a.organization, phone_numbers=[number], token=None
+    )
+    assert [item.title for item in missing] == ["No WhatsApp access token is stored."]
+    token = credential_store(
+        organization=org_a.organization,
+        access_token="EAAG-expiring",
+        expires_at=timezone.now() + timedelta(days=3),
+    )
+    soon = selectors.attention(organization=org_a.organization, phone_numbers=[number], token=token)
+    assert [(item.severity, item.title[:30]) for item in soon] == [
+        ("warn", "The access token expires on 20")
+    ]
+    token.expires_at = timezone.now() + timedelta(days=30)
+    assert (
+        selectors.attention(organization=org_a.organization, phone_numbers=[number], token=token)
+        == []
+    )

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from tenants.api_keys import api_key_create
 from tenants.errors import TeamError
-from tenants.models import ApiKey, Invitation, Membership
+from tenants.models import ApiKey, Invitation, Membership, Organization
 from tenants.services import team
 from tenants.services.schedule import (
     Interval,
@@ -172,7 +172,7 @@ def test_revoked_expired_and_superseded_invitations_do_not_work(org_a) -> None:
 
 
 def test_business_hours_in_the_organization_time_zone(org_a) -> None:
-    org = org_a.organization
+    org = Organization.objects.get(pk=org_a.organization.pk)  # not the session's shared object
     schedule_set(
         organization=org,
         time_zone="America/New_York",
