@@ -13,8 +13,8 @@ urlpatterns = [
     path("", include("tenants.webapp.urls")),
     path("", include("whatsapp.dashboard.urls")),
     path("", include("whatsapp.numbers.urls")),
-    # Last: placeholders of navigation pages not built yet; a feature's own route above wins.
-    path("", include("tenants.webapp.placeholder_urls")),
+    # The shared inbox and contacts (whatsapp.inbox).
+    path("", include("whatsapp.inbox.urls")),
 ]
 
 handler404 = "whatsapp.api.exceptions.api_not_found"
