@@ -27,3 +27,22 @@ keepalive = 5
 accesslog = "-"
 # The query string can hold hub.verify_token on webhook verification: log the path only.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+
+# Prometheus multiprocess mode (saas_platform.metrics): each worker writes its metric values to
+# files in this directory and /metrics sums them. Set before the workers are forked (they import
+# prometheus_client after), emptied at start, and a dead worker's live gauges are dropped.
+def on_starting(server) -> None:
+    import shutil
+    import tempfile
+
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="saas-prom-")
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

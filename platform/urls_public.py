@@ -5,11 +5,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from saas_platform.metrics import metrics_view
+
 urlpatterns = [
     path("", include("tenants.health_urls")),
     path("", include("tenants.portal.urls")),
     path("admin/", admin.site.urls),
     path("webhooks/", include("whatsapp.webhooks.urls")),
+    # For the Prometheus scraper only (METRICS_TOKEN or METRICS_ALLOWED_NETWORKS).
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 handler404 = "whatsapp.api.exceptions.api_not_found"
