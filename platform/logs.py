@@ -142,8 +142,10 @@ def _drop_record(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     return event_dict
 
 
-def _shared_processors() -> list[Callable[..., Any]]:
-    return [
+def _shared_processors(*, fmt: str = "json") -> list[Callable[..., Any]]:
+    """What every line goes through before rendering (the console renderer formats exceptions
+    itself)."""
+    processors: list[Callable[..., Any]] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
@@ -151,9 +153,10 @@ def _shared_processors() -> list[Callable[..., Any]]:
         structlog.stdlib.ExtraAdder(),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         add_tenant,
-        structlog.processors.format_exc_info,
-        redact,
     ]
+    if fmt != "console":
+        processors.append(structlog.processors.format_exc_info)
+    return [*processors, redact]
 
 
 def formatter(*, fmt: str = "json") -> structlog.stdlib.ProcessorFormatter:
@@ -164,7 +167,7 @@ def formatter(*, fmt: str = "json") -> structlog.stdlib.ProcessorFormatter:
     else:
         renderer = structlog.processors.JSONRenderer(default=str)
     return structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=_shared_processors(),
+        foreign_pre_chain=_shared_processors(fmt=fmt),
         processors=[_drop_record, redact, renderer],
     )
 
@@ -174,7 +177,7 @@ def logging_config(*, level: str, fmt: str) -> dict[str, Any]:
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
-            *_shared_processors(),
+            *_shared_processors(fmt=fmt),
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),

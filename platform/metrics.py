@@ -145,7 +145,9 @@ class StateCollector:
         import redis
 
         family = GaugeMetricFamily(
-            "whatsapp_celery_queue_length", "Messages waiting in each Celery queue.", ["queue"]
+            "whatsapp_celery_queue_length",
+            "Messages waiting in each Celery queue.",
+            labels=["queue"],
         )
         try:
             client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2)
