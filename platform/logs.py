@@ -85,6 +85,8 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         rf"\1={REDACTED}",
     ),
+    # A signed media download link is a bearer credential (whatsapp.services.media_links).
+    (re.compile(r"(/media/link/)[^/\s?'\"]+"), rf"\1{REDACTED}"),
     # A JWT (header.payload.signature, base64url).
     (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+"), REDACTED),
 )
@@ -117,7 +119,10 @@ def redact_value(value: Any, *, depth: int = 0) -> Any:
         }
     if isinstance(value, list | tuple):
         return type(value)(redact_value(item, depth=depth + 1) for item in value)
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Anything else is rendered with str() (a request, an exception): redact that text.
+    return redact_text(str(value))
 
 
 def redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:

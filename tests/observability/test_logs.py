@@ -15,7 +15,8 @@ from saas_platform.logs import REDACTED, formatter, redact, redact_text
 from tests.clients import admin_client, obtain_tokens
 from tests.conftest import in_tenant, wait_for
 from tests.outbound.conftest import wait_final
-from whatsapp.models import WhatsAppMedia, WhatsAppMessage
+from tests.storage.conftest import inbound_image_stored
+from whatsapp.models import WhatsAppMessage
 
 CUSTOMER = "4915123400077"
 
@@ -48,11 +49,21 @@ def test_secret_keys_and_message_contents_are_redacted_whatever_their_nesting():
         "token EAABwzLixnjYBO0ZCZCZCZBZAZBZBZAZBZAxyz issued",
         "jwt eyJhbGciOiJIUzI1NiJ9.eyJvcmdfaWQiOiIxIn0.c2lnbmF0dXJlLXZhbHVl",
         "/webhooks/whatsapp/?hub.verify_token=sandbox-verify-token&hub.challenge=1",
+        "GET /api/v1/media/link/eyJvIjoi.1xXfDQ:bQ9Vdmj/ 410",
     ],
 )
 def test_credentials_inside_free_text_are_masked(text):
     masked = redact_text(text)
-    for secret in ("EAAG123", "EAAH456", "k3y.s3cr3t", "EAABwz", "eyJhbGci", "sandbox-verify"):
+    secrets = (
+        "EAAG123",
+        "EAAH456",
+        "k3y.s3cr3t",
+        "EAABwz",
+        "eyJhbGci",
+        "sandbox-verify",
+        "eyJvIjoi",
+    )
+    for secret in secrets:
         assert secret not in masked
     assert REDACTED in masked
 
@@ -156,19 +167,8 @@ def test_a_real_webhook_and_send_log_tenant_request_and_task_ids_but_no_secret_o
 def test_a_media_download_logs_the_messages_wamid_and_task(
     sender_a, sandbox, celery_worker, webhook_worker, log_capture
 ):
-    delivered = sandbox.customer_sends(
-        sender_a.phone_number_id, CUSTOMER, "image", data=b"\x89PNG obs", mime_type="image/png"
-    )
-    wamid = delivered["message"]["id"]
-
-    def stored():
-        """the image is stored"""
-        with in_tenant(sender_a.org):
-            return WhatsAppMedia.objects.filter(
-                message__wamid=wamid, state=WhatsAppMedia.State.STORED
-            ).first()
-
-    wait_for(stored)
+    media = inbound_image_stored(sender_a, sandbox, data=b"\x89PNG obs", customer=CUSTOMER)
+    wamid = media.message.wamid
     (line,) = [line for line in log_capture.lines() if line["event"].startswith("media stored")]
     assert (line["wamid"], line["tenant"]) == (wamid, sender_a.org.schema)
     assert line["task_id"]

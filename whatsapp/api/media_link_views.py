@@ -86,10 +86,10 @@ class MediaLinkDownloadView(APIView):
     content_negotiation_class = _AnyAccept
 
     def get(self, request: Request, token: str) -> Any:
-        media, seconds_left = media_link_resolve(token=token)
+        media, expires = media_link_resolve(token=token)
         target = media_link_redirect_url(
             media=media,
-            seconds=seconds_left,
+            expires=expires,
             filename=safe_filename(media),
             content_type=safe_content_type(media.mime_type),
         )

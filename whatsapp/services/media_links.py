@@ -47,8 +47,8 @@ def media_link_create(*, media: WhatsAppMedia, ttl_seconds: int | None = None) -
     return MediaLink(token=token, expires_at=datetime.fromtimestamp(expires, tz=UTC))
 
 
-def media_link_resolve(*, token: str) -> tuple[WhatsAppMedia, float]:
-    """The stored media a link names, in the current organization, and the seconds it has left.
+def media_link_resolve(*, token: str) -> tuple[WhatsAppMedia, int]:
+    """The stored media a link names, in the current organization, and its expiry (Unix time).
 
     Raises MediaLinkInvalidError (altered, another organization's, or no such stored file) and
     MediaLinkExpiredError.
@@ -60,27 +60,31 @@ def media_link_resolve(*, token: str) -> tuple[WhatsAppMedia, float]:
         raise MediaLinkInvalidError("This download link is not valid.") from exc
     if org_id != current_org_id():
         raise MediaLinkInvalidError("This download link is not valid.")
-    left = expires - time.time()
-    if left <= 0:
+    if expires <= time.time():
         raise MediaLinkExpiredError("This download link has expired.")
     media = WhatsAppMedia.objects.filter(pk=media_id, state=WhatsAppMedia.State.STORED).first()
     if media is None or not media.file:
         raise MediaLinkInvalidError("This download link is not valid.")
-    return media, left
+    return media, expires
 
 
 def media_link_redirect_url(
-    *, media: WhatsAppMedia, seconds: float, filename: str, content_type: str
+    *, media: WhatsAppMedia, expires: int, filename: str, content_type: str
 ) -> str | None:
-    """A pre-signed storage URL of the file valid for at most `seconds` (rounded up to 1 s) that
-    makes the store answer as an attachment; None when the storage cannot sign URLs (the file
-    is then served by the caller)."""
+    """A pre-signed storage URL of the file that expires no later than the link (`expires`,
+    Unix time) and makes the store answer as an attachment; None when the storage cannot sign
+    URLs (the file is then served by the caller). Raises MediaLinkExpiredError when less than a
+    second is left."""
     storage = media.file.storage
     if not getattr(storage, "querystring_auth", False):
         return None
+    storage.connection  # noqa: B018 - the S3 client is built first: signing must follow the clock
+    seconds = math.floor(expires - time.time())
+    if seconds < 1:
+        raise MediaLinkExpiredError("This download link has expired.")
     return storage.url(
         media.file.name,
-        expire=max(1, math.ceil(seconds)),
+        expire=seconds,
         parameters={
             "ResponseContentDisposition": f'attachment; filename="{filename}"',
             "ResponseContentType": content_type,
