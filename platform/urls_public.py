@@ -7,11 +7,13 @@ from django.urls import include, path
 
 from saas_platform.metrics import metrics_view
 
+# The shared webhook first: Meta's POSTs are most of this host's requests, and URL resolution
+# tries patterns in order.
 urlpatterns = [
+    path("webhooks/", include("whatsapp.webhooks.urls")),
     path("", include("tenants.health_urls")),
     path("", include("tenants.portal.urls")),
     path("admin/", admin.site.urls),
-    path("webhooks/", include("whatsapp.webhooks.urls")),
     # For the Prometheus scraper only (METRICS_TOKEN or METRICS_ALLOWED_NETWORKS).
     path("metrics", metrics_view, name="metrics"),
 ]

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tenants.models import RawWebhookEvent
 from tests.inbound.conftest import encode, load, signed_headers
+from whatsapp.webhooks.process import webhook_batch_process
 
 URL = "/webhooks/whatsapp/"
 
@@ -135,13 +136,19 @@ def test_redelivered_body_is_stored_once_and_counted(public_client, db):
 
 
 def test_valid_signature_with_invalid_json_is_kept_as_malformed_not_500(public_client, db):
+    """Acknowledged and stored as received (the request does not parse); the worker's batch
+    marks each MALFORMED with the parser's error, once, and never claims it again."""
     for body in (b"{not json", b"\xff\xfe\x00", b""):
         response = _post(public_client, body)
         assert response.status_code == 200
     events = RawWebhookEvent.objects.all()
     assert events.count() == 3
+    assert {e.state for e in events} == {RawWebhookEvent.State.RECEIVED}
+    assert webhook_batch_process().events == 3
+    events = RawWebhookEvent.objects.all()
     assert {e.state for e in events} == {RawWebhookEvent.State.MALFORMED}
-    assert all(e.error.startswith("invalid JSON") for e in events)
+    assert all(e.error.startswith("invalid JSON") and e.attempts == 0 for e in events)
+    assert webhook_batch_process().events == 0
 
 
 def test_body_over_the_limit_is_refused_with_413(public_client, settings, db):

@@ -22,7 +22,7 @@ from saas_platform.queue import enqueue_batches_on_commit, enqueue_on_commit
 from tests.conftest import in_tenant, wait_for
 from tests.factories import OutgoingMessageFactory
 from whatsapp.models import WhatsAppMessage
-from whatsapp.services.outbound import messages_enqueue
+from whatsapp.services.outbound import messages_bulk_create, messages_enqueue
 from whatsapp.services.ratelimit import number_messages_per_second
 
 from .conftest import accepted_sends, connect, customer, wait_final
@@ -108,6 +108,70 @@ def test_bulk_created_rows_are_sent_in_batches_without_the_sweeper(
         for e in accepted_sends(sandbox, sender_a.phone_number_id)
     ]
     assert sorted(references) == sorted(str(m.client_reference) for m in messages)
+
+
+def outgoing_rows(sender, contact, count: int, *, key_prefix: str) -> list[dict]:
+    return [
+        {
+            "contact": contact,
+            "recipient": WA_ID,
+            "type": "text",
+            "content": {"body": f"set-wise {i} \u00e9"},
+            "phone_number_id": sender.phone_number_id,
+            "idempotency_key": f"{key_prefix}-{i}",
+        }
+        for i in range(count)
+    ]
+
+
+def test_messages_bulk_create_stores_set_wise_enqueues_on_commit_and_skips_stored_keys(
+    sender_a, sandbox, celery_worker, published, settings
+) -> None:
+    settings.WHATSAPP_SEND_BATCH_SIZE = 40
+    connect(sender_a.org, mps=1000)
+    sandbox.set_rate_limit(sender_a.phone_number_id, 1000)
+    sandbox.set_window_enforcement(False)
+    contact = customer(sender_a, WA_ID)
+    with in_tenant(sender_a.org):
+        ids = messages_bulk_create(
+            messages=outgoing_rows(sender_a, contact, 100, key_prefix="run1"), chunk_size=30
+        )
+        # The same creator run again (a retried campaign step): stored keys are skipped, only
+        # the new rows are inserted and sent.
+        again = messages_bulk_create(
+            messages=outgoing_rows(sender_a, contact, 110, key_prefix="run1"), chunk_size=30
+        )
+    assert len(ids) == 100 and len(set(ids)) == 100
+    assert len(again) == 10 and not set(again) & set(ids)
+    sends = [p for p in published if p["task"] == SEND_TASK]
+    assert sorted(len(p["args"][0]) for p in sends) == [10, 20, 40, 40]
+    assert {p["schema"] for p in sends} == {sender_a.org.schema}
+    messages = wait_final(sender_a.org, ids + again, timeout=60)
+    sandbox.set_window_enforcement(True)
+    assert {m.status for m in messages} == {"accepted"}
+    assert {m.content["body"] for m in messages} == {f"set-wise {i} \u00e9" for i in range(110)}
+    references = [
+        e["body"]["biz_opaque_callback_data"]
+        for e in accepted_sends(sandbox, sender_a.phone_number_id)
+    ]
+    assert sorted(references) == sorted(str(m.client_reference) for m in messages)
+
+
+def test_messages_bulk_create_is_all_or_nothing(sender_a, published) -> None:
+    contact = customer(sender_a, WA_ID)
+    rows = outgoing_rows(sender_a, contact, 3, key_prefix="bad")
+    rows[2]["type"] = "x" * 300  # longer than the column: PostgreSQL refuses the chunk
+    with in_tenant(sender_a.org):
+        with pytest.raises(Exception, match="too long"):
+            messages_bulk_create(messages=rows)
+        assert not WhatsAppMessage.objects.filter(idempotency_key__startswith="bad-").exists()
+        not_queued = outgoing_rows(sender_a, contact, 1, key_prefix="sent")
+        not_queued[0]["status"] = "sent"
+        with pytest.raises(ValueError, match="status"):
+            messages_bulk_create(messages=not_queued)
+        with pytest.raises(KeyError, match="colour"):
+            messages_bulk_create(messages=[{**rows[0], "colour": "red"}])
+    assert [p for p in published if p["task"] == SEND_TASK] == []
 
 
 def test_a_tenant_cannot_enqueue_another_tenants_messages(

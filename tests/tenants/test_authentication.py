@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.test import RequestFactory
 
@@ -61,6 +62,7 @@ def test_session_of_org_a_is_anonymous_on_org_b(org_a, org_b, tenant_client) -> 
 
     for org, expected in ((org_a, True), (org_b, False)):
         request = RequestFactory().get("/", HTTP_HOST=org.host)
+        request.COOKIES[settings.SESSION_COOKIE_NAME] = "a-session-of-org-a"
         request.tenant = org.organization
         request.user = user
         TenantMembershipMiddleware(view)(request)

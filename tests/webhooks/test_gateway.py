@@ -176,6 +176,7 @@ def test_generated_hostile_values_never_stall_the_queue_or_a_sibling(
 def test_too_deeply_nested_json_is_kept_malformed_not_a_500(webhook, numbers, webhook_worker):
     body = b'{"object":"whatsapp_business_account","entry":' + b"[" * 50_000 + b"]" * 50_000 + b"}"
     assert webhook.post(body=body).status_code == 200
+    wait_for(lambda: RawWebhookEvent.objects.get().state != "received", timeout=15)
     event = RawWebhookEvent.objects.get()
     assert event.state == "malformed" and "RecursionError" in event.error
 

@@ -19,7 +19,7 @@ import datetime
 import decimal
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -61,12 +61,7 @@ def _row_maker(fields: list[models.Field]):
             other.append(f)
 
     def convert(f: models.Field, obj: models.Model) -> Any:
-        value = f.get_prep_value(getattr(obj, f.attname))
-        if isinstance(value, datetime.datetime | datetime.date | datetime.time):
-            return value.isoformat()
-        if isinstance(value, uuid.UUID | decimal.Decimal):
-            return str(value)
-        return value
+        return _to_json(f.get_prep_value(getattr(obj, f.attname)))
 
     def make(obj: models.Model) -> dict[str, Any]:
         row = {column: getattr(obj, attname) for column, attname in plain}
@@ -77,6 +72,36 @@ def _row_maker(fields: list[models.Field]):
         return row
 
     return make
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID | decimal.Decimal):
+        return str(value)
+    return value
+
+
+def _insert_json(
+    model: type[models.Model],
+    fields: Sequence[models.Field],
+    rows: list[dict[str, Any]],
+    returning: Sequence[str],
+) -> list[tuple[Any, ...]]:
+    """One INSERT ... SELECT FROM jsonb_to_recordset(...) ON CONFLICT DO NOTHING RETURNING."""
+    opts = model._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    record = ", ".join(f"{quote(f.column)} {_unpack_type(f)}" for f in fields)
+    returned = ", ".join(quote(opts.get_field(name).column) for name in returning)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(opts.db_table)} ({columns}) "  # noqa: S608 - model metadata
+            f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({record}) "
+            f"ON CONFLICT DO NOTHING RETURNING {returned}",
+            [json.dumps(rows, separators=(",", ":"))],
+        )
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 def insert_ignore(
@@ -97,16 +122,54 @@ def insert_ignore(
         and not (f.null and all(getattr(obj, f.attname) is None for obj in objs))
     ]
     make = _row_maker(fields)
-    rows = [make(obj) for obj in objs]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    record = ", ".join(f"{quote(f.column)} {_unpack_type(f)}" for f in fields)
-    returned = ", ".join(quote(opts.get_field(name).column) for name in returning)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(opts.db_table)} ({columns}) "  # noqa: S608 - model metadata
-            f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({record}) "
-            f"ON CONFLICT DO NOTHING RETURNING {returned}",
-            [json.dumps(rows, separators=(",", ":"))],
-        )
-        return [tuple(row) for row in cursor.fetchall()]
+    return _insert_json(model, fields, [make(obj) for obj in objs], returning)
+
+
+def insert_rows_ignore(
+    model: type[models.Model], rows: Sequence[Mapping[str, Any]], returning: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """`insert_ignore` for plain rows: each a mapping of field name (or attname, e.g.
+    `contact_id`) to a value, without building model instances (Django's `Model.__init__`
+    costs more than the INSERT for wide models). A field missing from a row takes the model's
+    default as `Field.get_default` gives it (a callable default such as `uuid.uuid4` is called
+    per row; "" for a text column without a default), `auto_now(_add)` the batch's time.
+    Values are what the field stores: JSON-serialisable, or dates, UUIDs and Decimals.
+    Raises KeyError for a key that is no field of `model`, and what the database raises for a
+    value it refuses."""
+    if not rows:
+        return []
+    opts = model._meta
+    fields = [f for f in opts.concrete_fields if not f.generated and f is not opts.pk]
+    known = {f.name for f in fields} | {f.attname for f in fields}
+    for row in rows:
+        unknown = row.keys() - known
+        if unknown:
+            raise KeyError(f"not fields of {opts.label}: {sorted(unknown)}")
+    now = datetime.datetime.now(datetime.UTC).isoformat()
+    fillers: list[tuple[str, str, str, Any]] = []  # column, name, attname, fill
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            fill: Any = lambda now=now: now  # noqa: E731 - one timestamp per batch
+        elif f.has_default() and callable(f.default):
+            fill = lambda f=f: _to_json(f.get_prep_value(f.get_default()))  # noqa: E731
+        else:  # a constant default; "" for a text column without one (Django's rule), or NULL
+            constant = _to_json(f.get_prep_value(f.get_default()))
+            fill = lambda constant=constant: constant  # noqa: E731
+        fillers.append((f.column, f.name, f.attname, fill))
+
+    def make(row: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for column, name, attname, fill in fillers:
+            if attname in row:
+                value = row[attname]
+            elif name in row:
+                value = row[name]
+                if isinstance(value, models.Model):
+                    value = value.pk
+            else:
+                out[column] = fill()
+                continue
+            out[column] = _to_json(value)
+        return out
+
+    return _insert_json(model, fields, [make(row) for row in rows], returning)

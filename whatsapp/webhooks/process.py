@@ -154,7 +154,14 @@ def _claim_and_route_events(*, batch_size: int, result: BatchResult) -> list[_Cl
     attempts_of = {event_id: attempts for event_id, _, attempts in events}
     for event_id, body, attempts in events:
         try:
-            specs, problems = split_changes(json.loads(bytes(body)))
+            document = json.loads(bytes(body))
+        except (ValueError, RecursionError) as exc:
+            # Not JSON (UnicodeDecodeError is a ValueError too), or nested deeper than the
+            # parser takes: the same bytes will never parse, so kept MALFORMED, not retried.
+            _event_malformed(event_id=event_id, error=exc, result=result)
+            continue
+        try:
+            specs, problems = split_changes(document)
         except Exception as exc:  # anything about one event stays with that event
             _event_failed(event_id=event_id, attempts=attempts, error=exc, result=result)
             continue
@@ -264,6 +271,17 @@ def _event_failed(*, event_id: int, attempts: int, error: BaseException, result:
         final,
         type(error).__name__,
     )
+
+
+def _event_malformed(*, event_id: int, error: BaseException, result: BatchResult) -> None:
+    """The body is not JSON: MALFORMED with the parser's error, never claimed again."""
+    RawWebhookEvent.objects.filter(pk=event_id).update(
+        state=RawWebhookEvent.State.MALFORMED,
+        error=text_clean(f"invalid JSON: {type(error).__name__}: {error}")[:500],
+        next_attempt_at=None,
+    )
+    result.failed_event_ids.add(event_id)
+    logger.warning("webhook event malformed: event_id=%s error=%s", event_id, type(error).__name__)
 
 
 def _mark_events_routed(split: _Split, *, failed: set[int]) -> None:

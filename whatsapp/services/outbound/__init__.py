@@ -57,6 +57,7 @@ Meta pages:
 - business-scoped user ids: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-scoped-user-ids/
 """
 
+from whatsapp.services.outbound.bulk_create import messages_bulk_create
 from whatsapp.services.outbound.create import message_create, message_create_once
 from whatsapp.services.outbound.direct import send_whatsapp_message
 from whatsapp.services.outbound.enqueue import messages_enqueue
@@ -78,6 +79,7 @@ __all__ = [
     "message_create",
     "message_create_once",
     "message_send",
+    "messages_bulk_create",
     "messages_enqueue",
     "messages_send",
     "messages_sweep_stale",
