@@ -79,3 +79,12 @@ signals.worker_init.connect(_keep_connections_across_tasks, dispatch_uid="saas_d
 
 # Every log line of a task carries its task_id and task_name (saas_platform.logs).
 task_context_connect()
+
+
+def _serve_worker_metrics(**_: Any) -> None:
+    from saas_platform.metrics import worker_metrics_serve
+
+    worker_metrics_serve()
+
+
+signals.worker_init.connect(_serve_worker_metrics, dispatch_uid="saas_worker_metrics")

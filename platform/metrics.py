@@ -45,6 +45,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily
 
@@ -171,17 +172,33 @@ def _count() -> Any:
 _STATE = StateCollector()
 
 
-def metrics_registry() -> CollectorRegistry:
+def metrics_registry(*, levels: bool = True) -> CollectorRegistry:
     """What `/metrics` exposes: every process' values (multiprocess mode) or this one's, plus
-    the scrape-time levels."""
+    the scrape-time levels (`levels`)."""
+    registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
-        registry = CollectorRegistry()
         registry.register(_Delegate(REGISTRY))
-    registry.register(_STATE)
+    if levels:
+        registry.register(_STATE)
     return registry
+
+
+def worker_metrics_serve() -> int | None:
+    """In a worker process (Celery, webhook worker): serve this process' counters over HTTP on
+    METRICS_WORKER_PORT (bound to METRICS_WORKER_ADDRESS, loopback unless set; no
+    authentication, so only on a pod/internal network), for Prometheus to scrape beside the web
+    tier's `/metrics`. The database/Redis levels stay with the web tier. Returns the port, or
+    None when no port is set (the default)."""
+    port = int(settings.METRICS_WORKER_PORT or 0)
+    if not port:
+        return None
+    start_http_server(
+        port, addr=settings.METRICS_WORKER_ADDRESS, registry=metrics_registry(levels=False)
+    )
+    logger.info("worker metrics on %s:%s/metrics", settings.METRICS_WORKER_ADDRESS, port)
+    return port
 
 
 class _Delegate:

@@ -368,6 +368,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # network); everyone else gets 401/403. Empty token and no networks: closed to all.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# Worker processes (Celery, webhook worker) serve their own counters on this port when set
+# (unauthenticated: bind it to the pod network only, never a public address).
+METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=0)
+METRICS_WORKER_ADDRESS = env.str("METRICS_WORKER_ADDRESS", default="127.0.0.1")
 # Errors go to Sentry when a DSN is set (saas_platform.sentry; secrets and bodies scrubbed).
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")

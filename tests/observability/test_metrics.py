@@ -5,6 +5,7 @@ webhook worker, sends through the real Celery worker to the sandbox)."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from datetime import timedelta
@@ -16,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from saas_platform.metrics import worker_metrics_serve
 from tenants.models import WhatsAppCredential
 from tests.conftest import in_tenant, wait_for
 from tests.factories import OutgoingMessageFactory
@@ -163,3 +165,31 @@ def test_metrics_of_several_processes_are_summed(tmp_path):
     ).stdout.decode()
     assert value(out, "whatsapp_webhook_requests_total", outcome="accepted") == 2
     assert value(out, "whatsapp_webhook_ack_seconds_count") == 2
+
+
+def test_a_worker_serves_its_own_counters_when_given_a_port(settings):
+    """A worker process (here a child process) counts a send and serves it on its port, without
+    the database levels (the web tier's /metrics has those)."""
+    settings.METRICS_WORKER_PORT = 0
+    assert worker_metrics_serve() is None  # off by default
+    port = _free_port()
+    script = (
+        "import django, urllib.request; django.setup(); "
+        "from saas_platform.metrics import send_answered, worker_metrics_serve; "
+        "port = worker_metrics_serve(); send_answered(outcome='failed', error_code=131026); "
+        "print(urllib.request.urlopen(f'http://127.0.0.1:{port}/metrics', timeout=10)"
+        ".read().decode())"
+    )
+    env = {**os.environ, "METRICS_WORKER_PORT": str(port)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, check=True, timeout=60, capture_output=True
+    ).stdout.decode()
+    assert value(out, "whatsapp_sends_total", outcome="failed", error_code="131026") == 1
+    assert "whatsapp_webhook_changes" not in out
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
