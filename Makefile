@@ -44,6 +44,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=saas_platform.settings.lint $(PY) manage.py lintmigrations --quiet ok ignore
 	$(VENV)/bin/lint-imports
 
 format: install

@@ -5,10 +5,13 @@ from __future__ import annotations
 from django.contrib import admin
 
 from tenants.models import (
+    AuditEntry,
     Domain,
     Membership,
     Organization,
+    OrganizationDeletion,
     PhoneNumber,
+    SchemaMigrationState,
     WhatsAppCredential,
 )
 
@@ -61,3 +64,36 @@ class WhatsAppCredentialAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by services only (the audit log, deletions, migration progress)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor_label", "action", "org_slug", "reason"]
+    list_filter = ["action"]
+    search_fields = ["org_slug", "actor_label", "=org_id"]
+
+
+@admin.register(OrganizationDeletion)
+class OrganizationDeletionAdmin(ReadOnlyAdmin):
+    list_display = ["org_slug", "state", "requested_at", "scheduled_for", "export_ready_at"]
+    list_filter = ["state"]
+
+
+@admin.register(SchemaMigrationState)
+class SchemaMigrationStateAdmin(ReadOnlyAdmin):
+    list_display = ["schema_name", "state", "target", "applied", "seconds", "finished_at"]
+    list_filter = ["state", "target"]
+    search_fields = ["schema_name"]

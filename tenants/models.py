@@ -21,6 +21,12 @@ class Organization(TenantMixin):
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        db_default="UTC",
+        help_text="IANA name (Europe/Berlin); business hours are in this zone.",
+    )
 
     # The schema is created (cloned from TENANT_BASE_SCHEMA) when the row is first saved.
     auto_create_schema = True
@@ -50,7 +56,8 @@ class Membership(models.Model):
 
     class Role(models.TextChoices):
         ADMIN = "admin", "Admin"
-        MEMBER = "member", "Member"
+        # Agents answer conversations; only admins manage the team, keys and settings.
+        MEMBER = "member", "Agent"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
@@ -278,3 +285,213 @@ class ApiKey(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class Invitation(models.Model):
+    """An e-mailed invitation to join an organization with a role.
+
+    The link's token is shown once (in the e-mail); only its SHA-256 is stored. Accepting it
+    (tenants.services.team.invitation_accept) creates the membership once; it then stops working.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(
+        max_length=16, choices=Membership.Role.choices, default=Membership.Role.MEMBER
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.organization.slug} ({self.role})"
+
+
+class LoginHandoff(models.Model):
+    """A one-time, short-lived ticket that signs a person in on their organization's host after
+    they signed in on the public host (a session cookie cannot cross hosts). Only the token's
+    SHA-256 is stored; consuming it sets `used_at` in the same UPDATE that checks it."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Sign-in handoff {self.pk} to {self.organization_id}"
+
+
+class BusinessHours(models.Model):
+    """One opening interval of an organization on a weekday, in the organization's time zone
+    (`Organization.time_zone`). Several rows per day are allowed (a lunch break); no row for a
+    day means closed. The chatbot asks tenants.services.schedule.organization_is_open."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="business_hours"
+    )
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens_at = models.TimeField()
+    closes_at = models.TimeField()
+
+    class Meta:
+        ordering = ["organization", "weekday", "opens_at"]
+        verbose_name_plural = "business hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(opens_at__lt=models.F("closes_at")),
+                name="business_hours_opens_before_closes",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weekday__gte=0, weekday__lte=6),
+                name="business_hours_weekday_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+
+class PooledSchema(models.Model):
+    """A schema cloned from the template ahead of signup, not yet given to an organization.
+
+    Signup claims one (tenants.services.schemas.schema_pool_claim) by renaming it; the beat task
+    `schema_pool_refill_task` keeps TENANT_SCHEMA_POOL_SIZE of them.
+    """
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.schema_name
+
+
+class SchemaMigrationState(models.Model):
+    """Where `migrate_platform` left one tenant schema: done or failed at which target.
+
+    `target` names the set of leaf migrations the run migrated to
+    (tenants.services.schema_migrations.migration_target); a row with the current target and
+    state DONE is a schema that needs nothing. Written right after the schema's migration
+    commits, so an interrupted run shows which schemas it finished.
+    """
+
+    class State(models.TextChoices):
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    target = models.CharField(max_length=16)
+    state = models.CharField(max_length=16, choices=State.choices)
+    error = models.TextField(blank=True)
+    applied = models.PositiveIntegerField(default=0, help_text="Migrations applied by that run")
+    seconds = models.FloatField(default=0.0)
+    finished_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["schema_name"]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name}: {self.state} at {self.target}"
+
+
+class AuditEntry(models.Model):
+    """An administrative action: who did what to which organization, when and why.
+
+    Append-only: saving an existing entry or deleting one raises. It outlives what it is about
+    (the user and the organization may be gone), so it keeps their names as text. `action` is a
+    dotted verb such as `organization.deletion_requested`; `details` holds its particulars.
+    """
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254, help_text="The actor's email, or 'system'")
+    action = models.CharField(max_length=64, db_index=True)
+    org_id = models.UUIDField(null=True, blank=True, db_index=True)
+    org_slug = models.CharField(max_length=40, blank=True)
+    reason = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.org_slug}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("audit entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("audit entries are append-only")
+
+
+class OrganizationDeletion(models.Model):
+    """An organization's scheduled deletion (tenants.services.offboarding).
+
+    While SCHEDULED the organization is suspended and can download its export; at
+    `scheduled_for` its schema, media and public rows are dropped (COMPLETED) unless the deletion
+    was CANCELLED. The row outlives the organization (its ids are kept as text).
+    """
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        CANCELLED = "cancelled", "Cancelled"
+        COMPLETED = "completed", "Completed"
+
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="deletions"
+    )
+    org_id = models.UUIDField(db_index=True)
+    org_slug = models.CharField(max_length=40)
+    schema_name = models.CharField(max_length=63)
+    previous_status = models.CharField(max_length=16)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    scheduled_for = models.DateTimeField(db_index=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.SCHEDULED)
+    export_name = models.CharField(max_length=255, blank=True, help_text="Storage name of the zip")
+    export_ready_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org_id"],
+                condition=models.Q(state="scheduled"),
+                name="uniq_scheduled_deletion",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"deletion of {self.org_slug} ({self.state}, {self.scheduled_for:%Y-%m-%d})"

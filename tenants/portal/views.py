@@ -1,14 +1,24 @@
-"""The signup portal on the public host: an organization creates itself in one form."""
+"""The portal on the public host: the landing page, and signup (an organization creates itself
+in one form)."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
-from tenants.errors import OnboardingError
+from tenants.errors import OffboardingError, OnboardingError
 from tenants.portal.forms import SignupForm
+from tenants.services.audit import audit_record
+from tenants.services.offboarding import organization_export_for_token
 from tenants.services.onboarding import organization_create, tenant_host
+
+
+@require_GET
+def landing(request: HttpRequest) -> HttpResponse:
+    """`/` on the public host: what the product is, sign up, sign in."""
+    return render(request, "portal/landing.html")
 
 
 @require_http_methods(["GET", "POST"])
@@ -27,3 +37,23 @@ def signup(request: HttpRequest) -> HttpResponse:
             context = {"organization": organization, "host": host, "scheme": request.scheme}
             return render(request, "portal/signup_done.html", context, status=201)
     return render(request, "portal/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET"])
+def export_download(request: HttpRequest, token: str) -> FileResponse:
+    """A deleted organization's export (zip), for whoever holds the signed link
+    (tenants.services.offboarding.organization_export_path); 404 otherwise."""
+    try:
+        deletion = organization_export_for_token(token=token)
+    except OffboardingError as exc:
+        raise Http404(str(exc)) from exc
+    audit_record(
+        actor=request.user if request.user.is_authenticated else None,
+        action="organization.export_downloaded",
+        organization=deletion.organization,
+        details={"deletion_id": deletion.pk},
+    )
+    name = deletion.export_name.rsplit("/", 1)[-1]
+    return FileResponse(
+        default_storage.open(deletion.export_name), as_attachment=True, filename=name
+    )

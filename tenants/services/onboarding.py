@@ -15,6 +15,7 @@ from django_tenants.utils import schema_exists
 
 from tenants.errors import OnboardingError
 from tenants.models import Domain, Membership, Organization
+from tenants.services.schemas import clone_function_install, schema_pool_claim
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,11 @@ def organization_create(
 
     ensure_template_schema()
     organization = Organization(schema_name=schema_name_for(slug), slug=slug, name=name.strip())
+    if settings.TENANT_CREATION_FAKES_MIGRATIONS:
+        # A clone made ahead (or now, on its own session) is renamed in this transaction:
+        # the cost does not grow with this connection's history (tenants.services.schemas).
+        schema_pool_claim(schema_name=organization.schema_name)
+        organization.auto_create_schema = False
     organization.save(verbosity=0)
     Domain.objects.create(domain=tenant_host(slug), tenant=organization, is_primary=True)
     Membership.objects.create(user=user, organization=organization, role=Membership.Role.ADMIN)
@@ -79,12 +85,13 @@ def organization_create(
 def ensure_template_schema() -> bool:
     """Create the migrated template schema new organizations are cloned from, if missing.
 
-    Returns True when it was created. `migrate_platform` also migrates it on every deploy so
-    clones are never behind.
+    Returns True when it was created (and installs the clone routine then). `migrate_platform`
+    also migrates it on every deploy so clones are never behind.
     """
     template = settings.TENANT_BASE_SCHEMA
     if not settings.TENANT_CREATION_FAKES_MIGRATIONS or schema_exists(template):
         return False
+    clone_function_install(force=True)
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{template}"')
     call_command(
