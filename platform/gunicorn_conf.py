@@ -32,14 +32,28 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 # Prometheus multiprocess mode (saas_platform.metrics): each worker writes its metric values to
 # files in this directory and /metrics sums them. Set before the workers are forked (they import
 # prometheus_client after), emptied at start, and a dead worker's live gauges are dropped.
+_created_multiproc_dir: list[str] = []  # one we made ourselves is removed on exit
+
+
 def on_starting(server) -> None:
     import shutil
     import tempfile
 
-    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="saas-prom-")
-    shutil.rmtree(path, ignore_errors=True)
-    os.makedirs(path, exist_ok=True)
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(path, exist_ok=True)
+    else:
+        path = tempfile.mkdtemp(prefix="saas-prom-")
+        _created_multiproc_dir.append(path)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+
+
+def on_exit(server) -> None:
+    import shutil
+
+    for path in _created_multiproc_dir:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def child_exit(server, worker) -> None:
