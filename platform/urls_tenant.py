@@ -18,3 +18,4 @@ urlpatterns = [
 ]
 
 handler404 = "whatsapp.api.exceptions.api_not_found"
+handler500 = "saas_platform.errors.server_error"
