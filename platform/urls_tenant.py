@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v1/", include("tenants.api_urls")),
     path("api/v1/", include("tenants.api_key_urls")),
     path("api/v1/", include("whatsapp.api.urls")),
+    path("api/v1/", include("whatsapp.chatbot.api.urls")),
 ]
 
 handler404 = "whatsapp.api.exceptions.api_not_found"
