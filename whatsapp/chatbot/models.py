@@ -126,6 +126,8 @@ class ChatbotTurn(models.Model):
     replies = models.PositiveSmallIntegerField(default=0)
     reply_ids = models.JSONField(default=list, blank=True)
     detail = models.CharField(max_length=255, blank=True)
+    # How many times the message came back (Meta's redelivery, a replay) and got nothing more.
+    repeats = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from saas_platform.queue import enqueue_on_commit
@@ -126,7 +126,7 @@ def chatbot_messages_handle(*, wamids: list[str]) -> str:
 def _turn_take(*, message: WhatsAppMessage, settings: ChatbotSettings, rules) -> int | None:
     contact = Contact.objects.select_for_update().get(pk=message.contact_id)
     conversation = conversation_locked(contact=contact, phone_number_id=message.phone_number_id)
-    if ChatbotTurn.objects.filter(inbound_wamid=message.wamid).exists():
+    if ChatbotTurn.objects.filter(inbound_wamid=message.wamid).update(repeats=F("repeats") + 1):
         return None  # redelivered or replayed: this message had its turn
     now = timezone.now()
     decision = decide(
