@@ -159,5 +159,6 @@ def test_the_endpoints_are_in_the_openapi_schema(db, org_a):
         "takeover/release/",
     ):
         assert f"/api/v1/chatbot/{path}" in schema["paths"]
-    settings = schema["components"]["schemas"]["ChatbotSettings"]["properties"]
-    assert settings["external_bot_secret"]["writeOnly"] is True
+    schemas = schema["components"]["schemas"]
+    assert "external_bot_secret" not in schemas["ChatbotSettings"]["properties"]  # never returned
+    assert "external_bot_secret" in schemas["PatchedChatbotSettingsRequest"]["properties"]
