@@ -214,3 +214,24 @@ def test_rules_of_one_organization_never_answer_another(bot_a, bot_b, sandbox, o
         )
     response = admin_client(org_b).get("/api/v1/chatbot/rules/")
     assert response.status_code == 200 and response.json() == []
+
+
+def test_stop_opts_the_contact_out_and_confirms_once(bot_a, sandbox, org_a):
+    rule(org_a, pattern="stop", reply={"body": "A rule never sees STOP."})
+    configure(org_a, opt_out_words=["PARAR"], opt_out_confirmation="Done: no more offers.")
+    sandbox.customer_sends_text(bot_a.phone_number_id, CUSTOMER, "Stop")
+    assert wait_texts(sandbox, bot_a, CUSTOMER, 1) == ["Done: no more offers."]
+    sandbox.customer_sends_text(bot_a.phone_number_id, CUSTOMER, "parar")
+    assert [t.action for t in wait_turns(org_a, 2)] == ["opt_out", "opt_out"]
+    with in_tenant(org_a):
+        contact = Contact.objects.get(wa_id=CUSTOMER)
+        assert contact.opted_out_at is not None
+        assert contact.opt_out_source == "chatbot_opt_out_word"
+    assert texts(sandbox, bot_a, CUSTOMER) == ["Done: no more offers."]
+
+
+def test_a_catastrophic_regex_is_harmless(bot_a, sandbox, org_a):
+    rule(org_a, match_kind="regex", pattern=r"^(a+)+$", reply={"body": "all a"})
+    configure(org_a, fallback_text="Not all a.")
+    sandbox.customer_sends_text(bot_a.phone_number_id, CUSTOMER, "a" * 3000 + "!")
+    assert wait_texts(sandbox, bot_a, CUSTOMER, 1) == ["Not all a."]
