@@ -139,9 +139,11 @@ def decide(
     rules: Sequence[Any],
     state: State,
     now: datetime,
+    time_zone: str = "",
 ) -> Decision:
     """The bot's answer to `incoming` (see the module for the order). `settings` is a
-    ChatbotSettings, `rules` ChatbotRule rows in priority order; nothing is written."""
+    ChatbotSettings, `rules` ChatbotRule rows in priority order; `time_zone` (IANA) for the
+    business hours when the settings name none (else UTC). Nothing is written."""
     if not settings.enabled:
         return Decision(action="none", detail="bot disabled")
     typed_rule_exists = any(
@@ -159,7 +161,8 @@ def decide(
     if state.replies_last_minute >= settings.max_replies_per_minute:
         return Decision(action="loop_cut", detail="reply limit per minute reached")
     decision = _reply_decision(incoming, phone_number_id, settings, rules, state, now)
-    return _with_notices(decision, settings=settings, state=state, now=now)
+    time_zone = settings.time_zone or time_zone or "UTC"
+    return _with_notices(decision, settings=settings, state=state, now=now, time_zone=time_zone)
 
 
 def _reply_decision(incoming, phone_number_id, settings, rules, state, now) -> Decision:
@@ -185,14 +188,15 @@ def _reply_decision(incoming, phone_number_id, settings, rules, state, now) -> D
     return Decision(action="none")
 
 
-def _with_notices(decision: Decision, *, settings: Any, state: State, now: datetime) -> Decision:
+def _with_notices(
+    decision: Decision, *, settings: Any, state: State, now: datetime, time_zone: str
+) -> Decision:
     period = timedelta(hours=settings.notice_period_hours)
     notices: list[Reply] = []
     welcomed = away = False
     if settings.welcome_text and (state.welcomed_at is None or now - state.welcomed_at >= period):
         notices.append(Reply("text", {"body": settings.welcome_text}))
         welcomed = True
-    time_zone = settings.time_zone or "UTC"
     closed = not is_open(
         business_hours=settings.business_hours or {},
         holidays=settings.holidays or [],

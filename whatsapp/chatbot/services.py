@@ -63,6 +63,12 @@ def settings_secret(settings: ChatbotSettings) -> str:
     return decrypt_secret(settings.external_bot_secret_encrypted, owner=owner)
 
 
+def organization_time_zone() -> str:
+    """The organization's own time zone when the organization model has one (the web app's
+    settings), else "" (the chatbot settings' `time_zone`, or UTC, applies)."""
+    return str(getattr(current_organization(), "time_zone", "") or "")
+
+
 def incoming_of(message: WhatsAppMessage) -> Incoming:
     """The bot's view of a stored inbound message (text, or a button/list reply's id+title)."""
     raw = message.raw or {}
@@ -136,6 +142,7 @@ def _turn_take(*, message: WhatsAppMessage, settings: ChatbotSettings, rules) ->
         rules=rules,
         state=_state(conversation, contact, now),
         now=now,
+        time_zone=organization_time_zone(),
     )
     turn = ChatbotTurn.objects.create(
         inbound_wamid=message.wamid,
@@ -281,4 +288,5 @@ def chatbot_simulate(
         rules=list(ChatbotRule.objects.filter(enabled=True).order_by("priority", "id")),
         state=state,
         now=now,
+        time_zone=organization_time_zone(),
     )
