@@ -93,6 +93,7 @@ def main() -> int:
   WhatsApp SaaS platform is running (sandbox mode). Ctrl-C stops everything.
 
   Public host (signup, console, admin):  http://{BASE_DOMAIN}:{PORT}/admin/
+  Web app (sign in, demo dashboard):     http://{BASE_DOMAIN}:{PORT}/login/
   Demo organization's API:               http://demo.{BASE_DOMAIN}:{PORT}/api/v1/
   API docs:                              http://demo.{BASE_DOMAIN}:{PORT}/api/v1/docs/
   Shared Meta webhook:                   {webhook_url}

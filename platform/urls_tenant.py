@@ -1,4 +1,4 @@
-"""URLs of an organization's host (`<slug>.<BASE_DOMAIN>`): health, portal and REST API."""
+"""URLs of an organization's host (`<slug>.<BASE_DOMAIN>`): health, web app and REST API."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ urlpatterns = [
     path("api/v1/", include("tenants.api_key_urls")),
     path("api/v1/", include("whatsapp.api.urls")),
     path("api/v1/", include("whatsapp.chatbot.api.urls")),
+    # The web app: shell, sign-in, settings (tenants.webapp), then each feature's pages.
+    path("", include("tenants.webapp.urls")),
+    path("", include("whatsapp.dashboard.urls")),
+    # Last: placeholders of navigation pages not built yet; a feature's own route above wins.
+    path("", include("tenants.webapp.placeholder_urls")),
 ]
 
 handler404 = "whatsapp.api.exceptions.api_not_found"

@@ -17,3 +17,12 @@ class CredentialMissingError(Exception):
 
 class CredentialInvalidError(Exception):
     """The organization's token is marked invalid (refresh failed): sending is halted."""
+
+
+class TeamError(Exception):
+    """A team change that is not allowed (message is user-facing): the last admin leaving,
+    an invitation that is unknown, used, revoked or expired, a duplicate member."""
+
+
+class HandoffError(Exception):
+    """A sign-in handoff ticket that is unknown, used, expired or for another organization."""

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import DisallowedHost
 from django.db import connection, transaction
@@ -154,8 +155,32 @@ def _connection_use_tenant(tenant: Organization) -> None:
         connection.set_tenant(tenant)
 
 
+# The session key naming the schema whose host a session signed in on.
+SESSION_HOST_KEY = "_tenant_schema"
+
+
+def _host_schema(request: HttpRequest | None) -> str:
+    tenant = current_tenant(request)
+    return tenant.schema_name if tenant is not None else connection.schema_name
+
+
+def session_bind_to_host(sender: Any, request: HttpRequest | None, **_: Any) -> None:
+    """`user_logged_in` receiver: the session is valid on the host it signed in on only.
+
+    A sign-in outside a request that went through the tenant middleware (a test client's
+    `force_login`, a shell) is bound by the middleware on the session's first request instead.
+    """
+    session = getattr(request, "session", None)
+    if session is not None and getattr(request, "tenant", None) is not None:
+        session[SESSION_HOST_KEY] = _host_schema(request)
+
+
 class TenantMembershipMiddleware:
     """A session cookie is per host, but a session row is global: re-check access per request.
+
+    Two rules: the user may act on the host (`user_may_access`), and a signed-in session is
+    used only on the host it signed in on (a person in orgs A and B whose A cookie is copied to
+    B's host is anonymous there), like the API's tokens with their `org_id` claim.
 
     Only requests carrying a session cookie are checked: the session is the only way a user
     reaches `request.user` in middleware (the API's JWT and API keys authenticate in DRF, per
@@ -171,10 +196,12 @@ class TenantMembershipMiddleware:
         if settings.SESSION_COOKIE_NAME not in request.COOKIES:
             return self.get_response(request)
         user = getattr(request, "user", None)
-        if (
-            user is not None
-            and user.is_authenticated
-            and not user_may_access(user, current_tenant(request))
-        ):
-            request.user = AnonymousUser()
+        if user is not None and user.is_authenticated:
+            session = getattr(request, "session", None)
+            wrong_host = False
+            if session is not None and SESSION_KEY in session:
+                host = _host_schema(request)
+                wrong_host = session.setdefault(SESSION_HOST_KEY, host) != host
+            if wrong_host or not user_may_access(user, current_tenant(request)):
+                request.user = AnonymousUser()
         return self.get_response(request)

@@ -21,6 +21,12 @@ class Organization(TenantMixin):
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        db_default="UTC",
+        help_text="IANA name (Europe/Berlin); business hours are in this zone.",
+    )
 
     # The schema is created (cloned from TENANT_BASE_SCHEMA) when the row is first saved.
     auto_create_schema = True
@@ -50,7 +56,8 @@ class Membership(models.Model):
 
     class Role(models.TextChoices):
         ADMIN = "admin", "Admin"
-        MEMBER = "member", "Member"
+        # Agents answer conversations; only admins manage the team, keys and settings.
+        MEMBER = "member", "Agent"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
@@ -278,3 +285,88 @@ class ApiKey(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class Invitation(models.Model):
+    """An e-mailed invitation to join an organization with a role.
+
+    The link's token is shown once (in the e-mail); only its SHA-256 is stored. Accepting it
+    (tenants.services.team.invitation_accept) creates the membership once; it then stops working.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(
+        max_length=16, choices=Membership.Role.choices, default=Membership.Role.MEMBER
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.organization.slug} ({self.role})"
+
+
+class LoginHandoff(models.Model):
+    """A one-time, short-lived ticket that signs a person in on their organization's host after
+    they signed in on the public host (a session cookie cannot cross hosts). Only the token's
+    SHA-256 is stored; consuming it sets `used_at` in the same UPDATE that checks it."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Sign-in handoff {self.pk} to {self.organization_id}"
+
+
+class BusinessHours(models.Model):
+    """One opening interval of an organization on a weekday, in the organization's time zone
+    (`Organization.time_zone`). Several rows per day are allowed (a lunch break); no row for a
+    day means closed. The chatbot asks tenants.services.schedule.organization_is_open."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="business_hours"
+    )
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens_at = models.TimeField()
+    closes_at = models.TimeField()
+
+    class Meta:
+        ordering = ["organization", "weekday", "opens_at"]
+        verbose_name_plural = "business hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(opens_at__lt=models.F("closes_at")),
+                name="business_hours_opens_before_closes",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weekday__gte=0, weekday__lte=6),
+                name="business_hours_weekday_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"

@@ -183,6 +183,10 @@ PUBLIC_TABLES_EMPTIED_AFTER_LIVE_TESTS = (
     "tenants_accountevent",
     "tenants_whatsappcredential",
     "tenants_phonenumber",
+    # Sign-in attempts (django-axes): a lockout must not outlive the test that caused it.
+    "axes_accessattempt",
+    "axes_accesslog",
+    "axes_accessfailurelog",
 )
 
 
@@ -261,6 +265,9 @@ def platform_server(django_db_setup, django_db_blocker) -> Iterator[LiveServer]:
     yield LiveServer(url=f"http://127.0.0.1:{port}", port=port)
     server.shutdown()
     server.server_close()
+    # Request threads ended without closing their connections (CONN_MAX_AGE): end them, or
+    # the test database cannot be dropped.
+    _end_other_database_sessions()
     django_db_blocker.restore()
 
 
@@ -278,12 +285,18 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[object]:
         yield worker
     # The pool's threads keep their database sessions across tasks (saas_platform.celery) and
     # are not asked to close them: end them, or the test database cannot be dropped.
+    _end_other_database_sessions()
+    django_db_blocker.restore()
+
+
+def _end_other_database_sessions() -> None:
+    # On a fresh session of our own: a test may have ended this thread's (pg_terminate_backend).
+    connection.close()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
-    django_db_blocker.restore()
 
 
 class WebhookWorkerThread:

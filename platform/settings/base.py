@@ -6,6 +6,8 @@ Meta pages:
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
@@ -48,6 +50,8 @@ SHARED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_htmx",
+    "axes",
 ]
 TENANT_APPS = [
     "whatsapp",
@@ -78,6 +82,8 @@ TENANT_HOST_CACHE_MAX_ENTRIES = env.int("TENANT_HOST_CACHE_MAX_ENTRIES", default
 MIDDLEWARE = [
     "tenants.middleware.CachedTenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the web app's CSS, htmx, Chart.js) from every process, no CDN.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -85,6 +91,9 @@ MIDDLEWARE = [
     "tenants.middleware.TenantMembershipMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a locked-out sign-in into the lockout page (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -97,6 +106,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "tenants.webapp.context_processors.webapp",
             ],
         },
     },
@@ -122,7 +132,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Auth ----------------------------------------------------------------------------------
 # Users live in the public schema; an organization's people reach it through a Membership
 # (README, "Where users live"). The backend refuses anyone who is not a member of the host's org.
-AUTHENTICATION_BACKENDS = ["tenants.auth.TenantMembershipBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses any sign-in while its (email, address) pair is locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "tenants.auth.TenantMembershipBackend",
+]
+# Sign-in throttling (django-axes; attempts are rows of the public schema, so every web process
+# and every host counts the same attempts): after AXES_FAILURE_LIMIT failures for one email from
+# one address, that pair is refused for AXES_COOLOFF_MINUTES, on every host and the API's token
+# endpoint alike. A success resets the count.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "tenants.auth.attempt_username"
+AXES_LOCKOUT_TEMPLATE = "webapp/locked_out.html"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -130,6 +155,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+
+# E-mail (invitations, password reset): printed to the console unless EMAIL_URL names an SMTP
+# server, e.g. `smtp+tls://user:password@smtp.example.com:587` (django-environ's email_url).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="WhatsApp SaaS <no-reply@localhost>")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -138,6 +169,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / ".data" / "static"
+# Without `collectstatic` (make run, the suite) whitenoise serves from the apps' static dirs.
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
 
 # --- Storage (django-storages) ---------------------------------------------------------------
 # Filesystem by default; `STORAGE_BACKEND=s3` switches media to any S3-compatible store.

@@ -1,15 +1,18 @@
-"""The signup form: what a new organization tells us about itself."""
+"""Forms of the public host: signup (what a new organization tells us about itself), sign-in."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.db.models import Q
 
 from tenants.errors import OnboardingError
 from tenants.services.onboarding import validate_slug
+from tenants.webapp.forms import EmailAuthenticationForm
 
 
 class SignupForm(forms.Form):
@@ -49,3 +52,20 @@ class SignupForm(forms.Form):
         password = self.cleaned_data["admin_password"]
         validate_password(password)
         return password
+
+
+class PortalLoginForm(EmailAuthenticationForm):
+    """The public host's sign-in: checks the password and finds the person's organizations
+    (tenants.auth `portal_lookup`); throttled like every sign-in (django-axes)."""
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is not None and password:
+            self.user_cache = authenticate(
+                self.request, username=username, password=password, portal_lookup=True
+            )
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data

@@ -1,14 +1,21 @@
-"""The signup portal on the public host: an organization creates itself in one form."""
+"""The portal on the public host: the landing page, and signup (an organization creates itself
+in one form)."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from tenants.errors import OnboardingError
 from tenants.portal.forms import SignupForm
 from tenants.services.onboarding import organization_create, tenant_host
+
+
+@require_GET
+def landing(request: HttpRequest) -> HttpResponse:
+    """`/` on the public host: what the product is, sign up, sign in."""
+    return render(request, "portal/landing.html")
 
 
 @require_http_methods(["GET", "POST"])
