@@ -47,6 +47,7 @@ def _compiled(pattern: str, fold: bool) -> re2._Regexp:
     options = re2.Options()
     options.case_sensitive = not fold
     options.max_mem = 1 << 20  # 1 MiB of automaton per pattern
+    options.log_errors = False  # a refused pattern is reported to the user, not to stderr
     return re2.compile(pattern, options)
 
 
@@ -64,8 +65,11 @@ def pattern_check(*, match_kind: str, pattern: str, ignore_case: bool = True) ->
     try:
         _compiled(pattern, ignore_case)
     except re2.error as exc:
+        reason = exc.args[0] if exc.args else ""
+        if isinstance(reason, bytes):
+            reason = reason.decode(errors="replace")
         raise PatternError(
-            f"Not a valid RE2 regex (no backreferences or look-arounds): {exc}"
+            f"Not a valid RE2 regex (no backreferences or look-arounds): {reason}"
         ) from exc
 
 
