@@ -130,7 +130,9 @@ def chatbot_messages_handle(*, wamids: list[str]) -> str:
 
 @transaction.atomic
 def _turn_take(*, message: WhatsAppMessage, settings: ChatbotSettings, rules) -> int | None:
-    contact = Contact.objects.select_for_update().get(pk=message.contact_id)
+    # The conversation's lock orders the turns of one conversation; the contact row is not
+    # locked (the webhook worker updates it for every message of that customer).
+    contact = Contact.objects.get(pk=message.contact_id)
     conversation = conversation_locked(contact=contact, phone_number_id=message.phone_number_id)
     if ChatbotTurn.objects.filter(inbound_wamid=message.wamid).update(repeats=F("repeats") + 1):
         return None  # redelivered or replayed: this message had its turn
@@ -169,10 +171,10 @@ def _decision_apply(
     settings: ChatbotSettings,
 ) -> None:
     now = timezone.now()
-    if decision.opt_out and contact.opted_out_at is None:
-        contact.opted_out_at = now
-        contact.opt_out_source = "chatbot_opt_out_word"
-        contact.save(update_fields=["opted_out_at", "opt_out_source", "updated_at"])
+    if decision.opt_out:
+        Contact.objects.filter(pk=contact.pk, opted_out_at__isnull=True).update(
+            opted_out_at=now, opt_out_source="chatbot_opt_out_word", updated_at=now
+        )
     if decision.step is not None:
         conversation.step = decision.step
         conversation.step_expires_at = (
