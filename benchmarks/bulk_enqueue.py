@@ -40,12 +40,15 @@ def create(organization, count: int, how: str) -> tuple[float, int]:
     from django_tenants.utils import schema_context
 
     from saas_platform.celery import app
-    from whatsapp.models import Contact, WhatsAppMessage
+    from whatsapp.models import Contact, Conversation, WhatsAppMessage
     from whatsapp.services.outbound import messages_bulk_create, messages_enqueue
 
+    def clear() -> None:  # summary rows first: they point at messages and contacts
+        for model in (Conversation, WhatsAppMessage, Contact):
+            model.objects.all()._raw_delete(using="default")
+
     with schema_context(organization.schema_name):
-        WhatsAppMessage.objects.all()._raw_delete(using="default")
-        Contact.objects.all()._raw_delete(using="default")
+        clear()
         contacts = Contact.objects.bulk_create(
             Contact(wa_id=f"4479111{i:05d}", last_inbound_at=timezone.now())
             for i in range(CUSTOMERS)
@@ -64,8 +67,7 @@ def create(organization, count: int, how: str) -> tuple[float, int]:
         elapsed = time.perf_counter() - started
         stored = WhatsAppMessage.objects.filter(status="queued").count()
         tasks = app.control.purge()
-        WhatsAppMessage.objects.all()._raw_delete(using="default")
-        Contact.objects.all()._raw_delete(using="default")
+        clear()
     assert stored == count, (how, stored)
     return elapsed, tasks
 

@@ -231,12 +231,12 @@ def run(
     from django_tenants.utils import schema_context
 
     from tenants.models import PhoneNumber
-    from whatsapp.models import Contact, WhatsAppMessage
+    from whatsapp.models import Contact, Conversation, WhatsAppMessage
     from whatsapp.services.outbound import messages_bulk_create, messages_enqueue
     from whatsapp.services.ratelimit import limiter_for_number
 
     def clear() -> None:
-        for model in (WhatsAppMessage, Contact):
+        for model in (Conversation, WhatsAppMessage, Contact):
             try:
                 model.objects.all()._raw_delete(using="default")
             except Exception:  # rows referenced elsewhere: the ORM's delete
