@@ -12,6 +12,7 @@ urlpatterns = [
     # The web app: shell, sign-in, settings (tenants.webapp), then each feature's pages.
     path("", include("tenants.webapp.urls")),
     path("", include("whatsapp.dashboard.urls")),
+    path("", include("whatsapp.message_templates.web.urls")),
     # Last: placeholders of navigation pages not built yet; a feature's own route above wins.
     path("", include("tenants.webapp.placeholder_urls")),
 ]

@@ -1,0 +1,102 @@
+"""Template pages in a real browser against the sandbox as Meta: the editor shows a review
+problem as it is typed, the fix clears it, the submit reaches Meta (PENDING in the list), the
+sandbox approves it by signed webhook (APPROVED after a reload); the picker fills a variable
+from the contact, sends, and Meta receives exactly the right components."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import check_page
+from tests.browser.test_shell import sign_in
+from tests.conftest import in_tenant
+from tests.message_templates.conftest import waba, wait_template
+from tests.outbound.conftest import connect, customer, sent_bodies, wait_final
+from whatsapp.models import Contact, WhatsAppMessage
+
+pytestmark = pytest.mark.integration
+
+WA_ID = "15557654399"
+
+
+@pytest.fixture
+def sender(live_db, org_a, sandbox, settings, webhook_worker):
+    settings.WHATSAPP_SEND_RETRY_BASE_DELAY = 0.05
+    sandbox.update_config(auto_approve_templates=False)
+    return connect(org_a)
+
+
+def test_editor_review_submit_approve_then_pick_and_send(
+    web, sender, sandbox, celery_worker, new_page
+) -> None:
+    org = sender.org
+    page = new_page()
+    sign_in(page, web, org)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Templates").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Templates"
+    check_page(page, "org-templates-empty")
+
+    page.get_by_role("link", name="New template").click()
+    page.get_by_label("Name").fill("order_ready")
+    page.get_by_label("Variables").select_option("NAMED")
+    page.get_by_label("Body", exact=True).fill("Hi {{first_name}}, order {{order_id}}")
+    review = page.locator("#review-status")
+    # Typed, not submitted: the live check shows Meta's rule that was broken.
+    review.get_by_text("A variable cannot be at the very start or end of the body.").wait_for()
+    assert "Give an example for the variable {{first_name}}." in review.inner_text()
+    check_page(page, "org-template-editor-problem")
+
+    page.get_by_label("Body", exact=True).fill("Hi {{first_name}}, order {{order_id}} is ready.")
+    page.get_by_label("Body examples").fill("Ana\nA-1")
+    page.get_by_label("Footer (optional)").fill("Acme shop")
+    review.get_by_text("Passes the checks").wait_for()
+    assert page.get_by_test_id("preview").inner_text().startswith("Hi Ana, order A-1 is ready.")
+    check_page(page, "org-template-editor-ok")
+
+    page.get_by_role("button", name="Submit for review").click()
+    page.wait_for_url(web.url(org.host, "/templates/"))
+    row = page.locator("tr[data-template='order_ready']")
+    assert row.get_by_test_id("status").inner_text() == "PENDING"
+    assert "submitted for review" in page.get_by_role("status").first.inner_text()
+    assert [t["status"] for t in sandbox.templates(waba(sender))] == ["PENDING"]
+    check_page(page, "org-templates-pending")
+
+    sandbox.approve_template("order_ready", waba_id=waba(sender))
+    template = wait_template(org, lambda t: t.status == "APPROVED", name="order_ready")
+    page.reload()
+    assert row.get_by_test_id("status").inner_text() == "APPROVED"
+    check_page(page, "org-templates-approved")
+
+    # The picker, on its own page (the inbox embeds the same fragment).
+    contact = customer(sender, WA_ID, window=False)
+    with in_tenant(org):
+        Contact.objects.filter(pk=contact.pk).update(name="Ana Lima")
+    page.goto(web.url(org.host, f"/templates/picker/?contact={contact.pk}"))
+    page.get_by_label("Template").select_option(label="order_ready (en_US)")
+    first_name = page.get_by_label("{{first_name}}")
+    first_name.wait_for()
+    assert first_name.input_value() == "Ana"  # from the contact's profile name
+    page.get_by_label("{{order_id}}").fill("A-77")
+    check_page(page, "org-template-picker")
+    page.get_by_role("button", name="Send template").click()
+    page.get_by_text("Template order_ready sent to Ana Lima").wait_for()
+    check_page(page, "org-template-picker-sent")
+
+    with in_tenant(org):
+        sent = WhatsAppMessage.objects.get(contact=contact, direction="outgoing")
+    assert wait_final(org, [sent.pk])[0].status == "accepted"
+    assert template.parameter_format == "NAMED"
+    [body] = sent_bodies(sandbox, sender.phone_number_id)
+    assert body["template"] == {
+        "name": "order_ready",
+        "language": {"code": "en_US"},
+        "components": [
+            {
+                "type": "body",
+                "parameters": [
+                    {"type": "text", "text": "Ana", "parameter_name": "first_name"},
+                    {"type": "text", "text": "A-77", "parameter_name": "order_id"},
+                ],
+            }
+        ],
+    }
