@@ -50,6 +50,7 @@ def test_editor_review_submit_approve_then_pick_and_send(
     page.get_by_label("Body examples").fill("Ana\nA-1")
     page.get_by_label("Footer (optional)").fill("Acme shop")
     review.get_by_text("Passes the checks").wait_for()
+    page.get_by_test_id("preview").get_by_text("Acme shop").wait_for()
     assert page.get_by_test_id("preview").inner_text().startswith("Hi Ana, order A-1 is ready.")
     check_page(page, "org-template-editor-ok")
 
@@ -77,6 +78,8 @@ def test_editor_review_submit_approve_then_pick_and_send(
     first_name.wait_for()
     assert first_name.input_value() == "Ana"  # from the contact's profile name
     page.get_by_label("{{order_id}}").fill("A-77")
+    # The preview follows what is typed.
+    page.get_by_test_id("preview").get_by_text("Hi Ana, order A-77 is ready.").wait_for()
     check_page(page, "org-template-picker")
     page.get_by_role("button", name="Send template").click()
     page.get_by_text("Template order_ready sent to Ana Lima").wait_for()

@@ -113,7 +113,7 @@ def test_live_review_renders_problems_and_preview(org_a, tenant_client) -> None:
         "body_examples": "",
     }
     fragment = client.post("/templates/review/", form).content.decode()
-    assert "<code>name</code>" in fragment
+    assert "<strong>Name</strong>: " in fragment
     assert "Give an example for each of the 1 variable(s) of the body." in fragment
     assert "Hi {{1}}, welcome!" in fragment
     fixed = client.post(

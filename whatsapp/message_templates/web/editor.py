@@ -193,6 +193,14 @@ class FieldProblem:
     path: str
     message: str
 
+    @property
+    def label(self) -> str:
+        """The form field's label ("Body", "Footer (optional)"), else the path."""
+        field = TemplateEditorForm.base_fields.get(self.field)
+        if field is None:
+            return self.path or "Template"
+        return str(field.label or self.field.replace("_", " ").capitalize())
+
 
 def _form_field(definition: Mapping[str, Any], path: str) -> str:
     if path in ("name", "language", "category", "parameter_format"):

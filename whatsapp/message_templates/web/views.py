@@ -217,7 +217,9 @@ def template_picker(request: HttpRequest) -> HttpResponse:
     """The inbox's template picker for `?contact=<id>` (and `&template=<id>` once chosen): the
     fragment for htmx, a page of its own when opened directly (a link, no JavaScript)."""
     context = picker_context(
-        contact_id=request.GET.get("contact", ""), template_id=request.GET.get("template", "")
+        contact_id=request.GET.get("contact", ""),
+        template_id=request.GET.get("template", ""),
+        typed=request.GET.dict(),
     )
     name = "_picker.html" if request.htmx else "picker_page.html"
     return render(request, f"message_templates/{name}", context)
