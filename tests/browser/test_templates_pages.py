@@ -101,3 +101,56 @@ def test_editor_review_submit_approve_then_pick_and_send(
             ],
         }
     ]
+
+
+def test_sync_now_rejection_reason_meta_refusal_and_agent_view(
+    web, sender, sandbox, new_page
+) -> None:
+    """Sync brings Meta's templates in; a rejection by webhook shows Meta's reason; Meta's
+    refusal (its call budget spent) is said in plain words; an agent sees without changing."""
+    import uuid
+
+    from tests.factories import MembershipFactory, UserFactory
+
+    org = sender.org
+    body = {"type": "BODY", "text": "Hi {{1}}, see you soon.", "example": {"body_text": [["A"]]}}
+    sandbox.create_template("welcome", waba_id=waba(sender), components=[body])
+    sandbox.create_template("promo", waba_id=waba(sender), status="PENDING", components=[body])
+    page = new_page()
+    sign_in(page, web, org)
+    page.goto(web.url(org.host, "/templates/"))
+    page.get_by_role("button", name="Sync now").click()
+    assert "Synced with Meta: 2 new, 0 updated" in page.get_by_role("status").first.inner_text()
+    assert page.locator("tr[data-template='welcome']").get_by_test_id("status").inner_text() == (
+        "APPROVED"
+    )
+
+    sandbox.reject_template("promo", waba_id=waba(sender), reason="INVALID_FORMAT")
+    wait_template(org, lambda t: t.status == "REJECTED", name="promo")
+    page.reload()
+    promo = page.locator("tr[data-template='promo']")
+    assert promo.get_by_test_id("status").inner_text() == "REJECTED"
+    assert "Rejected: INVALID_FORMAT" in promo.inner_text()
+    assert "promo" in page.get_by_role("region", name="Notices from Meta").inner_text()
+    page.get_by_label("Status").select_option("REJECTED")
+    page.get_by_role("button", name="Filter").click()
+    assert page.locator("tbody tr").count() == 1
+    check_page(page, "org-templates-rejected")
+
+    sandbox.add_fault("error_code", code=80007, path_regex="message_templates")
+    page.goto(web.url(org.host, "/templates/"))
+    page.get_by_role("button", name="Sync now").click()
+    assert (
+        "Sync failed: Meta's call budget is spent" in page.get_by_role("status").first.inner_text()
+    )
+    check_page(page, "org-templates-sync-refused")
+
+    email = f"agent-{uuid.uuid4().hex[:8]}@alpha.test"
+    MembershipFactory(user=UserFactory(username=email), organization=org.organization)
+    agent = new_page()
+    sign_in(agent, web, org, email=email)
+    agent.goto(web.url(org.host, "/templates/"))
+    assert agent.locator("tr[data-template='welcome']").count() == 1
+    assert agent.get_by_role("button", name="Sync now").count() == 0
+    assert agent.get_by_role("link", name="New template").count() == 0
+    assert agent.goto(web.url(org.host, "/templates/new/")).status == 403
