@@ -137,6 +137,30 @@ def test_sync_now_rejection_reason_meta_refusal_and_agent_view(
     assert page.locator("tbody tr").count() == 1
     check_page(page, "org-templates-rejected")
 
+    # Edit: the stored components come back into the form; the change goes back to review.
+    page.goto(web.url(org.host, "/templates/"))
+    page.get_by_role("link", name="Edit welcome (en_US)").click()
+    assert page.get_by_label("Body:", exact=True).input_value() == "Hi {{1}}, see you soon."
+    assert not page.get_by_label("Name").is_editable()
+    page.get_by_label("Body:", exact=True).fill("Welcome back, {{1}}!")
+    page.get_by_test_id("preview").get_by_text("Welcome back, A!").wait_for()
+    assert "Passes the checks" in page.locator("#review-status").inner_text()
+    check_page(page, "org-template-edit")
+    page.get_by_role("button", name="Save and send for review").click()
+    page.wait_for_url(web.url(org.host, "/templates/"))
+    welcome = page.locator("tr[data-template='welcome']")
+    assert welcome.get_by_test_id("status").inner_text() == "PENDING"
+    at_meta = {t["name"]: t for t in sandbox.templates(waba(sender))}
+    assert at_meta["welcome"]["components"] == [
+        {"type": "BODY", "text": "Welcome back, {{1}}!", "example": {"body_text": [["A"]]}}
+    ]
+    # Delete, from the edit page: gone at Meta and here.
+    page.get_by_role("link", name="Edit promo (en_US)").click()
+    page.get_by_role("button", name="Delete promo").click()
+    page.wait_for_url(web.url(org.host, "/templates/"))
+    assert [t["name"] for t in sandbox.templates(waba(sender))] == ["welcome"]
+    assert page.locator("tr[data-template='promo']").count() == 0
+
     sandbox.add_fault("error_code", code=80007, path_regex="message_templates")
     page.goto(web.url(org.host, "/templates/"))
     page.get_by_role("button", name="Sync now").click()

@@ -135,14 +135,20 @@ def _render_editor(
     return render(request, "message_templates/editor.html", context, status=status)
 
 
+def _fixed_name(form: TemplateEditorForm) -> TemplateEditorForm:
+    """An existing template keeps its name and language: read-only (still posted, so the live
+    review sees them; the submit takes them from the stored template anyway)."""
+    for name in ("name", "language"):
+        form.fields[name].widget.attrs["readonly"] = True
+    return form
+
+
 def _editor_form(request: HttpRequest, template: MessageTemplate | None) -> TemplateEditorForm:
     if template is None:
         return TemplateEditorForm(request.POST)
     data = request.POST.copy()
     data["name"], data["language"] = template.name, template.language
-    form = TemplateEditorForm(data)
-    form.fields["name"].disabled = form.fields["language"].disabled = True
-    return form
+    return _fixed_name(TemplateEditorForm(data))
 
 
 def _submit(request: HttpRequest, template: MessageTemplate | None) -> HttpResponse:
@@ -183,8 +189,7 @@ def template_change(request: HttpRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(MessageTemplate, pk=pk)
     if request.method == "POST":
         return _submit(request, template)
-    form = TemplateEditorForm(initial=form_initial(template))
-    form.fields["name"].disabled = form.fields["language"].disabled = True
+    form = _fixed_name(TemplateEditorForm(initial=form_initial(template)))
     return _editor(request, template=template, form=form)
 
 
