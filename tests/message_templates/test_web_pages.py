@@ -162,3 +162,27 @@ def test_another_organizations_templates_and_contacts_are_out_of_reach(
         assert MessageTemplate.objects.filter(pk=theirs.pk).exists()
     # Their own admin reaches it.
     assert _client(tenant_client, org_b).get(f"/templates/{theirs.pk}/edit/").status_code == 200
+
+
+def test_picker_send_refusals_are_shown_and_queue_nothing(org_a, tenant_client) -> None:
+    """The send path's own checks (whatsapp.message_templates.services.send) answer in the
+    fragment: an empty variable, then a template Meta paused after it was picked."""
+    from tests.factories import PhoneNumberFactory
+    from whatsapp.models import WhatsAppMessage
+
+    with in_tenant(org_a):
+        number = PhoneNumberFactory(organization=org_a.organization)
+        contact = ContactFactory(wa_id="15550003333", name="Ana")
+    template = _template(org_a, waba_id=number.waba_id)
+    client = _client(tenant_client, org_a)
+    form = {"contact": contact.pk, "template": template.pk, "var_first_name": "Ana", "var_code": ""}
+    empty = client.post("/templates/picker/send/", form, HTTP_HX_REQUEST="true")
+    assert empty.status_code == 200  # htmx swaps 2xx answers only
+    assert b'role="alert" class="errorlist">{{code}}: Must not be empty.' in empty.content
+    with in_tenant(org_a):
+        MessageTemplate.objects.filter(pk=template.pk).update(status="PAUSED")
+    paused = client.post("/templates/picker/send/", dict(form, var_code="42"))
+    assert paused.status_code == 400
+    assert b"Meta paused it for low quality" in paused.content
+    with in_tenant(org_a):
+        assert not WhatsAppMessage.objects.exists()

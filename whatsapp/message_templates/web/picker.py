@@ -10,6 +10,7 @@ suffix or a copy-code button's code).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -137,12 +138,29 @@ def _content(template: MessageTemplate, shape: Any, data: Mapping[str, Any]) -> 
     return content
 
 
+def _variable_of(shape: Any, field: str) -> str:
+    """`{{code}}` for the send path's `template.parameters.code` / `template.parameters[1]`."""
+    match = re.fullmatch(r"template\.parameters(?:\.(\w+)|\[(\d+)\])", field)
+    if not match:
+        return ""
+    if match.group(1):
+        return "{{" + match.group(1) + "}}"
+    index = int(match.group(2))
+    return "{{" + shape.variables[index] + "}}" if index < len(shape.variables) else ""
+
+
 def picker_send(*, data: Mapping[str, Any]) -> dict[str, Any]:
     """Send the chosen template to the contact (queued like any API send); the picker's context
     with `sent` (the message) or `error` (a domain error's plain message, nothing queued).
     Raises Http404 for a contact not in this organization."""
     contact = _contact(data.get("contact", ""))
-    template = _template(data.get("template", ""))
+    # Any stored template: one paused since it was picked gets the send path's own refusal.
+    template_id = str(data.get("template", ""))
+    template = (
+        MessageTemplate.objects.filter(pk=int(template_id)).first()
+        if template_id.isdigit()
+        else None
+    )
     typed = {key: str(value) for key, value in data.items()}
     context = picker_context(
         contact_id=contact.pk, template_id=data.get("template", ""), typed=typed
@@ -164,8 +182,8 @@ def picker_send(*, data: Mapping[str, Any]) -> dict[str, Any]:
             phone_number_id=phone_number_id,
         )
     except WhatsAppDomainError as exc:
-        context["error"] = exc.message
-        context["error_field"] = exc.field or ""
+        where = _variable_of(shape, exc.field or "")
+        context["error"] = f"{where}: {exc.message}" if where else exc.message
         return context
     context["sent"] = message
     return context
