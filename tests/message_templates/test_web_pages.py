@@ -179,6 +179,14 @@ def test_picker_send_refusals_are_shown_and_queue_nothing(org_a, tenant_client) 
     empty = client.post("/templates/picker/send/", form, HTTP_HX_REQUEST="true")
     assert empty.status_code == 200  # htmx swaps 2xx answers only
     assert b'role="alert" class="errorlist">{{code}}: Must not be empty.' in empty.content
+    # The conversation's number is carried through; a number not of this organization refused.
+    other = client.post("/templates/picker/send/", dict(form, var_code="1", phone_number_id="9"))
+    assert b"no WhatsApp number with that phone_number_id" in other.content
+    picked = client.get(
+        "/templates/picker/",
+        {"contact": contact.pk, "template": template.pk, "phone_number_id": number.phone_number_id},
+    )
+    assert f'name="phone_number_id" value="{number.phone_number_id}"'.encode() in picked.content
     with in_tenant(org_a):
         MessageTemplate.objects.filter(pk=template.pk).update(status="PAUSED")
     paused = client.post("/templates/picker/send/", dict(form, var_code="42"))

@@ -95,10 +95,16 @@ def picker_context(
     *, contact_id: Any, template_id: Any = "", typed: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """What `_picker.html` shows: the contact, the APPROVED templates, the chosen one with its
-    inputs and a preview. Raises Http404 for a contact not in this organization."""
+    inputs and a preview; `phone_number_id` (the conversation's number, sent from) is carried
+    through. Raises Http404 for a contact not in this organization."""
     contact = _contact(contact_id)
     template = _template(template_id)
-    context: dict[str, Any] = {"contact": contact, "templates": _approved(), "chosen": template}
+    context: dict[str, Any] = {
+        "contact": contact,
+        "templates": _approved(),
+        "chosen": template,
+        "phone_number_id": str((typed or {}).get("phone_number_id") or ""),
+    }
     if template is not None:
         shape, inputs = _inputs(template, contact, typed)
         given = {i.name: i.value for i in inputs if i.value}
