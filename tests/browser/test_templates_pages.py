@@ -178,3 +178,14 @@ def test_sync_now_rejection_reason_meta_refusal_and_agent_view(
     assert agent.get_by_role("button", name="Sync now").count() == 0
     assert agent.get_by_role("link", name="New template").count() == 0
     assert agent.goto(web.url(org.host, "/templates/new/")).status == 403
+
+    # A phone: nothing wider than the screen (the table scrolls inside its card).
+    phone = new_page(phone=True)
+    sign_in(phone, web, org)
+    for path, name in (
+        ("/templates/", "org-templates-phone"),
+        ("/templates/new/", "org-template-editor-phone"),
+    ):
+        phone.goto(web.url(org.host, path))
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390, path
+        check_page(phone, name)

@@ -104,6 +104,8 @@ def test_agents_view_and_pick_but_only_admins_change(org_a, tenant_client, make_
 
 def test_live_review_renders_problems_and_preview(org_a, tenant_client) -> None:
     client = _client(tenant_client, org_a)
+    blank = client.get("/templates/new/").content.decode()
+    assert "checked here as you type" in blank and "Passes the checks" not in blank
     form = {
         "name": "Bad Name",
         "language": "en_US",

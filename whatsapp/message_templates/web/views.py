@@ -109,9 +109,10 @@ def template_sync_now(request: HttpRequest) -> HttpResponse:
 def _editor(
     request: HttpRequest, *, template: MessageTemplate | None, form: TemplateEditorForm
 ) -> HttpResponse:
-    data = form.data if form.is_bound else form.initial
-    definition = definition_build(data)
-    problems = editor_problems(definition) if form.is_bound else []
+    """A new template starts unchecked; an existing one shows how it fares today."""
+    if template is None:
+        return _render_editor(request, template=None, form=form, problems=None)
+    problems = editor_problems(definition_build(form.initial))
     return _render_editor(request, template=template, form=form, problems=problems)
 
 
@@ -120,7 +121,7 @@ def _render_editor(
     *,
     template: MessageTemplate | None,
     form: TemplateEditorForm,
-    problems: list,
+    problems: list | None,
     error: str = "",
     status: int = 200,
 ) -> HttpResponse:
@@ -128,7 +129,8 @@ def _render_editor(
     context = {
         "form": form,
         "template": template,
-        "problems": problems,
+        "problems": problems or [],
+        "checked": problems is not None,
         "preview": preview_of(definition_build(data)),
         "error": error,
     }
@@ -198,7 +200,11 @@ def template_change(request: HttpRequest, pk: int) -> HttpResponse:
 def template_review_live(request: HttpRequest) -> HttpResponse:
     """The editor's live check (htmx, as the admin types): problems and preview, a fragment."""
     definition = definition_build(request.POST)
-    context = {"problems": editor_problems(definition), "preview": preview_of(definition)}
+    context = {
+        "problems": editor_problems(definition),
+        "checked": True,
+        "preview": preview_of(definition),
+    }
     return render(request, "message_templates/_review.html", context)
 
 
