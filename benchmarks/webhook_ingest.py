@@ -34,14 +34,17 @@ import json
 import os
 import random
 import secrets
-import signal
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
-from gunicorn_server import free_port, gunicorn_start  # benchmarks/, beside this script
+from gunicorn_server import (  # benchmarks/, beside this script
+    free_port,
+    gunicorn_start,
+)
+from gunicorn_server import processes_stop as stop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -314,16 +317,6 @@ def postgres_cpu_since(before: dict[int, float]) -> float:
     """CPU used since `before` by the PostgreSQL processes alive now (a backend that exited
     meanwhile is not counted; other databases' load is)."""
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in postgres_cpu().items())
-
-
-def stop(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 # --- Probe: the worker's cost in this process --------------------------------------------------

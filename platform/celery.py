@@ -27,6 +27,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas_platform.settings")
 from celery import signals
 from tenant_schemas_celery.app import CeleryApp
 
+from saas_platform.logs import task_context_connect
+
 logger = logging.getLogger(__name__)
 
 
@@ -74,3 +76,15 @@ def _keep_connections_across_tasks(**_: Any) -> None:
 
 
 signals.worker_init.connect(_keep_connections_across_tasks, dispatch_uid="saas_db_keep")
+
+# Every log line of a task carries its task_id and task_name (saas_platform.logs).
+task_context_connect()
+
+
+def _serve_worker_metrics(**_: Any) -> None:
+    from saas_platform.metrics import worker_metrics_serve
+
+    worker_metrics_serve()
+
+
+signals.worker_init.connect(_serve_worker_metrics, dispatch_uid="saas_worker_metrics")

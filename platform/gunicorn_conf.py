@@ -35,3 +35,36 @@ control_socket_disable = True
 accesslog = "-"
 # The query string can hold hub.verify_token on webhook verification: log the path only.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+
+# Prometheus multiprocess mode (saas_platform.metrics): each worker writes its metric values to
+# files in this directory and /metrics sums them. Set before the workers are forked (they import
+# prometheus_client after), emptied at start, and a dead worker's live gauges are dropped.
+_created_multiproc_dir: list[str] = []  # one we made ourselves is removed on exit
+
+
+def on_starting(server) -> None:
+    import shutil
+    import tempfile
+
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(path, exist_ok=True)
+    else:
+        path = tempfile.mkdtemp(prefix="saas-prom-")
+        _created_multiproc_dir.append(path)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+
+
+def on_exit(server) -> None:
+    import shutil
+
+    for path in _created_multiproc_dir:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from saas_platform.metrics import metrics_view
+
 # The shared webhook first: Meta's POSTs are most of this host's requests, and URL resolution
 # tries patterns in order.
 urlpatterns = [
@@ -12,6 +14,9 @@ urlpatterns = [
     path("", include("tenants.health_urls")),
     path("", include("tenants.portal.urls")),
     path("admin/", admin.site.urls),
+    # For the Prometheus scraper only (METRICS_TOKEN or METRICS_ALLOWED_NETWORKS).
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 handler404 = "whatsapp.api.exceptions.api_not_found"
+handler500 = "saas_platform.errors.server_error"

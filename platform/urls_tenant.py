@@ -12,9 +12,11 @@ urlpatterns = [
     # The web app: shell, sign-in, settings (tenants.webapp), then each feature's pages.
     path("", include("tenants.webapp.urls")),
     path("", include("whatsapp.dashboard.urls")),
+    path("", include("whatsapp.numbers.urls")),
+    # The shared inbox and contacts (whatsapp.inbox).
+    path("", include("whatsapp.inbox.urls")),
     path("", include("whatsapp.message_templates.web.urls")),
-    # Last: placeholders of navigation pages not built yet; a feature's own route above wins.
-    path("", include("tenants.webapp.placeholder_urls")),
 ]
 
 handler404 = "whatsapp.api.exceptions.api_not_found"
+handler500 = "saas_platform.errors.server_error"

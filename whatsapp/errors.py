@@ -48,3 +48,17 @@ class IdempotencyKeyReusedError(WhatsAppDomainError):
 
     code = "idempotency_key_reused"
     http_status = 409
+
+
+class MediaLinkInvalidError(WhatsAppDomainError):
+    """A media download link that was not issued for this organization's media (or was altered)."""
+
+    code = "media_link_invalid"
+    http_status = 404
+
+
+class MediaLinkExpiredError(WhatsAppDomainError):
+    """A media download link past its expiry: ask for a new one."""
+
+    code = "media_link_expired"
+    http_status = 410

@@ -20,6 +20,8 @@ from saas_platform.env import (
     env,
     refuse_dev_secrets,
 )
+from saas_platform.logs import logging_config
+from saas_platform.sentry import sentry_init
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY)
@@ -57,6 +59,7 @@ SHARED_APPS = [
 TENANT_APPS = [
     "whatsapp",
     "whatsapp.message_templates",
+    "whatsapp.numbers",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -87,7 +90,10 @@ TENANT_HOST_CACHE_SECONDS = env.float("TENANT_HOST_CACHE_SECONDS", default=5.0)
 TENANT_HOST_CACHE_MAX_ENTRIES = env.int("TENANT_HOST_CACHE_MAX_ENTRIES", default=1024)
 
 MIDDLEWARE = [
-    # /healthz and /readyz on any Host (probes send the pod IP); first, before the host checks.
+    # Request counts and latencies by view (django-prometheus), around everything else.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "saas_platform.logs.RequestIdMiddleware",
+    # /healthz and /readyz on any Host (probes send the pod IP); before the host checks.
     "tenants.health.HealthProbeMiddleware",
     "tenants.middleware.CachedTenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -104,6 +110,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Last: turns a locked-out sign-in into the lockout page (django-axes).
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 TEMPLATES = [
@@ -225,11 +232,18 @@ if STORAGE_BACKEND == "s3":
             "region_name": env.str("AWS_S3_REGION_NAME", default=None),
             "default_acl": "private",
             "querystring_auth": True,
+            "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=300),
             "file_overwrite": False,
+            # Credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the instance role.
+            "signature_version": "s3v4",
+            "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="path"),
         },
     }
 else:
     _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# Download links (POST /api/v1/media/<id>/link/) live at most this long; on S3 they redirect
+# to a pre-signed URL that expires with them (whatsapp.services.media_links).
+MEDIA_LINK_TTL_SECONDS = env.int("MEDIA_LINK_TTL_SECONDS", default=300)
 STORAGES = {
     "default": _media_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -289,6 +303,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "tenants-deletions-due": {
         "task": "tenants.tasks.organization_deletions_due_task",
         "schedule": 3600.0,
+    },
+    # The number doctor: re-checks every connected number (WHATSAPP_NUMBER_CHECK_SECONDS).
+    "whatsapp-number-checkups": {
+        "task": "whatsapp.numbers.tasks.number_checkups_task",
+        "schedule": env.float("WHATSAPP_NUMBER_CHECK_SECONDS", default=6 * 3600.0),
     },
     # Deletes settled raw webhook events older than WHATSAPP_WEBHOOK_RETENTION_DAYS.
     "whatsapp-webhook-prune": {
@@ -364,7 +383,8 @@ WHATSAPP_WEBHOOK_POLL_SECONDS = env.float("WHATSAPP_WEBHOOK_POLL_SECONDS", defau
 WHATSAPP_WEBHOOK_HANDLERS = {
     "messages": "whatsapp.webhooks.fields.messages_handler",
     "phone_number_quality_update": "whatsapp.webhooks.fields.phone_number_quality_handler",
-    "account_update": "whatsapp.webhooks.fields.account_event_handler",
+    # Recorded as AccountEvent rows, then Embedded Signup runs waiting for it are finished.
+    "account_update": "whatsapp.numbers.webhooks.account_update_handler",
     "business_capability_update": "whatsapp.webhooks.fields.account_event_handler",
     "message_template_status_update": "whatsapp.message_templates.services.webhooks.status_handler",
     "message_template_quality_update": (
@@ -376,6 +396,21 @@ WHATSAPP_WEBHOOK_HANDLERS = {
 WHATSAPP_TEMPLATE_SYNC_PAGE_SIZE = env.int("WHATSAPP_TEMPLATE_SYNC_PAGE_SIZE", default=100)
 # Seconds a template sync waits after Meta's call budget errors (codes 4, 80007) before retrying.
 WHATSAPP_TEMPLATE_RATE_LIMIT_WAIT = env.float("WHATSAPP_TEMPLATE_RATE_LIMIT_WAIT", default=300.0)
+# --- Connecting numbers (whatsapp.numbers) -------------------------------------------------
+# Embedded Signup: the Facebook Login for Business configuration id the page hands Meta's SDK
+# (production). In sandbox mode (the Graph URL is not graph.facebook.com) the page opens the
+# sandbox's stand-in popup instead.
+WHATSAPP_EMBEDDED_SIGNUP_CONFIG_ID = env.str("WHATSAPP_EMBEDDED_SIGNUP_CONFIG_ID", default="")
+WHATSAPP_SANDBOX_MODE = env.bool(
+    "WHATSAPP_SANDBOX_MODE", default="graph.facebook.com" not in WHATSAPP_GRAPH_URL
+)
+# Where onboarded WABAs send their webhooks (subscribed_apps' override_callback_uri): the
+# public host's shared webhook as Meta reaches it.
+WHATSAPP_WEBHOOK_CALLBACK_URL = env.str(
+    "WHATSAPP_WEBHOOK_CALLBACK_URL", default=f"http://{BASE_DOMAIN}:8000/webhooks/whatsapp/"
+)
+# The number doctor re-checks every connected number this often (Celery beat).
+WHATSAPP_NUMBER_CHECK_SECONDS = env.float("WHATSAPP_NUMBER_CHECK_SECONDS", default=6 * 3600.0)
 WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=6)
 WHATSAPP_MEDIA_RETRY_BASE_DELAY = env.float("WHATSAPP_MEDIA_RETRY_BASE_DELAY", default=2.0)
 WHATSAPP_MEDIA_RETRY_MAX_DELAY = env.float("WHATSAPP_MEDIA_RETRY_MAX_DELAY", default=600.0)
@@ -447,26 +482,32 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Logging ---------------------------------------------------------------------------------
-# Every line carries the tenant schema it was written in (tenants.logging.TenantContextFilter).
+# --- Logging, metrics, error reporting (README, "Observability") --------------------------------
+# JSON lines with tenant, request id, task id and wamid, secrets and message contents redacted
+# (saas_platform.logs); LOG_FORMAT=console for a terminal.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"tenant": {"()": "tenants.logging.TenantContextFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s [%(tenant)s] %(name)s: %(message)s"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["tenant"]},
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        "httpx": {"level": "WARNING"},
-        "httpcore": {"level": "WARNING"},
-    },
-}
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
+# Celery keeps the root logger configured above instead of installing its own plain handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# `/metrics` (saas_platform.metrics) answers a `Authorization: Bearer <METRICS_TOKEN>` request,
+# or any request from METRICS_ALLOWED_NETWORKS (CIDRs of the scraper, e.g. the cluster's pod
+# network); everyone else gets 401/403. Empty token and no networks: closed to all.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# Worker processes (Celery, webhook worker) serve their own counters on this port when set
+# (unauthenticated: bind it to the pod network only, never a public address).
+METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=0)
+METRICS_WORKER_ADDRESS = env.str("METRICS_WORKER_ADDRESS", default="127.0.0.1")
+# Errors go to Sentry when a DSN is set (saas_platform.sentry; secrets and bodies scrubbed).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+sentry_init(
+    dsn=SENTRY_DSN,
+    environment=SENTRY_ENVIRONMENT,
+    traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+)
 
 # The secrets `refuse_dev_secrets` checks whenever DEBUG is off (here and in production.py).
 CONFIGURED_SECRETS = {

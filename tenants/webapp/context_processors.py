@@ -14,7 +14,7 @@ APP_NAV: tuple[tuple[str, str, bool], ...] = (
     ("/", "Dashboard", False),
     ("/inbox/", "Inbox", False),
     ("/contacts/", "Contacts", False),
-    ("/numbers/", "Numbers", False),
+    ("/numbers/", "Numbers", True),
     ("/templates/", "Templates", False),
     ("/settings/", "Settings", True),
 )

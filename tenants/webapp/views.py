@@ -15,7 +15,6 @@ from tenants.errors import HandoffError, TeamError
 from tenants.services import team
 from tenants.services.handoff import handoff_consume
 from tenants.webapp.forms import EmailAuthenticationForm, InvitationAcceptForm
-from tenants.webapp.permissions import member_required
 
 
 class OrgLoginView(auth_views.LoginView):
@@ -72,18 +71,3 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request, "webapp/invitation_accept.html", context, status=400 if form.errors else 200
     )
-
-
-PLACEHOLDERS = {
-    "inbox": ("Inbox", "Conversations with your customers will appear here."),
-    "contacts": ("Contacts", "The people who wrote to your numbers will be listed here."),
-    "numbers": ("Numbers", "Connect a WhatsApp number and check its health here."),
-}
-
-
-@require_GET
-@member_required
-def placeholder(request: HttpRequest, page: str) -> HttpResponse:
-    """A page of the navigation that its feature has not built yet."""
-    title, text = PLACEHOLDERS[page]
-    return render(request, "webapp/placeholder.html", {"title": title, "text": text})

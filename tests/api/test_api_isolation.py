@@ -2,8 +2,9 @@
 
 The route walk reads the tenant urlconf itself, so a new endpoint is checked without anyone
 remembering to list it: it must refuse anonymous callers (401) and the credentials of another
-organization (401, nothing of that organization in the body). Only the token endpoints and the
-schema/docs are public, by name.
+organization (401, nothing of that organization in the body). Only the token endpoints, the
+schema/docs and the signed media download link (its token is the credential, bound to one
+organization: tests/storage/test_s3_media.py) are public, by name.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from tests.clients import api_client
 pytestmark = pytest.mark.django_db
 
 TENANT_URLCONF = "saas_platform.urls_tenant"
-PUBLIC_ROUTE_NAMES = {"token_obtain_pair", "token_refresh", "api_schema", "api_docs"}
+PUBLIC_ROUTE_NAMES = {
+    "token_obtain_pair",
+    "token_refresh",
+    "api_schema",
+    "api_docs",
+    "api_media_link_download",
+}
 METHODS = ("get", "post", "put", "patch", "delete")
 MARK = "beta-secret-marker"
 

@@ -87,11 +87,11 @@ def test_invited_member_signs_in_as_agent_and_is_refused_settings(
     agent.get_by_role("button", name="Join Alpha").click()
     assert agent.url == web.url(org_a.host, "/")
     nav = agent.get_by_role("navigation", name="Main")
+    # Numbers and Settings are for admins (whatsapp.numbers, tenants.webapp).
     assert nav.get_by_role("link").all_inner_texts() == [
         "Dashboard",
         "Inbox",
         "Contacts",
-        "Numbers",
         "Templates",
     ]
     response = agent.goto(web.url(org_a.host, "/settings/"))

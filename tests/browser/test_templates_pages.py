@@ -189,3 +189,49 @@ def test_sync_now_rejection_reason_meta_refusal_and_agent_view(
         phone.goto(web.url(org.host, path))
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390, path
         check_page(phone, name)
+
+
+def test_inbox_picker_when_the_window_is_closed(web, sender, sandbox, celery_worker, new_page):
+    """The inbox's conversation page, window closed: the picker loads in the composer, the
+    variable comes from the contact, and the send leaves from the conversation's number."""
+    from tests.outbound.conftest import customer_wrote
+    from whatsapp.models import Conversation
+
+    org = sender.org
+    body = {
+        "type": "BODY",
+        "text": "Hello {{first_name}}, we are open again.",
+        "example": {"body_text_named_params": [{"param_name": "first_name", "example": "Ana"}]},
+    }
+    sandbox.create_template(
+        "reopened", waba_id=waba(sender), components=[body], parameter_format="NAMED"
+    )
+    page = new_page()
+    sign_in(page, web, org)
+    page.goto(web.url(org.host, "/templates/"))
+    page.get_by_role("button", name="Sync now").click()
+    with in_tenant(org):
+        contact = Contact.objects.create(wa_id=WA_ID, name="Bruno Costa")
+        customer_wrote(contact, phone_number_id=sender.phone_number_id, hours_ago=30)
+        conversation = Conversation.objects.get(contact=contact)
+    page.goto(web.url(org.host, f"/inbox/{conversation.pk}/"))
+    composer = page.locator("#composer")
+    composer.get_by_label("Template").select_option(label="reopened (en_US)")
+    first_name = composer.get_by_label("{{first_name}}")
+    first_name.wait_for()
+    assert first_name.input_value() == "Bruno"
+    composer.get_by_test_id("preview").get_by_text("Hello Bruno, we are open again.").wait_for()
+    check_page(page, "org-inbox-template-picker")
+    composer.get_by_role("button", name="Send template").click()
+    composer.get_by_text("Template reopened sent to Bruno Costa").wait_for()
+    with in_tenant(org):
+        sent = WhatsAppMessage.objects.get(contact=contact, direction="outgoing")
+    assert wait_final(org, [sent.pk])[0].status == "accepted"
+    assert sent.phone_number_id == conversation.phone_number_id
+    [sent_body] = sent_bodies(sandbox, sender.phone_number_id)
+    assert sent_body["template"]["components"] == [
+        {
+            "type": "body",
+            "parameters": [{"type": "text", "text": "Bruno", "parameter_name": "first_name"}],
+        }
+    ]

@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from whatsapp.api import views
+from whatsapp.api import media_link_views, views
 
 urlpatterns = [
     path("messages/", views.WhatsAppMessageList.as_view(), name="api_message_list"),
@@ -19,6 +19,16 @@ urlpatterns = [
         "media/<int:pk>/download/",
         views.WhatsAppMediaDownload.as_view(),
         name="api_media_download",
+    ),
+    path(
+        "media/<int:pk>/link/",
+        media_link_views.MediaLinkCreateView.as_view(),
+        name="api_media_link_create",
+    ),
+    path(
+        "media/link/<str:token>/",
+        media_link_views.MediaLinkDownloadView.as_view(),
+        name="api_media_link_download",
     ),
     # Public on purpose: the schema describes the API, it holds no organization's data.
     path(

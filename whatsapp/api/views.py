@@ -214,20 +214,24 @@ class WhatsAppMediaDownload(APIView):
         media = get_object_or_404(selectors.media_list(), pk=pk)
         if media.state != WhatsAppMedia.State.STORED or not media.file:
             raise NotFound("This media file is not stored (yet).", code="media_not_stored")
-        try:
-            handle = media.file.open("rb")
-        except FileNotFoundError as exc:
-            raise NotFound(
-                "This media file is missing from storage.", code="media_missing"
-            ) from exc
-        response = FileResponse(
-            handle,
-            as_attachment=True,
-            filename=safe_filename(media),
-            content_type=safe_content_type(media.mime_type),
-        )
-        # The bytes came from a stranger: never let a browser run them on the org's host.
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return media_file_response(media)
+
+
+def media_file_response(media: WhatsAppMedia) -> FileResponse:
+    """The stored file's bytes as an attachment, with headers that keep a browser from running
+    them; NotFound if the storage lost the file."""
+    try:
+        handle = media.file.open("rb")
+    except FileNotFoundError as exc:
+        raise NotFound("This media file is missing from storage.", code="media_missing") from exc
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=safe_filename(media),
+        content_type=safe_content_type(media.mime_type),
+    )
+    # The bytes came from a stranger: never let a browser run them on the org's host.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -44,6 +44,7 @@ from whatsapp.graph.payloads import mark_as_read_payload
 from whatsapp.graph.types import (
     ExchangedToken,
     MediaInfo,
+    PhoneNumberHealth,
     SentMessage,
     Template,
     TemplatePage,
@@ -237,6 +238,71 @@ class GraphClient:
             authenticated=False,
         )
         return TokenInfo.from_response(data)
+
+    def exchange_code(self, *, app_id: str, app_secret: str, code: str) -> ExchangedToken:
+        """Exchange Embedded Signup's login `code` for the customer's business token (Meta:
+        "Onboarding customers as a Tech Provider", GET oauth/access_token?code=;
+        https://developers.facebook.com/documentation/business-messaging/whatsapp/embedded-signup/onboarding-customers-as-a-tech-provider).
+        Sends no bearer token. The code is single-use and lives seconds: Meta answers 100 when
+        it is used, expired or malformed."""
+        data = self._request(
+            "GET",
+            "oauth/access_token",
+            params={"client_id": app_id, "client_secret": app_secret, "code": code},
+            idempotent=False,
+            authenticated=False,
+        )
+        return ExchangedToken.from_response(data)
+
+    # --- Onboarding and number health (Meta: Embedded Signup, phone numbers) ----------------------
+
+    def subscribe_app(
+        self,
+        waba_id: str,
+        *,
+        override_callback_uri: str | None = None,
+        verify_token: str | None = None,
+    ) -> None:
+        """Subscribe our app to a WABA's webhooks (Meta: "subscribed_apps", POST
+        /{waba-id}/subscribed_apps; https://developers.facebook.com/docs/graph-api/reference/whats-app-business-account/subscribed_apps/).
+        With `override_callback_uri` (+ `verify_token`) the WABA's webhooks go to that URL; Meta
+        refuses an override (100) before a plain subscription. Raises any Graph error."""
+        body = None
+        if override_callback_uri:
+            body = {"override_callback_uri": override_callback_uri, "verify_token": verify_token}
+        self._request(
+            "POST", f"{path_segment(waba_id)}/subscribed_apps", json=body, idempotent=True
+        )
+
+    def subscribed_apps(self, waba_id: str) -> list[dict[str, Any]]:
+        """The apps subscribed to a WABA (GET /{waba-id}/subscribed_apps; same page), each with
+        `whatsapp_business_api_data.id` and `override_callback_uri` when overridden."""
+        data = self._request("GET", f"{path_segment(waba_id)}/subscribed_apps", idempotent=True)
+        return [dict(item) for item in data.get("data") or () if isinstance(item, Mapping)]
+
+    def register_phone_number(self, phone_number_id: str, *, pin: str) -> None:
+        """Register a number for Cloud API with its two-step verification PIN (Meta:
+        "Register", POST /{phone-number-id}/register;
+        https://developers.secure.facebook.com/docs/graph-api/reference/whats-app-business-account-to-number-current-status/register).
+        Raises GraphError: 133005 wrong PIN, 133015 wait a few minutes, 133016 too many
+        attempts, among others. The PIN is never logged (it is only in the JSON body)."""
+        self._request(
+            "POST",
+            f"{path_segment(phone_number_id)}/register",
+            json={"messaging_product": "whatsapp", "pin": pin},
+            idempotent=True,
+        )
+
+    def phone_number_health(self, phone_number_id: str) -> PhoneNumberHealth:
+        """A number's status, quality, messaging limit and throughput (GET
+        /{phone-number-id}?fields=...; see `PhoneNumberHealth`). Raises any Graph error."""
+        data = self._request(
+            "GET",
+            path_segment(phone_number_id),
+            params={"fields": PhoneNumberHealth.FIELDS},
+            idempotent=True,
+        )
+        return PhoneNumberHealth.from_response(data)
 
     # --- Templates (Meta: whats-app-business-hsm) -------------------------------------------------
 

@@ -218,3 +218,55 @@ class TemplatePage:
 
     templates: tuple[Template, ...]
     after: str | None
+
+
+@dataclass(frozen=True)
+class PhoneNumberHealth:
+    """A business number's state from `GET /{phone-number-id}?fields=...` (Meta: phone numbers;
+    https://developers.facebook.com/docs/graph-api/reference/whats-app-business-account-to-number-current-status/).
+    Values are Meta's strings (`status` CONNECTED, FLAGGED, RESTRICTED, PENDING, ...; new ones
+    appear), "" when absent."""
+
+    id: str
+    display_phone_number: str = ""
+    verified_name: str = ""
+    status: str = ""
+    name_status: str = ""
+    quality_rating: str = ""
+    messaging_limit: str = ""
+    throughput_level: str = ""
+    platform_type: str = ""
+    code_verification_status: str = ""
+    raw: Mapping[str, Any] = _raw_field()
+
+    FIELDS = (
+        "display_phone_number,verified_name,status,name_status,quality_rating,"
+        "whatsapp_business_manager_messaging_limit,throughput,platform_type,"
+        "code_verification_status,account_mode"
+    )
+
+    @classmethod
+    def from_response(cls, data: Mapping[str, Any]) -> PhoneNumberHealth:
+        throughput = data.get("throughput")
+        limit = data.get("whatsapp_business_manager_messaging_limit")
+        if isinstance(limit, Mapping):  # tolerate an object form
+            limit = limit.get("current_limit") or limit.get("max_daily_conversations")
+
+        def text(value: Any) -> str:
+            return "" if value is None else str(value)
+
+        return cls(
+            id=text(data.get("id")),
+            display_phone_number=text(data.get("display_phone_number")),
+            verified_name=text(data.get("verified_name")),
+            status=text(data.get("status")),
+            name_status=text(data.get("name_status")),
+            quality_rating=text(data.get("quality_rating")),
+            messaging_limit=text(limit or data.get("messaging_limit_tier")),
+            throughput_level=text(
+                throughput.get("level") if isinstance(throughput, Mapping) else ""
+            ),
+            platform_type=text(data.get("platform_type")),
+            code_verification_status=text(data.get("code_verification_status")),
+            raw=_raw(data),
+        )

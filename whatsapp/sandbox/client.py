@@ -172,6 +172,27 @@ class SandboxClient:
         }
         return self._call("POST", "/phone-numbers", body)
 
+    def signup_code(self, **spec: Any) -> dict[str, Any]:
+        """An Embedded Signup login code, as the popup's Finish issues it: `{"code", "waba_id",
+        "phone_number_id", "business_id", "display_phone_number"}` (ids new unless given)."""
+        return self._call("POST", "/signup/codes", spec)
+
+    def set_number_health(self, phone_number_id: str, **fields: str) -> dict[str, Any]:
+        """Set `status`, `name_status`, `quality_rating`, `messaging_limit` or
+        `throughput_level` of a number (e.g. `name_status="PENDING_REVIEW"`)."""
+        return self._call(
+            "POST", "/phone-numbers/health", {"phone_number_id": phone_number_id} | fields
+        )
+
+    def phone_numbers(self) -> dict[str, dict[str, Any]]:
+        """Every number the sandbox knows, by phone_number_id (with `registered`, `pin`, health)."""
+        numbers = self._call("GET", "/phone-numbers")["phone_numbers"]
+        return {n["phone_number_id"]: n for n in numbers}
+
+    def subscriptions(self) -> dict[str, Any]:
+        """App subscriptions per WABA: `{waba_id: {"override_callback_uri"}}`."""
+        return self._call("GET", "/subscriptions")["subscriptions"]
+
     def set_rate_limit(self, phone_number_id: str, mps: int | None) -> None:
         """Messages per second for one number (None = back to the config default)."""
         self._call("POST", "/rate-limits", {"phone_number_id": phone_number_id, "mps": mps})

@@ -57,6 +57,12 @@ class SandboxConfig:
     # WABA used in `entry.id` for phone numbers never registered through the control API
     # (matches the demo seed; register numbers to give them their own WABA).
     default_waba_id: str = "200000000000001"
+    # Embedded Signup: login codes live this long (Meta: seconds); False issues business tokens
+    # whose granular scopes lack the WABA ("No WABA scope"); an `account_update` webhook
+    # (PARTNER_ADDED) follows a number's first registration.
+    signup_code_ttl: float = 60.0
+    signup_grant_waba_scope: bool = True
+    signup_account_update: bool = True
     max_recorded_requests: int = 20000
     request_queue_size: int = 1024
     quiet: bool = True
@@ -79,6 +85,9 @@ class SandboxConfig:
         "media_url_ttl",
         "exchanged_token_expires_in",
         "default_waba_id",
+        "signup_code_ttl",
+        "signup_grant_waba_scope",
+        "signup_account_update",
     )
 
     def to_dict(self, *, include_secret: bool = True) -> dict[str, Any]:

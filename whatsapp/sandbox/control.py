@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from whatsapp.sandbox import graph_admin, media
+from whatsapp.sandbox import graph_admin, media, signup
 from whatsapp.sandbox.errors import MetaError
 from whatsapp.sandbox.faults import fault_from_dict
 from whatsapp.sandbox.payloads import envelope, inbound_message, messages_change, status_object
@@ -61,6 +61,10 @@ class ControlApi:
             ("POST", "templates/category"): self.template_category,
             ("GET", "phone-numbers"): self.list_numbers,
             ("POST", "phone-numbers"): self.register_number,
+            ("POST", "phone-numbers/health"): self.set_number_health,
+            ("GET", "signup"): lambda r: signup.popup_page(self.state, r),
+            ("POST", "signup/codes"): lambda r: ok(signup.issue_code(self.state, self._body(r))),
+            ("GET", "subscriptions"): lambda r: ok({"subscriptions": self._subscriptions()}),
             ("POST", "rate-limits"): self.set_rate_limit,
             ("POST", "windows"): self.set_window,
             ("GET", "customers"): lambda r: ok({"wa_ids": sorted(self.state.customers)}),
@@ -278,6 +282,16 @@ class ControlApi:
         if body.get("messages_per_second") is not None:
             number.messages_per_second = int(body["messages_per_second"])
         return ok(vars(number).copy())
+
+    def set_number_health(self, request: Request) -> Response:
+        try:
+            return ok(signup.set_health(self.state, self._body(request)))
+        except KeyError:
+            raise ControlError("unknown phone_number_id", 404) from None
+
+    def _subscriptions(self) -> dict[str, Any]:
+        with self.state.lock:
+            return copy.deepcopy(self.state.subscriptions)
 
     def set_rate_limit(self, request: Request) -> Response:
         body = self._body(request)

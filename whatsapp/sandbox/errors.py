@@ -60,7 +60,20 @@ KNOWN_CODES: dict[int, tuple[int, str, str]] = {
     ),
     132015: (400, "(#132015) Template is Paused", "Template paused"),
     132016: (400, "(#132016) Template is Disabled", "Template disabled"),
+    133005: (400, "(#133005) Two step verification PIN Mismatch", "PIN mismatch"),
+    133006: (400, "(#133006) Phone number re-verification needed", "Re-verification needed"),
+    133009: (400, "(#133009) Two step verification PIN Guessed Too Fast", "PIN guessed too fast"),
     133010: (400, "(#133010) Account not registered", "Account not registered"),
+    133015: (
+        400,
+        "(#133015) Please wait a few minutes before attempting to register this phone number",
+        "Wait before registering",
+    ),
+    133016: (
+        400,
+        "(#133016) Account register deregister rate limit exceeded",
+        "Too many register attempts",
+    ),
 }
 
 DETAILS: dict[int, str] = {

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from whatsapp.sandbox import signup
 from whatsapp.sandbox.errors import MetaError, invalid_parameter, token_expired
 from whatsapp.sandbox.payloads import (
     envelope,
@@ -45,6 +46,8 @@ def access_token(state: SandboxState, request: Request) -> Response:
         )
     if query.get("client_secret") != config.app_secret:
         raise _client_secret_error()
+    if query.get("code"):  # Embedded Signup's login code (whatsapp/sandbox/signup.py)
+        return signup.exchange_code(state, query["code"])
     grant = query.get("grant_type")
     if grant == "client_credentials":
         return ok({"access_token": f"{config.app_id}|{config.app_secret}", "token_type": "bearer"})
@@ -88,7 +91,10 @@ def debug_token(state: SandboxState, request: Request) -> Response:
         "is_valid": valid,
         "issued_at": int(record.issued_at),
         "scopes": SCOPES,
-        "granular_scopes": [{"scope": scope, "target_ids": wabas} for scope in SCOPES],
+        "granular_scopes": [
+            {"scope": scope, "target_ids": wabas if record.waba_ids is None else [*record.waba_ids]}
+            for scope in SCOPES
+        ],
         "user_id": record.user_id,
     }
     if not valid:
@@ -322,4 +328,4 @@ def template_by_id(state: SandboxState, template_id: str) -> Template | None:
 
 
 # Query parameters never stored in the request record (they carry secrets).
-SECRET_PARAMS = ("access_token", "client_secret", "fb_exchange_token", "input_token")
+SECRET_PARAMS = ("access_token", "client_secret", "fb_exchange_token", "input_token", "code")

@@ -10,6 +10,9 @@ Routing (version = `v\\d+\\.\\d+`):
   GET    /{v}/debug_token                       inspect a token
   GET|POST|DELETE /{v}/{waba_id}/message_templates
   POST   /{v}/{app_id}/uploads | POST|GET /{v}/upload:<session>   resumable upload (handles)
+  GET|POST|DELETE /{v}/{waba_id}/subscribed_apps  app subscription (+ callback override)
+  POST   /{v}/{phone_number_id}/register        registration with a PIN
+  GET    /{v}/{phone_number_id}                 the number's health fields
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import re
 import time
 from typing import Any
 
-from whatsapp.sandbox import graph_admin, media, uploads
+from whatsapp.sandbox import graph_admin, media, signup, uploads
 from whatsapp.sandbox.errors import MetaError, error_for_code, invalid_parameter, token_expired
 from whatsapp.sandbox.faults import Fault
 from whatsapp.sandbox.payloads import envelope, messages_change, status_object
@@ -117,6 +120,15 @@ class GraphApi:
                 return self.send(object_id, request, held=held)
             if edge == "media" and method == "POST":
                 return media.upload(self.state, object_id, request)
+            if edge == "subscribed_apps":
+                if method == "POST":
+                    return signup.subscribe_app(self.state, object_id, request)
+                if method == "GET":
+                    return signup.list_subscribed_apps(self.state, object_id, request)
+                if method == "DELETE":
+                    return signup.unsubscribe_app(self.state, object_id, request)
+            if edge == "register" and method == "POST":
+                return signup.register(self.state, object_id, request, self.notify)
             if edge == "message_templates":
                 if method == "GET":
                     return graph_admin.list_templates(self.state, object_id, request)
@@ -133,6 +145,8 @@ class GraphApi:
                 return uploads.status(self.state, segments[0])
         if len(segments) == 1:
             object_id = segments[0]
+            if method == "GET" and object_id in self.state.phone_numbers:
+                return signup.number_fields(self.state, object_id, request)
             template = graph_admin.template_by_id(self.state, object_id)
             if template is not None and method == "GET":
                 return ok(template.to_graph())

@@ -51,6 +51,8 @@ class TokenRecord:
     revoked: bool = False
     expired: bool = False
     user_id: str = field(default_factory=lambda: new_numeric_id(15))
+    # WABAs in the token's granular scopes; None = every WABA (tokens not from Embedded Signup).
+    waba_ids: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -60,6 +62,14 @@ class PhoneNumber:
     waba_id: str
     registered: bool = False
     messages_per_second: int | None = None
+    # Health as `GET /{phone-number-id}` reports it (see whatsapp/sandbox/signup.py).
+    pin: str | None = None
+    status: str = "CONNECTED"
+    name_status: str = "APPROVED"
+    quality_rating: str = "GREEN"
+    messaging_limit: str = "TIER_250"
+    throughput_level: str = "STANDARD"
+    verified_name: str = "Sandbox Business"
 
 
 @dataclass
@@ -147,6 +157,9 @@ class SandboxState:
             self.rate: dict[str, deque[float]] = {}
             self.requests: deque[dict[str, Any]] = deque(maxlen=self.config.max_recorded_requests)
             self.request_seq = 0
+            # Embedded Signup: login codes (code -> its signup) and app subscriptions per WABA.
+            self.signup_codes: dict[str, dict[str, Any]] = {}
+            self.subscriptions: dict[str, dict[str, Any]] = {}
             self.faults.clear()
 
     # --- tokens ---------------------------------------------------------------------------

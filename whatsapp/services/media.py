@@ -21,6 +21,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from saas_platform.logs import bind as log_bind
 from tenants.access import current_org_id
 from whatsapp.graph.client import GraphClient
 from whatsapp.graph.errors import GraphError, GraphMediaTooLargeError, GraphTransientError
@@ -101,6 +102,8 @@ def download_media(*, media_pk: int, client: GraphClient | None = None) -> Whats
     if media.state == WhatsAppMedia.State.STORED or not media.media_id:
         return media
     phone_number_id = media.message.phone_number_id if media.message else ""
+    if media.message and media.message.wamid:
+        log_bind(wamid=media.message.wamid)
     data, info = _fetch(client or _client(), media, phone_number_id)
     digest = hashlib.sha256(data).digest()
     if info.file_size and info.file_size != len(data):

@@ -60,6 +60,8 @@ from dataclasses import dataclass, field
 import redis
 from django.conf import settings
 
+from saas_platform.metrics import limiter_waits_observe
+
 KEY_PREFIX = "whatsapp:ratelimit:"
 PAIR_KEY_PREFIX = "whatsapp:pair:"
 # Meta's fixed throughput of numbers shared with the WhatsApp Business app (coexistence).
@@ -262,11 +264,14 @@ class SendRateLimiter:
         at = time.monotonic()
         first = int(answer[0])
         if first < 0:
+            limiter_waits_observe(waits=[], refused=True)
             return [Reservation(granted=False, wait=int(answer[1]) / SECOND_US, at=at)]
-        return [
+        granted = [
             Reservation(granted=True, wait=int(wait) / SECOND_US, at=at, member=str(first + i))
             for i, wait in enumerate(answer[1:])
         ]
+        limiter_waits_observe(waits=[r.wait for r in granted], refused=False)
+        return granted
 
     def release(self, reservations: Iterable[Reservation]) -> None:
         """The requests of these slots were answered: they count for one more second from now."""

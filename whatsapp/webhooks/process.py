@@ -36,6 +36,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tenants.utils import schema_context
 
+from saas_platform.metrics import ingest_lags_observe
 from tenants.models import RawWebhookEvent, WebhookChange
 from whatsapp.graph.retry import RetryPolicy
 from whatsapp.graph.sanitize import text_clean
@@ -453,13 +454,16 @@ def _mark_processed(done: list[tuple[_Claimed, object]]) -> None:
     ids = [c.change_id for c, _ in done]
     texts = [text_clean(str(note or ""))[:2000] for _, note in done]
     with connection.cursor() as cursor:
+        # Returns each change's ingest lag: its event's acknowledgement to now.
         cursor.execute(
             f"UPDATE public.{CHANGES} AS c SET state = 'processed', error = v.notes, "  # noqa: S608
             "attempts = c.attempts + 1, processed_at = now(), next_attempt_at = NULL "
-            "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::text[]) AS notes) AS v "
-            "WHERE c.id = v.id",
+            "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::text[]) AS notes) AS v, "
+            f"public.{EVENTS} AS e WHERE c.id = v.id AND e.id = c.event_id "
+            "RETURNING extract(epoch FROM clock_timestamp() - e.received_at)",
             [ids, texts],
         )
+        ingest_lags_observe(lag for (lag,) in cursor.fetchall())
 
 
 def _change_failed(change: _Claimed, exc: BaseException) -> None:

@@ -9,6 +9,7 @@ https://developers.facebook.com/docs/graph-api/webhooks/getting-started
 from __future__ import annotations
 
 import logging
+import time
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -16,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from saas_platform.metrics import webhook_answered
 from whatsapp.webhooks.receive import (
     SIGNATURE_HEADER,
     raw_event_store,
@@ -35,7 +37,23 @@ def _text(body: str, status: int = 200) -> HttpResponse:
 def whatsapp_webhook_view(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _verify(request)
-    return _receive(request)
+    started = time.perf_counter()
+    response = _receive(request)
+    webhook_answered(
+        outcome=_OUTCOMES.get(response.status_code, str(response.status_code)),
+        seconds=time.perf_counter() - started,
+    )
+    return response
+
+
+# Metric label of each answer of `_receive` (saas_platform.metrics).
+_OUTCOMES = {
+    200: "accepted",
+    400: "bad_request",
+    403: "invalid_signature",
+    413: "too_large",
+    503: "unavailable",
+}
 
 
 def _verify(request: HttpRequest) -> HttpResponse:

@@ -27,6 +27,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from saas_platform.metrics import send_answered
 from tenants.errors import CredentialInvalidError, CredentialMissingError
 from tenants.models import Organization, PhoneNumber
 from whatsapp.errors import WhatsAppDomainError
@@ -426,8 +427,11 @@ def _settle(access, organization, limiter, in_flight, outcomes, *, timeout: floa
         if isinstance(result, SentMessage):
             accepted.append((item.message, result))
             outcomes[item.message.pk] = SendOutcome("accepted")
+            send_answered(outcome="accepted", error_code=None)
         else:
-            outcomes[item.message.pk] = _answer_error(access, organization, limiter, item, result)
+            outcome = _answer_error(access, organization, limiter, item, result)
+            outcomes[item.message.pk] = outcome
+            send_answered(outcome=outcome.result, error_code=getattr(result, "code", None))
     _mark_accepted_many(accepted)
 
 

@@ -7,6 +7,7 @@ import threading
 
 from django.core.management.base import BaseCommand
 
+from saas_platform.metrics import worker_metrics_serve
 from whatsapp.webhooks.worker import webhook_worker_run
 
 
@@ -24,6 +25,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        worker_metrics_serve()
         stop = threading.Event()
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         for sig in previous:
