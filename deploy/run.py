@@ -29,6 +29,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -43,6 +44,43 @@ PY = sys.executable
 PORT = int(os.environ.get("PORT", "8000"))
 SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8090"))
 BASE_DOMAIN = os.environ.get("BASE_DOMAIN", "localhost")
+# The demo organization's number (tenants/management/commands/seed_demo.py).
+DEMO_PHONE_NUMBER_ID = "100000000000001"
+# A demo customer's first messages, sent once per `.data/` (make clean starts again).
+DEMO_CONVERSATION = (
+    "Hi! I ordered a blue kettle on Monday (order 1042). Has it shipped yet?",
+    "Also: can I still change the delivery address?",
+)
+
+
+def demo_conversation_seed(data: Path) -> None:
+    """Once the web tier and the sandbox answer, a sandbox customer writes to the demo number:
+    the messages travel the real path (signed webhook -> raw event -> worker -> the demo
+    organization's inbox), so the inbox `make run` points at is not empty. Once per data dir."""
+    marker = data / "demo-conversation-seeded"
+    if marker.exists():
+        return
+    sys.path.insert(0, str(ROOT))
+    from whatsapp.sandbox import SandboxClient
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if devstack.port_open(PORT) and devstack.port_open(SANDBOX_PORT):
+            break
+        time.sleep(0.5)
+    else:
+        print("[run] demo conversation not seeded: web or sandbox did not start", flush=True)
+        return
+    try:
+        with SandboxClient(f"http://127.0.0.1:{SANDBOX_PORT}") as sandbox:
+            for text in DEMO_CONVERSATION:
+                sandbox.customer_sends_text(
+                    DEMO_PHONE_NUMBER_ID, "+15551234567", text, profile_name="Maria Demo"
+                )
+    except Exception as exc:  # the product runs on without its demo conversation
+        print(f"[run] demo conversation not seeded: {exc}", flush=True)
+        return
+    marker.write_text("seeded\n")
 
 
 def run_step(*args: str) -> None:
@@ -125,14 +163,16 @@ def main() -> int:
         # Own session: Ctrl-C reaches this script only, which then stops each process with
         # SIGTERM, the graceful signal of all of them (SIGINT is gunicorn's quick shutdown).
         processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    threading.Thread(target=demo_conversation_seed, args=(data,), daemon=True).start()
 
     print(
         f"""
   WhatsApp SaaS platform is running (sandbox mode{", runserver with autoreload" if dev else ""}).
   Ctrl-C stops everything.
 
-  Public host (signup, console, admin):  http://{BASE_DOMAIN}:{PORT}/admin/
-  Web app (sign in, demo dashboard):     http://{BASE_DOMAIN}:{PORT}/login/
+  Demo organization's inbox:             http://demo.{BASE_DOMAIN}:{PORT}/login/?next=/inbox/
+  Web app (sign in, find your org):      http://{BASE_DOMAIN}:{PORT}/login/
+  Public host (signup, admin):           http://{BASE_DOMAIN}:{PORT}/admin/
   Demo organization's API:               http://demo.{BASE_DOMAIN}:{PORT}/api/v1/
   API docs:                              http://demo.{BASE_DOMAIN}:{PORT}/api/v1/docs/
   Shared Meta webhook:                   {webhook_url}

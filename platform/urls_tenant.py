@@ -9,12 +9,14 @@ urlpatterns = [
     path("api/v1/", include("tenants.api_urls")),
     path("api/v1/", include("tenants.api_key_urls")),
     path("api/v1/", include("whatsapp.api.urls")),
+    path("api/v1/", include("whatsapp.chatbot.api.urls")),
     # The web app: shell, sign-in, settings (tenants.webapp), then each feature's pages.
     path("", include("tenants.webapp.urls")),
     path("", include("whatsapp.dashboard.urls")),
     path("", include("whatsapp.numbers.urls")),
     # The shared inbox and contacts (whatsapp.inbox).
     path("", include("whatsapp.inbox.urls")),
+    path("", include("whatsapp.chatbot.web.urls")),
     path("", include("whatsapp.message_templates.web.urls")),
 ]
 

@@ -60,6 +60,7 @@ TENANT_APPS = [
     "whatsapp",
     "whatsapp.message_templates",
     "whatsapp.numbers",
+    "whatsapp.chatbot",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -381,7 +382,8 @@ WHATSAPP_WEBHOOK_POLL_SECONDS = env.float("WHATSAPP_WEBHOOK_POLL_SECONDS", defau
 # at call time; contract in whatsapp/webhooks/handlers.py). A field without an entry is kept as
 # `no_handler` and replayed once a handler is registered.
 WHATSAPP_WEBHOOK_HANDLERS = {
-    "messages": "whatsapp.webhooks.fields.messages_handler",
+    # The core handler, then the chatbot's task for the batch's inbound messages.
+    "messages": "whatsapp.chatbot.handler.messages_handler",
     "phone_number_quality_update": "whatsapp.webhooks.fields.phone_number_quality_handler",
     # Recorded as AccountEvent rows, then Embedded Signup runs waiting for it are finished.
     "account_update": "whatsapp.numbers.webhooks.account_update_handler",
@@ -411,6 +413,12 @@ WHATSAPP_WEBHOOK_CALLBACK_URL = env.str(
 )
 # The number doctor re-checks every connected number this often (Celery beat).
 WHATSAPP_NUMBER_CHECK_SECONDS = env.float("WHATSAPP_NUMBER_CHECK_SECONDS", default=6 * 3600.0)
+# Called with (message=, user=) after a person's own outgoing message is created (API with a
+# signed-in user, the inbox): the chatbot's human-takeover lock listens here.
+WHATSAPP_OUTBOUND_USER_HOOKS = ["whatsapp.chatbot.services.member_reply_hook"]
+# The external chatbot webhook (whatsapp.chatbot.external): attempts and first retry delay (s).
+CHATBOT_EXTERNAL_MAX_ATTEMPTS = env.int("CHATBOT_EXTERNAL_MAX_ATTEMPTS", default=5)
+CHATBOT_EXTERNAL_RETRY_BASE_DELAY = env.float("CHATBOT_EXTERNAL_RETRY_BASE_DELAY", default=5.0)
 WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=6)
 WHATSAPP_MEDIA_RETRY_BASE_DELAY = env.float("WHATSAPP_MEDIA_RETRY_BASE_DELAY", default=2.0)
 WHATSAPP_MEDIA_RETRY_MAX_DELAY = env.float("WHATSAPP_MEDIA_RETRY_MAX_DELAY", default=600.0)

@@ -15,6 +15,7 @@ APP_NAV: tuple[tuple[str, str, bool], ...] = (
     ("/inbox/", "Inbox", False),
     ("/contacts/", "Contacts", False),
     ("/numbers/", "Numbers", True),
+    ("/chatbot/", "Chatbot", False),
     ("/templates/", "Templates", False),
     ("/settings/", "Settings", True),
 )

@@ -1,5 +1,5 @@
-"""The organization host's shell pages: sign in, sign out, and placeholders for pages that
-other features build (inbox, contacts, numbers) so that the navigation never leads to a 404."""
+"""The organization host's shell pages: sign in, sign out, the sign-in handoff from the public
+host and invitation acceptance (each feature's pages live with the feature)."""
 
 from __future__ import annotations
 

@@ -92,6 +92,7 @@ def test_invited_member_signs_in_as_agent_and_is_refused_settings(
         "Dashboard",
         "Inbox",
         "Contacts",
+        "Chatbot",
         "Templates",
     ]
     response = agent.goto(web.url(org_a.host, "/settings/"))

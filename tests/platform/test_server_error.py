@@ -37,4 +37,4 @@ def test_a_database_outage_answers_503_with_retry_after(failing_host_lookup, org
 def test_other_errors_stay_500(failing_host_lookup):
     failing_host_lookup(RuntimeError("a bug"))
     client = Client(HTTP_HOST=settings.BASE_DOMAIN, raise_request_exception=False)
-    assert client.get("/healthz").status_code == 500
+    assert client.get("/login/").status_code == 500

@@ -83,6 +83,7 @@ class SendMessageView(APIView):
             "reply_to": data.get("reply_to") or "",
             "phone_number_id": data.get("phone_number_id") or None,
             "upload": data.get("file"),
+            "created_by": request.user,
         }
         replayed = False
         if key is None:

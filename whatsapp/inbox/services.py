@@ -94,12 +94,13 @@ def conversation_mark_read(*, conversation: Conversation) -> WhatsAppMessage | N
 
 
 def conversation_reply(
-    *, conversation: Conversation, text: str = "", upload: Any = None
+    *, conversation: Conversation, text: str = "", upload: Any = None, created_by: Any = None
 ) -> WhatsAppMessage:
     """Queue a reply through the outbound engine (whatsapp.services.outbound.message_create:
     validation, the 24-hour window, then the send task). A file goes as an image, video, audio
-    or document by its type, `text` as its caption. Raises the engine's domain errors
-    (OutsideCustomerWindowError, InvalidContentError, ...)."""
+    or document by its type, `text` as its caption. `created_by` (the member replying) reaches
+    the outbound user hooks: the chatbot stays quiet while a person handles the conversation.
+    Raises the engine's domain errors (OutsideCustomerWindowError, InvalidContentError, ...)."""
     contact = conversation.contact
     to = contact.wa_id or contact.user_id or ""
     if upload is None:
@@ -108,6 +109,7 @@ def conversation_reply(
             message_type="text",
             content={"body": text},
             phone_number_id=conversation.phone_number_id,
+            created_by=created_by,
         )
     message_type = _media_type_of(getattr(upload, "content_type", "") or "")
     content: dict[str, Any] = {}
@@ -119,6 +121,7 @@ def conversation_reply(
         content=content,
         phone_number_id=conversation.phone_number_id,
         upload=upload,
+        created_by=created_by,
     )
 
 

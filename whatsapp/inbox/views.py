@@ -123,7 +123,9 @@ def conversation_reply_view(request: HttpRequest, conversation_id: int) -> HttpR
         messages.error(request, "Write a message or attach a file.")
         return _back(conversation)
     try:
-        conversation_reply(conversation=conversation, text=text, upload=upload)
+        conversation_reply(
+            conversation=conversation, text=text, upload=upload, created_by=request.user
+        )
     except WhatsAppDomainError as exc:
         messages.error(request, f"Not sent: {exc.message}")
     return _back(conversation)

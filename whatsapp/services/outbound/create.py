@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from whatsapp.errors import (
     IdempotencyKeyReusedError,
@@ -43,6 +45,7 @@ def message_create(
     phone_number_id: str | None = None,
     upload: Any = None,
     idempotency_key: str | None = None,
+    created_by: Any = None,
 ) -> WhatsAppMessage:
     """Validate an outgoing message and store it `queued` in the current tenant.
 
@@ -50,7 +53,9 @@ def message_create(
     the admin, the ORM and campaigns share that one pipeline. `upload` (a Django UploadedFile)
     is stored as the message's WhatsAppMedia and uploaded to Meta by the task before sending.
     Raises InvalidRecipientError, InvalidContentError, NoSendingNumberError,
-    OutsideCustomerWindowError.
+    OutsideCustomerWindowError. `created_by`: the request's user when a person (or an API key)
+    wrote it; each hook of settings `WHATSAPP_OUTBOUND_USER_HOOKS` is then called with
+    `(message=, user=)` (the chatbot's human takeover listens there).
     """
     organization = current_organization()
     recipient = recipient_normalize(recipient=to)
@@ -96,6 +101,9 @@ def message_create(
         message.save()
         if message_type in MEDIA_TYPES:
             media_record_referenced(message)
+    if created_by is not None:
+        for hook in settings.WHATSAPP_OUTBOUND_USER_HOOKS:
+            import_string(hook)(message=message, user=created_by)
     logger.info(
         "outbound message queued: id=%s type=%s number=%s",
         message.pk,

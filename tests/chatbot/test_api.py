@@ -1,0 +1,164 @@
+"""The chatbot API on an organization's host: rules CRUD and ordering (patterns and replies
+validated on save), settings (secret write-only, admin-only writes), the simulator, and
+isolation between organizations. Rolled-back transactions; no workers needed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.clients import admin_client, api_client, obtain_tokens
+from tests.conftest import in_tenant
+from tests.factories import ContactFactory
+from whatsapp.chatbot.models import ChatbotConversation, ChatbotRule
+
+RULES = "/api/v1/chatbot/rules/"
+
+
+def post(client, path, body):
+    return client.post(path, body, content_type="application/json")
+
+
+def make_rule(client, **fields):
+    body = {"name": "r", "match_kind": "exact", "pattern": "hi", "reply_kind": "text"}
+    body |= {"reply": {"body": "Hello"}} | fields
+    response = post(client, RULES, body)
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_rules_crud_and_reorder(db, org_a):
+    client = admin_client(org_a)
+    first = make_rule(client, name="first", priority=10)
+    second = make_rule(client, name="second", priority=20, match_kind="regex", pattern=r"^\d+$")
+    assert [r["name"] for r in client.get(RULES).json()] == ["first", "second"]
+    response = post(client, RULES + "reorder/", {"ids": [second["id"], first["id"]]})
+    assert [r["name"] for r in response.json()] == ["second", "first"]
+    changed = client.patch(
+        f"{RULES}{first['id']}/", {"pattern": "hello"}, content_type="application/json"
+    )
+    assert changed.status_code == 200 and changed.json()["pattern"] == "hello"
+    assert client.delete(f"{RULES}{second['id']}/").status_code == 204
+    assert [r["name"] for r in client.get(RULES).json()] == ["first"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"match_kind": "regex", "pattern": r"(a)\1"}, "pattern"),
+        ({"match_kind": "regex", "pattern": "x" * 201}, "pattern"),
+        ({"match_kind": "regex", "pattern": "(?<=a)b"}, "pattern"),
+        ({"reply": {"body": ""}}, "reply"),
+        ({"reply_kind": "buttons", "reply": {"body": "Pick", "buttons": []}}, "reply"),
+        (
+            {
+                "reply_kind": "buttons",
+                "reply": {"body": "x", "buttons": [{"id": str(n), "title": "t"} for n in range(4)]},
+            },
+            "reply",
+        ),
+        ({"reply_kind": "list", "reply": {"body": "x"}}, "reply"),
+    ],
+)
+def test_unusable_rules_are_refused_with_the_field(db, org_a, fields, field):
+    body = {"name": "r", "match_kind": "exact", "pattern": "hi", "reply_kind": "text"}
+    response = post(admin_client(org_a), RULES, body | {"reply": {"body": "Hi"}} | fields)
+    assert response.status_code == 400, response.content
+    assert field in response.json()["error"]["fields"]
+
+
+def test_settings_secret_is_write_only_and_writes_need_an_admin(db, org_a, make_user):
+    admin = admin_client(org_a)
+    response = admin.patch(
+        "/api/v1/chatbot/settings/",
+        {"external_bot_secret": "s3cret-value", "time_zone": "Europe/Lisbon"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    assert "s3cret-value" not in response.content.decode()
+    assert response.json()["external_bot_secret_set"] is True
+    make_user("member@alpha.test", org=org_a, role="member")
+    member = api_client(org_a, token=obtain_tokens(org_a, "member@alpha.test")["access"])
+    assert member.get("/api/v1/chatbot/settings/").status_code == 200
+    refused = member.patch(
+        "/api/v1/chatbot/settings/", {"enabled": False}, content_type="application/json"
+    )
+    assert refused.status_code == 403
+    bad = admin.patch(
+        "/api/v1/chatbot/settings/",
+        {"business_hours": {"mon": [["9", "5pm"]]}},
+        content_type="application/json",
+    )
+    assert bad.status_code == 400
+
+
+def test_simulate_follows_the_order_without_sending(db, org_a):
+    client = admin_client(org_a)
+    make_rule(
+        client,
+        pattern="menu",
+        reply_kind="buttons",
+        next_step="main",
+        reply={"body": "Pick", "buttons": [{"id": "a", "title": "A"}]},
+    )
+    make_rule(client, match_kind="contains", pattern="person", reply_kind="handoff", reply={})
+    with in_tenant(org_a):
+        contact = ContactFactory()
+        ChatbotConversation.objects.create(contact=contact, phone_number_id="1", step="main")
+    said = post(client, "/api/v1/chatbot/simulate/", {"text": "MENU"}).json()
+    assert (said["action"], said["step"], said["replies"][0]["type"]) == (
+        "rule",
+        "main",
+        "interactive",
+    )
+    assert post(client, "/api/v1/chatbot/simulate/", {"text": "a person pls"}).json()["takeover"]
+    stop = post(
+        client, "/api/v1/chatbot/simulate/", {"text": "stop", "contact_id": contact.pk}
+    ).json()
+    assert stop["action"] == "opt_out" and stop["opt_out"]
+    nothing = post(client, "/api/v1/chatbot/simulate/", {"text": "??"}).json()
+    assert nothing["action"] == "none" and nothing["replies"] == []
+    with in_tenant(org_a):
+        contact.refresh_from_db()
+        assert contact.opted_out_at is None  # simulated only
+        assert ChatbotConversation.objects.get().step == "main"
+
+
+def test_another_organization_cannot_see_or_touch_the_rules(db, org_a, org_b):
+    rule = make_rule(admin_client(org_a), name="alpha only")
+    other = admin_client(org_b)
+    assert other.get(RULES).json() == []
+    assert other.get(f"{RULES}{rule['id']}/").status_code == 404
+    assert other.delete(f"{RULES}{rule['id']}/").status_code == 404
+    assert (
+        other.patch(
+            f"{RULES}{rule['id']}/", {"name": "x"}, content_type="application/json"
+        ).status_code
+        == 404
+    )
+    with in_tenant(org_a):
+        assert ChatbotRule.objects.get().name == "alpha only"
+    with in_tenant(org_a):
+        contact = ContactFactory()
+    assert (
+        post(
+            other, "/api/v1/chatbot/simulate/", {"text": "hi", "contact_id": contact.pk}
+        ).status_code
+        == 404
+    )
+
+
+def test_the_endpoints_are_in_the_openapi_schema(db, org_a):
+    schema = api_client(org_a).get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    for path in (
+        "rules/",
+        "rules/{id}/",
+        "rules/reorder/",
+        "settings/",
+        "simulate/",
+        "deliveries/",
+        "takeover/release/",
+    ):
+        assert f"/api/v1/chatbot/{path}" in schema["paths"]
+    schemas = schema["components"]["schemas"]
+    assert "external_bot_secret" not in schemas["ChatbotSettings"]["properties"]  # never returned
+    assert "external_bot_secret" in schemas["PatchedChatbotSettingsRequest"]["properties"]
