@@ -91,8 +91,8 @@ TENANT_HOST_CACHE_SECONDS = env.float("TENANT_HOST_CACHE_SECONDS", default=5.0)
 TENANT_HOST_CACHE_MAX_ENTRIES = env.int("TENANT_HOST_CACHE_MAX_ENTRIES", default=1024)
 
 MIDDLEWARE = [
-    # Request counts and latencies by view (django-prometheus), around everything else.
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Request counts and latencies by view (django-prometheus' names), around everything else.
+    "saas_platform.request_metrics.RequestMetricsMiddleware",
     "saas_platform.logs.RequestIdMiddleware",
     # /healthz and /readyz on any Host (probes send the pod IP); before the host checks.
     "tenants.health.HealthProbeMiddleware",
@@ -100,7 +100,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files (the web app's CSS, htmx, Chart.js) from every process, no CDN.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "saas_platform.content_security.DocumentCSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -111,7 +111,6 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Last: turns a locked-out sign-in into the lockout page (django-axes).
     "axes.middleware.AxesMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 TEMPLATES = [
