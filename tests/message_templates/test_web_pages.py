@@ -162,8 +162,12 @@ def test_another_organizations_templates_and_contacts_are_out_of_reach(
     assert sent.status_code == 404
     with in_tenant(org_b):
         assert MessageTemplate.objects.filter(pk=theirs.pk).exists()
-    # Their own admin reaches it.
-    assert _client(tenant_client, org_b).get(f"/templates/{theirs.pk}/edit/").status_code == 200
+    # Their own admin reaches it; name, language and kind of variables are fixed there.
+    edit = _client(tenant_client, org_b).get(f"/templates/{theirs.pk}/edit/")
+    assert edit.status_code == 200
+    assert b'value="their_secret" maxlength="512" readonly' in edit.content
+    assert b'<option value="NAMED" selected>' in edit.content
+    assert b'value="POSITIONAL"' not in edit.content
 
 
 def test_picker_send_refusals_are_shown_and_queue_nothing(org_a, tenant_client) -> None:

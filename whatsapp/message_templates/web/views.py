@@ -137,11 +137,14 @@ def _render_editor(
     return render(request, "message_templates/editor.html", context, status=status)
 
 
-def _fixed_name(form: TemplateEditorForm) -> TemplateEditorForm:
-    """An existing template keeps its name and language: read-only (still posted, so the live
-    review sees them; the submit takes them from the stored template anyway)."""
+def _fixed_name(form: TemplateEditorForm, template: MessageTemplate) -> TemplateEditorForm:
+    """An existing template keeps its name, language and kind of variables (Meta edits neither):
+    read-only, still posted so the live review sees them; the submit takes them from the
+    stored template anyway."""
     for name in ("name", "language"):
         form.fields[name].widget.attrs["readonly"] = True
+    kind = form.fields["parameter_format"]
+    kind.choices = [c for c in kind.choices if c[0] == template.parameter_format]
     return form
 
 
@@ -150,7 +153,8 @@ def _editor_form(request: HttpRequest, template: MessageTemplate | None) -> Temp
         return TemplateEditorForm(request.POST)
     data = request.POST.copy()
     data["name"], data["language"] = template.name, template.language
-    return _fixed_name(TemplateEditorForm(data))
+    data["parameter_format"] = template.parameter_format
+    return _fixed_name(TemplateEditorForm(data), template)
 
 
 def _submit(request: HttpRequest, template: MessageTemplate | None) -> HttpResponse:
@@ -191,7 +195,7 @@ def template_change(request: HttpRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(MessageTemplate, pk=pk)
     if request.method == "POST":
         return _submit(request, template)
-    form = _fixed_name(TemplateEditorForm(initial=form_initial(template)))
+    form = _fixed_name(TemplateEditorForm(initial=form_initial(template)), template)
     return _editor(request, template=template, form=form)
 
 
