@@ -17,6 +17,7 @@ urlpatterns = [
     # The shared inbox and contacts (whatsapp.inbox).
     path("", include("whatsapp.inbox.urls")),
     path("", include("whatsapp.chatbot.web.urls")),
+    path("", include("whatsapp.message_templates.web.urls")),
 ]
 
 handler404 = "whatsapp.api.exceptions.api_not_found"

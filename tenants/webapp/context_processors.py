@@ -16,6 +16,7 @@ APP_NAV: tuple[tuple[str, str, bool], ...] = (
     ("/contacts/", "Contacts", False),
     ("/numbers/", "Numbers", True),
     ("/chatbot/", "Chatbot", False),
+    ("/templates/", "Templates", False),
     ("/settings/", "Settings", True),
 )
 

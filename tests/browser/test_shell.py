@@ -44,7 +44,15 @@ def test_org_host_navigation_keyboard_and_phone_width(web, org_a, new_page) -> N
     assert page.url == web.url(org_a.host, "/")
     nav = page.get_by_role("navigation", name="Main")
     labels = nav.get_by_role("link").all_inner_texts()
-    assert labels == ["Dashboard", "Inbox", "Contacts", "Numbers", "Chatbot", "Settings"]
+    assert labels == [
+        "Dashboard",
+        "Inbox",
+        "Contacts",
+        "Numbers",
+        "Chatbot",
+        "Templates",
+        "Settings",
+    ]
     assert nav.get_by_role("link", name="Dashboard").get_attribute("aria-current") == "page"
     check_page(page, "org-dashboard-shell")
 
