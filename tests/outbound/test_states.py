@@ -10,6 +10,7 @@ nor change a message's state.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -71,7 +72,9 @@ def test_polling_the_detail_follows_queued_to_read_from_real_receipts(
     # sent_at is the `sent` receipt's time (Meta's whole seconds), not the time of the 200.
     assert row.sent_at.microsecond == 0
     assert row.sent_at <= row.delivered_at <= row.read_at
-    assert row.sent_at >= row.accepted_at.replace(microsecond=0)
+    # Meta stamps `sent` by its own clock in whole seconds, possibly before our answer to the
+    # send was processed (accepted_at is our clock when the 200 was settled): close, any order.
+    assert abs(row.sent_at - row.accepted_at) < timedelta(seconds=5)
 
 
 def test_a_message_held_for_quality_assessment_stays_accepted_and_visible(
