@@ -216,6 +216,12 @@ def test_inbox_picker_when_the_window_is_closed(web, sender, sandbox, celery_wor
         conversation = Conversation.objects.get(contact=contact)
     page.goto(web.url(org.host, f"/inbox/{conversation.pk}/"))
     composer = page.locator("#composer")
+    # The picker arrives by an htmx swap; its form listens for the select's change only once
+    # htmx has processed it (a few ms after the swap): choosing before that would be lost.
+    page.wait_for_function(
+        "() => { const f = document.querySelector('#composer form[hx-get]');"
+        " return !!(f && f['htmx-internal-data'] && f['htmx-internal-data'].initHash); }"
+    )
     composer.get_by_label("Template").select_option(label="reopened (en_US)")
     first_name = composer.get_by_label("{{first_name}}")
     first_name.wait_for()
