@@ -33,10 +33,14 @@ def test_rules_crud_and_reorder(db, org_a):
     assert [r["name"] for r in client.get(RULES).json()] == ["first", "second"]
     response = post(client, RULES + "reorder/", {"ids": [second["id"], first["id"]]})
     assert [r["name"] for r in response.json()] == ["second", "first"]
+    template = {"name": "back_soon", "language": "en_US"}
     changed = client.patch(
-        f"{RULES}{first['id']}/", {"pattern": "hello"}, content_type="application/json"
+        f"{RULES}{first['id']}/",
+        {"pattern": "hello", "window_template": template},
+        content_type="application/json",
     )
-    assert changed.status_code == 200 and changed.json()["pattern"] == "hello"
+    assert changed.status_code == 200, changed.content
+    assert (changed.json()["pattern"], changed.json()["window_template"]) == ("hello", template)
     assert client.delete(f"{RULES}{second['id']}/").status_code == 204
     assert [r["name"] for r in client.get(RULES).json()] == ["first"]
 
@@ -57,6 +61,8 @@ def test_rules_crud_and_reorder(db, org_a):
             "reply",
         ),
         ({"reply_kind": "list", "reply": {"body": "x"}}, "reply"),
+        ({"window_template": {"name": "back_soon"}}, "window_template"),
+        ({"window_template": {"name": "Bad Name", "language": "en"}}, "window_template"),
     ],
 )
 def test_unusable_rules_are_refused_with_the_field(db, org_a, fields, field):

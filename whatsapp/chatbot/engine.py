@@ -64,6 +64,8 @@ class Decision:
     takeover: bool = False
     opt_out: bool = False
     call_external_bot: bool = False
+    # The rule's template for a closed 24-hour window (sent instead of its reply).
+    window_template: dict[str, Any] | None = None
     welcomed: bool = False
     away: bool = False
     detail: str = ""
@@ -123,6 +125,7 @@ def _rule_decision(rule: Any, *, action: str) -> Decision:
         step=rule.next_step or "",
         takeover=rule.reply_kind == "handoff",
         call_external_bot=rule.reply_kind == "external_bot",
+        window_template=getattr(rule, "window_template", None) or None,
         detail=rule.name,
     )
 

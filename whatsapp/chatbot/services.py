@@ -6,8 +6,9 @@ one transaction holding the conversation's row lock:
 - a `ChatbotTurn` unique on the inbound wamid is the idempotency key: a message redelivered by
   Meta or replayed by staff finds its turn and gets nothing more;
 - `whatsapp.chatbot.engine.decide` says what to do; its replies are ordinary outbound messages
-  (`whatsapp.services.outbound.message_create`, with an idempotency key per reply), so they go
-  through the one send pipeline, respect the 24-hour window and count in usage.
+  (`whatsapp.chatbot.replies.replies_send`: the one creation path, an idempotency key per
+  reply), so they respect the 24-hour window (a rule's template instead when it is closed) and
+  count in usage; a refused reply is recorded on the turn, never a crash.
 Meta: https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/components
 """
 
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from saas_platform.queue import enqueue_on_commit
 from tenants.crypto import decrypt_secret, encrypt_secret
-from whatsapp.chatbot.engine import Decision, Reply, State, decide
+from whatsapp.chatbot.engine import Decision, State, decide
 from whatsapp.chatbot.matching import Incoming
 from whatsapp.chatbot.models import (
     ChatbotConversation,
@@ -33,15 +34,13 @@ from whatsapp.chatbot.models import (
     ChatbotTurn,
     ExternalBotDelivery,
 )
-from whatsapp.errors import WhatsAppDomainError
+from whatsapp.chatbot.replies import replies_send
 from whatsapp.models import Contact, WhatsAppMessage
-from whatsapp.services.outbound import message_create
 from whatsapp.services.outbound.rules import current_organization
 
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "whatsapp.chatbot.tasks.external_bot_deliver_task"
-REPLY_KEY_PREFIX = "chatbot:"
 
 
 def settings_get() -> ChatbotSettings:
@@ -155,7 +154,13 @@ def _turn_take(*, message: WhatsAppMessage, settings: ChatbotSettings, rules) ->
         detail=decision.detail[:255],
     )
     _decision_apply(decision, conversation=conversation, contact=contact, settings=settings)
-    sent = replies_send(turn=turn, replies=decision.replies, contact=contact, key="r")
+    sent = replies_send(
+        turn=turn,
+        replies=decision.replies,
+        contact=contact,
+        key="r",
+        window_template=decision.window_template,
+    )
     if decision.call_external_bot and settings.external_bot_url:
         delivery = ExternalBotDelivery.objects.create(turn=turn, url=settings.external_bot_url)
         enqueue_on_commit(DELIVER_TASK, args=[delivery.pk])
@@ -188,35 +193,6 @@ def _decision_apply(
     if decision.away:
         conversation.away_sent_at = now
     conversation.save()
-
-
-def replies_send(
-    *, turn: ChatbotTurn, replies: tuple[Reply, ...], contact: Contact, key: str
-) -> int:
-    """Create each reply as an outbound message (one pipeline; idempotency key
-    `chatbot:<wamid>:<key><n>`); a reply the outbound rules refuse (window closed, invalid
-    content) is skipped and named in the turn's detail. Returns how many were created."""
-    created = 0
-    ids = list(turn.reply_ids)
-    for index, reply in enumerate(replies):
-        try:
-            with transaction.atomic():
-                message = message_create(
-                    to=contact.address,
-                    message_type=reply.type,
-                    content=reply.content,
-                    phone_number_id=turn.message.phone_number_id,
-                    idempotency_key=f"{REPLY_KEY_PREFIX}{turn.inbound_wamid}:{key}{index}",
-                )
-        except WhatsAppDomainError as exc:
-            turn.detail = f"{turn.detail} | reply {index} refused: {exc.code}"[-255:]
-            continue
-        ids.append(message.pk)
-        created += 1
-    turn.reply_ids = ids
-    turn.replies = turn.replies + created
-    turn.save(update_fields=["reply_ids", "replies", "detail"])
-    return created
 
 
 def conversation_takeover(*, contact: Contact, phone_number_id: str, reason: str) -> None:

@@ -34,6 +34,7 @@ class ChatbotRuleSerializer(serializers.ModelSerializer):
             "ignore_case",
             "reply_kind",
             "reply",
+            "window_template",
             "next_step",
             "created_at",
             "updated_at",
@@ -55,6 +56,7 @@ class ChatbotRuleSerializer(serializers.ModelSerializer):
             )
         except PatternError as exc:
             raise serializers.ValidationError({"pattern": str(exc)}) from exc
+        _window_template_check(attrs.get("window_template"))
         reply = merged["reply"] or {}
         if not isinstance(reply, dict):
             raise serializers.ValidationError({"reply": "An object."})
@@ -69,18 +71,36 @@ class ChatbotRuleSerializer(serializers.ModelSerializer):
             if not replies:
                 raise serializers.ValidationError({"reply": "This reply sends nothing."})
             for item in replies:
-                try:
-                    message_payload(
-                        recipient=_CHECK_RECIPIENT,
-                        message_type=item.type,
-                        content=item.content,
-                        callback_data="00000000-0000-0000-0000-000000000000",
-                    )
-                except InvalidContentError as exc:
-                    raise serializers.ValidationError(
-                        {"reply": f"{exc.field}: {exc.message}" if exc.field else exc.message}
-                    ) from exc
+                _content_check(item.type, item.content, field="reply")
         return attrs
+
+
+def _content_check(message_type: str, content: dict[str, Any], *, field: str) -> None:
+    """Meta's payload rules for one outbound message (ValidationError on `field`)."""
+    try:
+        message_payload(
+            recipient=_CHECK_RECIPIENT,
+            message_type=message_type,
+            content=content,
+            callback_data="00000000-0000-0000-0000-000000000000",
+        )
+    except InvalidContentError as exc:
+        raise serializers.ValidationError(
+            {field: f"{exc.field}: {exc.message}" if exc.field else exc.message}
+        ) from exc
+
+
+def _window_template_check(template: Any) -> None:
+    if template is None:
+        return
+    if not isinstance(template, dict) or not template.get("name") or not template.get("language"):
+        raise serializers.ValidationError(
+            {"window_template": 'A template object: {"name", "language": {"code"}, ...}.'}
+        )
+    content = {k: v for k, v in template.items() if k in ("name", "language", "components")}
+    if isinstance(content["language"], str):
+        content["language"] = {"code": content["language"]}
+    _content_check("template", content, field="window_template")
 
 
 class RuleOrderSerializer(serializers.Serializer):
