@@ -15,6 +15,7 @@ Meta: https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/component
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -53,6 +54,20 @@ def settings_secret_set(*, settings: ChatbotSettings, secret: str) -> None:
     """Store the external bot's signing secret encrypted, sealed to this organization."""
     owner = str(current_organization().pk)
     settings.external_bot_secret_encrypted = encrypt_secret(secret, owner=owner) if secret else ""
+
+
+@transaction.atomic
+def settings_update(*, settings: ChatbotSettings, data: dict[str, Any]) -> ChatbotSettings:
+    """Save validated settings fields (`data` as the settings serializer validated them); an
+    `external_bot_secret` is stored encrypted ("" removes it), never as given."""
+    data = dict(data)
+    secret = data.pop("external_bot_secret", None)
+    for field, value in data.items():
+        setattr(settings, field, value)
+    if secret is not None:
+        settings_secret_set(settings=settings, secret=secret)
+    settings.save()
+    return settings
 
 
 def settings_secret(settings: ChatbotSettings) -> str:
@@ -246,9 +261,11 @@ def chatbot_simulate(
     contact: Contact | None,
     phone_number_id: str,
     now,
+    step: str | None = None,
 ) -> Decision:
     """What the bot would do with this message, from this contact's current state (a fresh
-    conversation without one). Nothing is written or sent; an external bot is not called."""
+    conversation without one), or in menu `step` when given ("" for none: the simulator
+    walks a menu that way). Nothing is written or sent; an external bot is not called."""
     state = State()
     if contact is not None:
         conversations = ChatbotConversation.objects.filter(contact=contact)
@@ -259,6 +276,8 @@ def chatbot_simulate(
             state = _state(conversation, contact, now)
         else:
             state = State(opted_out=contact.opted_out_at is not None)
+    if step is not None:
+        state = replace(state, step=step, step_expires_at=None)
     return decide(
         incoming=Incoming(type=message_type, text=text, interactive_id=interactive_id),
         phone_number_id=phone_number_id,
