@@ -7,11 +7,15 @@ agent; the external bot's delivery log; another organization's rows never show."
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.browser.conftest import check_page
 from tests.browser.test_shell import sign_in
+from tests.chatbot.conftest import rule, texts, wait_texts, wait_turns
 from tests.conftest import in_tenant
 from tests.factories import (
     ContactFactory,
@@ -19,6 +23,7 @@ from tests.factories import (
     MembershipFactory,
     UserFactory,
 )
+from tests.outbound.conftest import connect
 from whatsapp.chatbot.models import (
     ChatbotConversation,
     ChatbotRule,
@@ -26,9 +31,10 @@ from whatsapp.chatbot.models import (
     ChatbotTurn,
     ExternalBotDelivery,
 )
-from whatsapp.models import WhatsAppMessage
+from whatsapp.models import Conversation, WhatsAppMessage
 
 pytestmark = pytest.mark.integration
+HOUR = timedelta(hours=1)
 
 
 def open_editor(page, web, org, path: str = "/chatbot/rules/new/") -> None:
@@ -298,3 +304,68 @@ def test_another_organizations_rules_are_not_on_the_page(web, org_a, org_b, new_
     assert "Beta secret rule" not in page.content()
     with in_tenant(org_b):
         assert ChatbotRule.objects.filter(pk=other.pk, enabled=True).exists()
+
+
+@pytest.fixture
+def bot_alpha(web, org_a, sandbox, settings, webhook_worker, celery_worker):
+    """Alpha's number connected to the sandbox, with the real webhook and Celery workers."""
+    settings.WHATSAPP_SEND_RETRY_BASE_DELAY = 0.05
+    sender = connect(org_a)
+    sandbox.register_phone_number(sender.phone_number_id, waba_id=f"9{sender.phone_number_id}")
+    return sender
+
+
+def test_an_inbox_reply_takes_over_and_hand_back_releases(
+    web, org_a, bot_alpha, sandbox, new_page
+) -> None:
+    """End to end: the bot answers; an agent's reply in the inbox silences it; "Hand back to
+    the bot" in the inbox lets it answer again."""
+    customer, number = "15557770021", bot_alpha.phone_number_id
+    rule(org_a, pattern="hi", reply={"body": "Bot here."})
+    sandbox.customer_sends_text(number, customer, "hi")
+    assert wait_texts(sandbox, bot_alpha, customer, 1) == ["Bot here."]
+    with in_tenant(org_a):
+        conversation = Conversation.objects.get(contact__wa_id=customer)
+    page = new_page()
+    sign_in(page, web, org_a)
+    page.goto(web.url(org_a.host, f"/inbox/{conversation.pk}/"))
+    card = page.get_by_role("region", name="Chatbot")
+    card.get_by_text("The bot answers this conversation").wait_for()
+    page.get_by_label("Reply", exact=True).fill("Agent Ana here.")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_load_state()
+    card.get_by_text("A person is handling this conversation").wait_for()
+    assert "a team member replied" in card.inner_text()
+    check_page(page, "chatbot-inbox-takeover")
+    sandbox.customer_sends_text(number, customer, "hi")
+    assert wait_turns(org_a, 2)[-1].action == "takeover"
+
+    card.get_by_role("button", name="Hand back to the bot").click()
+    card.get_by_text("The bot answers this conversation").wait_for()
+    sandbox.customer_sends_text(number, customer, "hi")
+    wait_texts(sandbox, bot_alpha, customer, 3)
+    assert texts(sandbox, bot_alpha, customer) == ["Bot here.", "Agent Ana here.", "Bot here."]
+
+
+def test_another_organizations_conversation_cannot_be_handed_back(
+    web, org_a, org_b, new_page
+) -> None:
+    with in_tenant(org_b):
+        contact = ContactFactory()
+        ChatbotConversation.objects.create(
+            contact=contact, phone_number_id="1000", takeover_until=timezone.now() + HOUR
+        )
+    page = new_page()
+    sign_in(page, web, org_a)
+    page.goto(web.url(org_a.host, "/chatbot/"))
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    status = page.evaluate(
+        "([url, token, contact]) => fetch(url, {method: 'POST', headers: {'X-CSRFToken': token},"
+        " body: new URLSearchParams({contact, phone_number_id: '1000'})}).then(r => r.status)",
+        ["/chatbot/takeover/release/", token, str(contact.pk)],
+    )
+    assert status == 404
+    page.goto(web.url(org_a.host, f"/chatbot/takeover/?contact={contact.pk}&phone_number_id=1000"))
+    assert "A person is handling" not in page.content()
+    with in_tenant(org_b):
+        assert ChatbotConversation.objects.get().takeover_until is not None
