@@ -26,7 +26,9 @@ from django.utils import timezone
 
 from saas_platform.queue import enqueue_on_commit
 from tenants.crypto import decrypt_secret, encrypt_secret
+from tenants.services.schedule import schedule_get
 from whatsapp.chatbot.engine import Decision, State, decide
+from whatsapp.chatbot.hours import DAYS
 from whatsapp.chatbot.matching import Incoming
 from whatsapp.chatbot.models import (
     ChatbotConversation,
@@ -83,6 +85,17 @@ def organization_time_zone() -> str:
     return str(getattr(current_organization(), "time_zone", "") or "")
 
 
+def organization_hours() -> dict[str, list[list[str]]]:
+    """The organization's business hours of the web app's settings
+    (`tenants.services.schedule`) in the chatbot's shape, `{"mon": [["09:00", "17:00"]]}`;
+    {} when it has none. The bot uses them when its own settings name no hours."""
+    hours: dict[str, list[list[str]]] = {}
+    for interval in schedule_get(organization=current_organization()):
+        day = hours.setdefault(DAYS[interval.weekday], [])
+        day.append([interval.opens_at.strftime("%H:%M"), interval.closes_at.strftime("%H:%M")])
+    return hours
+
+
 def incoming_of(message: WhatsAppMessage) -> Incoming:
     """The bot's view of a stored inbound message (text, or a button/list reply's id+title)."""
     raw = message.raw or {}
@@ -131,9 +144,10 @@ def chatbot_messages_handle(*, wamids: list[str]) -> str:
         wamid__in=wamids, direction=WhatsAppMessage.Direction.INCOMING
     ).order_by("timestamp", "id")
     rules = list(ChatbotRule.objects.filter(enabled=True).order_by("priority", "id"))
+    org_hours = {} if settings.business_hours else organization_hours()
     turns = replies = skipped = 0
     for message in messages:
-        made = _turn_take(message=message, settings=settings, rules=rules)
+        made = _turn_take(message=message, settings=settings, rules=rules, org_hours=org_hours)
         if made is None:
             skipped += 1
         else:
@@ -143,7 +157,9 @@ def chatbot_messages_handle(*, wamids: list[str]) -> str:
 
 
 @transaction.atomic
-def _turn_take(*, message: WhatsAppMessage, settings: ChatbotSettings, rules) -> int | None:
+def _turn_take(
+    *, message: WhatsAppMessage, settings: ChatbotSettings, rules, org_hours: dict
+) -> int | None:
     # The conversation's lock orders the turns of one conversation; the contact row is not
     # locked (the webhook worker updates it for every message of that customer).
     contact = Contact.objects.get(pk=message.contact_id)
@@ -159,6 +175,7 @@ def _turn_take(*, message: WhatsAppMessage, settings: ChatbotSettings, rules) ->
         state=_state(conversation, contact, now),
         now=now,
         time_zone=organization_time_zone(),
+        org_hours=org_hours,
     )
     turn = ChatbotTurn.objects.create(
         inbound_wamid=message.wamid,
@@ -286,4 +303,5 @@ def chatbot_simulate(
         state=state,
         now=now,
         time_zone=organization_time_zone(),
+        org_hours=organization_hours(),
     )

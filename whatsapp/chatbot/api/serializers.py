@@ -8,12 +8,13 @@ from typing import Any
 
 from rest_framework import serializers
 
+from tenants.models import PhoneNumber
 from whatsapp.chatbot.engine import rule_reply
 from whatsapp.chatbot.hours import HoursError, hours_check
 from whatsapp.chatbot.matching import PatternError, pattern_check
 from whatsapp.chatbot.models import ChatbotRule, ChatbotSettings, ExternalBotDelivery
 from whatsapp.errors import InvalidContentError
-from whatsapp.services.outbound.rules import message_payload
+from whatsapp.services.outbound.rules import current_organization, message_payload
 
 # Any syntactically valid recipient: only the reply's content is being checked.
 _CHECK_RECIPIENT = "15550000000"
@@ -40,6 +41,18 @@ class ChatbotRuleSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate_phone_number_id(self, value: str) -> str:
+        """Blank (every number) or one of this organization's numbers."""
+        organization = current_organization()
+        if (
+            value
+            and not PhoneNumber.objects.filter(
+                organization=organization, phone_number_id=value
+            ).exists()
+        ):
+            raise serializers.ValidationError("Not one of this organization's numbers.")
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         merged = {
