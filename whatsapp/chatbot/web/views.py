@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -199,8 +199,8 @@ def rule_toggle(request: HttpRequest, rule_id: int) -> HttpResponse:
 def rule_move(request: HttpRequest, rule_id: int) -> HttpResponse:
     """Swap the rule with its neighbour (`direction` up or down) in the evaluation order."""
     ids = list(ChatbotRule.objects.order_by("priority", "id").values_list("pk", flat=True))
-    if rule_id not in ids:
-        get_object_or_404(ChatbotRule.objects.none(), pk=rule_id)
+    if rule_id not in ids:  # another organization's id names nothing here
+        raise Http404("No such rule.")
     index = ids.index(rule_id)
     other = index - 1 if request.POST.get("direction") == "up" else index + 1
     if 0 <= other < len(ids):
