@@ -120,9 +120,14 @@ def test_a_menu_built_in_the_browser_answers_in_the_simulator(web, org_a, new_pa
 
     phone = new_page(phone=True)
     sign_in(phone, web, org_a)
-    phone.goto(web.url(org_a.host, "/chatbot/"))
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    check_page(phone, "chatbot-rules-phone")
+    for path, name in (
+        ("/chatbot/", "chatbot-rules-phone"),
+        (f"/chatbot/rules/{menu.pk}/", "chatbot-rule-editor-phone"),
+        ("/chatbot/settings/", "chatbot-settings-phone"),
+    ):
+        phone.goto(web.url(org_a.host, path))
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390, path
+        check_page(phone, name)
 
 
 def test_rules_of_every_kind_order_on_off_and_delete(web, org_a, new_page) -> None:
