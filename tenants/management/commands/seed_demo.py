@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tenants.models import Organization, PhoneNumber
 from tenants.services.onboarding import organization_create
 from tenants.services.routing import phone_number_connect
+from tenants.services.staff_otp import staff_totp_device, totp_secret
 
 DEMO_SLUG = "demo"
 DEMO_ADMIN = ("demo@example.com", "demo-password-123")
@@ -18,6 +19,9 @@ DEMO_NUMBER = {
     "display_number": "+15550000001",
     "access_token": "EAA-sandbox-demo-token",
 }
+# The demo staff user's console second factor: a public secret, like the demo passwords
+# (DEBUG only). `make run` prints it; `manage.py console_totp --email ... --code` shows a code.
+STAFF_TOTP_KEY_HEX = "3132333435363738393031323334353637383930"
 
 
 class Command(BaseCommand):
@@ -41,4 +45,9 @@ class Command(BaseCommand):
             user_model.objects.create_superuser(
                 username=STAFF[0], email=STAFF[0], password=STAFF[1]
             )
+        device = staff_totp_device(
+            user=user_model.objects.get(username=STAFF[0]), key_hex=STAFF_TOTP_KEY_HEX
+        )
+        self.stdout.write(f"Staff console TOTP secret: {totp_secret(device)}")
+        self.stdout.write(f"Staff console TOTP URL:    {device.config_url}")
         self.stdout.write(self.style.SUCCESS("Demo organization ready"))
