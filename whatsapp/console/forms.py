@@ -54,8 +54,13 @@ class TenantFilterForm(forms.Form):
     low_quality = forms.BooleanField(label="Quality below GREEN", required=False)
 
 
-STATE_CHOICES = [("", "Any state"), ("received", "Received (not split yet)")] + [
-    (value, label) for value, label in WebhookChange.State.choices
+STATE_CHOICES = [
+    ("", "Any state"),
+    *WebhookChange.State.choices,
+    # Raw events not split into changes (the event log's other table).
+    ("received", "Event received (not split yet)"),
+    ("malformed", "Event malformed"),
+    ("routing_failed", "Event routing failed"),
 ]
 
 

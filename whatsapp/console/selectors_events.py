@@ -17,9 +17,13 @@ from tenants.models import Organization, PhoneNumber, RawWebhookEvent, WebhookCh
 from whatsapp.webhooks.replay import REPLAYABLE_STATES
 
 PAGE = 50
-# Raw-event states shown when filtering by "received" (not split into changes yet, or kept
-# because they could not be).
-EVENT_STATES = ("received", "malformed")
+# The event log's raw-event "states" (events not split into changes yet, or kept because they
+# could not be): filter value -> RawWebhookEvent.State.
+EVENT_STATES = {
+    "received": RawWebhookEvent.State.RECEIVED,
+    "malformed": RawWebhookEvent.State.MALFORMED,
+    "routing_failed": RawWebhookEvent.State.FAILED,
+}
 
 
 @dataclass(frozen=True)
@@ -61,11 +65,8 @@ def change_page(flt: EventFilter, *, before: int | None = None) -> list[WebhookC
 
 def event_page(flt: EventFilter, *, before: int | None = None) -> list[RawWebhookEvent]:
     """One page of raw events not split into changes (received, malformed, routing failed)."""
-    events = RawWebhookEvent.objects.filter(
-        state__in=[*EVENT_STATES, RawWebhookEvent.State.FAILED]
-    ).defer("body", "headers")
-    if flt.state in EVENT_STATES:
-        events = events.filter(state=flt.state)
+    states = [EVENT_STATES[flt.state]] if flt.state in EVENT_STATES else EVENT_STATES.values()
+    events = RawWebhookEvent.objects.filter(state__in=list(states)).defer("body", "headers")
     if flt.since:
         events = events.filter(received_at__gte=flt.since)
     if flt.until:
