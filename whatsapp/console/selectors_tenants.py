@@ -233,7 +233,8 @@ def tenant_page(*, organization: Organization) -> TenantPage:
 
 
 def _daily_volume(message_model: Any) -> list[dict[str, Any]]:
-    """[{"day": date, "in": n, "out": n}] for the last 14 days (oldest first, empty days 0)."""
+    """[{"day": date, "in": n, "out": n, "in_px", "out_px"}] for the last 14 days (oldest
+    first, empty days 0)."""
     from django.db.models.functions import TruncDate
 
     today = timezone.now().date()
@@ -249,4 +250,14 @@ def _daily_volume(message_model: Any) -> list[dict[str, Any]]:
     for row in rows:
         if row["day"] in volume:
             volume[row["day"]]["in" if row["direction"] == "incoming" else "out"] = row["n"]
-    return [{"day": day, **counts} for day, counts in volume.items()]
+    peak = max([1, *(max(c["in"], c["out"]) for c in volume.values())])
+    return [
+        {
+            "day": day,
+            **counts,
+            # Bar heights in pixels (60 for the busiest day), so the template only draws.
+            "in_px": round(60 * counts["in"] / peak),
+            "out_px": round(60 * counts["out"] / peak),
+        }
+        for day, counts in volume.items()
+    ]
