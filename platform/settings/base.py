@@ -181,6 +181,8 @@ LOGIN_URL = "/login/"
 # check after their password. Always with DEBUG off; in development only when this says so, or
 # when the staff user has a TOTP device (the demo's has one: `make run` prints its secret).
 CONSOLE_OTP_REQUIRED = True if not DEBUG else env.bool("CONSOLE_OTP_REQUIRED", default=False)
+# The console's tenant list keeps each organization's message counts this long (per process).
+CONSOLE_MESSAGE_COUNTS_SECONDS = env.float("CONSOLE_MESSAGE_COUNTS_SECONDS", default=60.0)
 # The issuer name authenticator apps show next to the account.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="WhatsApp SaaS console")
 LOGIN_REDIRECT_URL = "/"

@@ -12,6 +12,14 @@ class Migration(migrations.Migration):
 
     operations = [
         AddIndexConcurrently(
+            model_name="rawwebhookevent",
+            index=models.Index(
+                condition=models.Q(("state__in", ["malformed", "failed"])),
+                fields=["id"],
+                name="webhook_event_unsplit_idx",
+            ),
+        ),
+        AddIndexConcurrently(
             model_name="webhookchange",
             index=models.Index(fields=["organization", "-id"], name="webhook_change_org_recent_idx"),
         ),
