@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -22,4 +23,13 @@ def console_render(
         {"path": path, "label": label, "active": request.path.startswith(path)}
         for path, label in NAV
     ]
-    return render(request, template, {**context, "app_nav": nav}, status=status)
+    return render(
+        request,
+        template,
+        {
+            **context,
+            "app_nav": nav,
+            "max_attempts": settings.WHATSAPP_WEBHOOK_MAX_ATTEMPTS,
+        },
+        status=status,
+    )
