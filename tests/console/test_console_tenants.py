@@ -151,3 +151,20 @@ def test_suspend_refuses_get_changes_and_missing_csrf(staff_user, org_a):
         Client(HTTP_HOST=settings.BASE_DOMAIN).get("/console/tenants/alpha/suspend/").status_code
         == 302
     )
+
+
+def test_staff_creates_an_organization_through_onboarding(console):
+    response = console.post(
+        "/console/tenants/new/",
+        {"name": "Gamma Shop", "slug": "gamma-shop", "admin_email": "Owner@Gamma.test"},
+    )
+    assert response.status_code == 302
+    organization = Organization.objects.get(slug="gamma-shop")
+    assert organization.memberships.get().user.username == "owner@gamma.test"
+    entry = AuditEntry.objects.get(action="organization.created")
+    assert entry.org_slug == "gamma-shop" and entry.actor_label == "ops@platform.test"
+    taken = console.post(
+        "/console/tenants/new/",
+        {"name": "Again", "slug": "gamma-shop", "admin_email": "x@gamma.test"},
+    )
+    assert taken.status_code == 400 and "already exists" in taken.content.decode()

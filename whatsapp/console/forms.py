@@ -37,6 +37,12 @@ class SuspendForm(ReasonForm):
     field_order = ["category", "reason", "confirm"]
 
 
+class CreateOrganizationForm(forms.Form):
+    name = forms.CharField(label="Organization name", max_length=200)
+    slug = forms.CharField(label="Address (slug)", max_length=40)
+    admin_email = forms.EmailField(label="First admin's email")
+
+
 class TenantFilterForm(forms.Form):
     STATUS_CHOICES = [("", "Any status"), ("active", "Active"), ("suspended", "Suspended")]
     q = forms.CharField(label="Search", required=False, max_length=100)

@@ -5,6 +5,7 @@ none of them reads out or changes an organization's token, only its state."""
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,11 +15,31 @@ from django_tenants.utils import schema_context
 from tenants.errors import CredentialInvalidError, CredentialMissingError
 from tenants.models import Organization, OrganizationSuspension, RawWebhookEvent, WebhookChange
 from tenants.services.audit import audit_record
+from tenants.services.onboarding import organization_create
 from tenants.services.suspension import organization_reactivate, organization_suspend
 from whatsapp.numbers.models import NumberCheckup
 from whatsapp.numbers.services.doctor import number_checkup
 from whatsapp.services.meta_access import access_token_refresh
 from whatsapp.webhooks.replay import REPLAYABLE_STATES, ReplayResult, webhook_replay
+
+
+def tenant_create(*, actor: Any, name: str, slug: str, admin_email: str) -> Organization:
+    """Create an organization through the onboarding service (schema, host, first admin) and
+    audit it. A new admin gets a random password nobody sees: they choose theirs through the
+    public host's password reset. Raises OnboardingError."""
+    organization = organization_create(
+        slug=slug.strip().lower(),
+        name=name,
+        admin_email=admin_email,
+        admin_password=secrets.token_urlsafe(32),
+    )
+    audit_record(
+        actor=actor,
+        action="organization.created",
+        organization=organization,
+        details={"admin_email": admin_email.strip().lower()},
+    )
+    return organization
 
 
 def tenant_suspend(

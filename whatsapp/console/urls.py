@@ -12,6 +12,7 @@ urlpatterns = [
     path("verify/", views_auth.console_verify, name="console-verify"),
     path("logout/", views_auth.console_logout, name="console-logout"),
     path("tenants/", views_tenants.tenants, name="console-tenants"),
+    path("tenants/new/", views_tenants.tenant_new, name="console-tenant-new"),
     path("tenants/<slug:slug>/", views_tenants.tenant_detail, name="console-tenant"),
     path(
         "tenants/<slug:slug>/suspend/",

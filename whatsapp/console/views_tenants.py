@@ -8,13 +8,19 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tenants.errors import SuspensionError
+from tenants.errors import OnboardingError, SuspensionError
 from tenants.models import Organization, PhoneNumber
 from whatsapp.console.access import staff_required
-from whatsapp.console.forms import ReasonForm, SuspendForm, TenantFilterForm
+from whatsapp.console.forms import (
+    CreateOrganizationForm,
+    ReasonForm,
+    SuspendForm,
+    TenantFilterForm,
+)
 from whatsapp.console.pages import console_render
 from whatsapp.console.selectors_tenants import tenant_list, tenant_message_counts, tenant_page
 from whatsapp.console.services import (
+    tenant_create,
     tenant_number_check,
     tenant_reactivate,
     tenant_suspend,
@@ -55,6 +61,28 @@ def tenants(request: HttpRequest) -> HttpResponse:
 
 def _organization(slug: str) -> Organization:
     return get_object_or_404(Organization.objects.exclude(schema_name="public"), slug=slug)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def tenant_new(request: HttpRequest) -> HttpResponse:
+    """Create an organization (the onboarding service, as signup does)."""
+    form = CreateOrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            organization = tenant_create(actor=request.user, **form.cleaned_data)
+        except OnboardingError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                f"{organization.name} is ready. Its admin sets a password through "
+                "“Forgot your password” on the sign-in page.",
+            )
+            return HttpResponseRedirect(f"/console/tenants/{organization.slug}/")
+    return console_render(
+        request, "console/tenant_new.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 @staff_required
