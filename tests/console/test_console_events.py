@@ -74,11 +74,13 @@ def test_body_redacted_until_revealed_with_a_reason_and_audited(console, org_a):
 
     refused = console.post(f"/console/events/{event.pk}/", {"reason": "ticket 42"})
     assert refused.status_code == 400 and SECRET_TEXT not in refused.content.decode()
-    assert not AuditEntry.objects.filter(action="webhook.body_revealed").exists()
+    assert not AuditEntry.objects.filter(
+        action="webhook.body_revealed", actor_label="ops@platform.test"
+    ).exists()
 
     shown = console.post(f"/console/events/{event.pk}/", {"reason": "ticket 42", "confirm": "on"})
     assert SECRET_TEXT in shown.content.decode()
-    entry = AuditEntry.objects.get(action="webhook.body_revealed")
+    entry = AuditEntry.objects.get(action="webhook.body_revealed", actor_label="ops@platform.test")
     assert entry.reason == "ticket 42"
     assert entry.org_slug == "alpha"
     assert entry.details == {"event_id": event.pk}
@@ -116,7 +118,7 @@ def test_replay_filtered_set_shows_a_dry_run_count_first(console, org_a, org_b):
     ) == {("pending", 0)}
     other.refresh_from_db()
     assert other.state == "failed"
-    entry = AuditEntry.objects.get(action="webhook.replayed")
+    entry = AuditEntry.objects.get(action="webhook.replayed", actor_label="ops@platform.test")
     assert entry.details["requeued"] == 3 and entry.reason == "bug fixed"
 
 

@@ -161,7 +161,7 @@ def test_staff_creates_an_organization_through_onboarding(console):
     assert response.status_code == 302
     organization = Organization.objects.get(slug="gamma-shop")
     assert organization.memberships.get().user.username == "owner@gamma.test"
-    entry = AuditEntry.objects.get(action="organization.created")
+    entry = AuditEntry.objects.get(action="organization.created", org_slug="gamma-shop")
     assert entry.org_slug == "gamma-shop" and entry.actor_label == "ops@platform.test"
     taken = console.post(
         "/console/tenants/new/",
