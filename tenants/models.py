@@ -175,7 +175,7 @@ class RawWebhookEvent(models.Model):
             ),
             # The console's event log of events kept unsplit (a small share of all events).
             models.Index(
-                fields=["id"],
+                fields=["state", "id"],
                 name="webhook_event_unsplit_idx",
                 condition=models.Q(state__in=["malformed", "failed"]),
             ),

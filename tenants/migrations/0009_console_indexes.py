@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             model_name="rawwebhookevent",
             index=models.Index(
                 condition=models.Q(("state__in", ["malformed", "failed"])),
-                fields=["id"],
+                fields=["state", "id"],
                 name="webhook_event_unsplit_idx",
             ),
         ),
