@@ -156,8 +156,10 @@ def test_unroutable_list_offers_replay_once_the_number_is_connected(console, org
 
 def test_health_and_audit_pages(console, org_a):
     WebhookChangeFactory(organization=org_a.organization, state="pending")
+    WebhookChangeFactory(organization=org_a.organization, state="failed", attempts=5)
     page = console.get("/console/health/").content.decode()
     assert "Oldest unprocessed change" in page and 'hx-trigger="every' in page
+    assert '<a href="/console/events/?state=failed">1</a>' in page
     panel = console.get("/console/health/", HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in panel and "Celery queues" in panel
     console.post(

@@ -151,8 +151,9 @@ def pipeline_health() -> PipelineHealth:
     health.last_processed_at = last
     health.workers = _workers()
     health.backlog, health.failed_sends_hour = _outbound(hour_ago)
+    # Changes received in the last hour that failed (a failure leaves `processed_at` empty).
     health.failed_changes_hour = WebhookChange.objects.filter(
-        state=WebhookChange.State.FAILED, processed_at__gte=hour_ago
+        state=WebhookChange.State.FAILED, created_at__gte=hour_ago
     ).count()
     health.halted_tokens = list(
         Credential.objects.filter(state=Credential.State.INVALID)
