@@ -13,6 +13,8 @@ urlpatterns = [
     path("webhooks/", include("whatsapp.webhooks.urls")),
     path("", include("tenants.health_urls")),
     path("", include("tenants.portal.urls")),
+    # The superadmin console (platform staff with a second factor).
+    path("console/", include("whatsapp.console.urls")),
     path("admin/", admin.site.urls),
     # For the Prometheus scraper only (METRICS_TOKEN or METRICS_ALLOWED_NETWORKS).
     path("metrics", metrics_view, name="metrics"),

@@ -30,3 +30,7 @@ class HandoffError(Exception):
 
 class OffboardingError(Exception):
     """An organization's deletion cannot be requested, cancelled or finished (user-facing)."""
+
+
+class SuspensionError(Exception):
+    """An organization cannot be suspended or reactivated as asked (message is user-facing)."""

@@ -55,6 +55,9 @@ SHARED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    # Staff's second factor on the superadmin console (TOTP devices live in the public schema).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 TENANT_APPS = [
     "whatsapp",
@@ -106,6 +109,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.middleware.TenantMembershipMiddleware",
+    # `request.user.is_verified()`: the session passed a TOTP check (whatsapp/console).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -172,6 +177,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/login/"
+# The superadmin console (/console/ on the public host, whatsapp/console): staff must pass a TOTP
+# check after their password. Always with DEBUG off; in development only when this says so, or
+# when the staff user has a TOTP device (the demo's has one: `make run` prints its secret).
+CONSOLE_OTP_REQUIRED = True if not DEBUG else env.bool("CONSOLE_OTP_REQUIRED", default=False)
+# The console's tenant list keeps each organization's message counts this long (per process).
+CONSOLE_MESSAGE_COUNTS_SECONDS = env.float("CONSOLE_MESSAGE_COUNTS_SECONDS", default=60.0)
+# The issuer name authenticator apps show next to the account.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="WhatsApp SaaS console")
 LOGIN_REDIRECT_URL = "/"
 
 # E-mail (invitations, password reset): printed to the console unless EMAIL_URL names an SMTP
