@@ -168,3 +168,45 @@ def test_staff_creates_an_organization_through_onboarding(console):
         {"name": "Again", "slug": "gamma-shop", "admin_email": "x@gamma.test"},
     )
     assert taken.status_code == 400 and "already exists" in taken.content.decode()
+
+
+def test_staff_schedules_and_cancels_a_deletion_with_confirmation(console, org_a, org_b):
+    """Offboarding from the console: confirmation first, then suspended + scheduled + audited;
+    cancelling restores the organization. Another organization is untouched."""
+    from tenants.models import OrganizationDeletion
+
+    page = console.get("/console/tenants/alpha/delete/")
+    assert page.status_code == 200 and "dropped for good" in page.content.decode()
+    response = console.post("/console/tenants/alpha/delete/", {"reason": "contract ended"})
+    assert response.status_code == 400  # no confirmation box: nothing happens
+    assert not OrganizationDeletion.objects.filter(org_id=org_a.organization.org_id).exists()
+
+    response = console.post(
+        "/console/tenants/alpha/delete/", {"reason": "contract ended", "confirm": "on"}
+    )
+    assert response.status_code == 302
+    deletion = OrganizationDeletion.objects.get(org_id=org_a.organization.org_id)
+    assert deletion.state == OrganizationDeletion.State.SCHEDULED
+    assert deletion.scheduled_for > timezone.now() + timedelta(days=1)
+    org_a.organization.refresh_from_db()
+    assert org_a.organization.status == "suspended"
+    org_b.organization.refresh_from_db()
+    assert org_b.organization.is_active
+    page = console.get("/console/tenants/alpha/").content.decode()
+    assert "Deletion scheduled" in page and "contract ended" in page
+    # A second request is refused with the reason, not a second deletion.
+    again = console.post("/console/tenants/alpha/delete/", {"reason": "again", "confirm": "on"})
+    assert again.status_code == 400 and "already scheduled" in again.content.decode()
+
+    response = console.post(
+        "/console/tenants/alpha/delete/cancel/", {"reason": "they renewed", "confirm": "on"}
+    )
+    assert response.status_code == 302
+    deletion.refresh_from_db()
+    assert deletion.state == OrganizationDeletion.State.CANCELLED
+    org_a.organization.refresh_from_db()
+    assert org_a.organization.is_active
+    actions = set(
+        AuditEntry.objects.filter(org_id=org_a.organization.org_id).values_list("action", flat=True)
+    )
+    assert {"organization.deletion_requested", "organization.deletion_cancelled"} <= actions

@@ -25,6 +25,16 @@ urlpatterns = [
         name="console-tenant-reactivate",
     ),
     path(
+        "tenants/<slug:slug>/delete/",
+        views_tenants.tenant_delete_view,
+        name="console-tenant-delete",
+    ),
+    path(
+        "tenants/<slug:slug>/delete/cancel/",
+        views_tenants.tenant_delete_cancel_view,
+        name="console-tenant-delete-cancel",
+    ),
+    path(
         "tenants/<slug:slug>/token/refresh/",
         views_tenants.tenant_token_refresh_view,
         name="console-tenant-token-refresh",

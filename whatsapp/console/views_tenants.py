@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tenants.errors import OnboardingError, SuspensionError
-from tenants.models import Organization, PhoneNumber
+from tenants.errors import OffboardingError, OnboardingError, SuspensionError
+from tenants.models import Organization, OrganizationDeletion, PhoneNumber
+from tenants.services.offboarding import organization_delete, organization_delete_cancel
 from whatsapp.console.access import staff_required
 from whatsapp.console.forms import (
     CreateOrganizationForm,
@@ -96,8 +98,71 @@ def tenant_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "data": tenant_page(organization=organization),
             "suspend_form": SuspendForm(),
             "reactivate_form": ReasonForm(),
+            "deletion": _scheduled_deletion(organization),
         },
     )
+
+
+def _scheduled_deletion(organization: Organization) -> OrganizationDeletion | None:
+    return OrganizationDeletion.objects.filter(
+        org_id=organization.org_id, state=OrganizationDeletion.State.SCHEDULED
+    ).first()
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def tenant_delete_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """GET: the confirmation page; POST: schedule the organization's deletion (reason,
+    confirm): suspended now, its export built, everything dropped after the grace period
+    (tenants.services.offboarding)."""
+    organization = _organization(slug)
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deletion = organization_delete(
+                organization=organization, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except OffboardingError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                f"{organization.name} is suspended and will be deleted on "
+                f"{deletion.scheduled_for:%Y-%m-%d %H:%M} UTC; its export is being built.",
+            )
+            return HttpResponseRedirect(f"/console/tenants/{slug}/")
+    return _confirm(
+        request,
+        form,
+        organization,
+        verb="Delete",
+        explain=f"It is suspended at once and its data exported for its admins to download; "
+        f"after {settings.TENANT_DELETION_GRACE_DAYS} days its schema, media and rows are "
+        "dropped for good. Until then the deletion can be cancelled.",
+    )
+
+
+@staff_required
+@require_POST
+def tenant_delete_cancel_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """Cancel a scheduled deletion (the organization gets its previous status back)."""
+    organization = _organization(slug)
+    deletion = _scheduled_deletion(organization)
+    form = ReasonForm(request.POST)
+    if deletion is None:
+        messages.error(request, "No deletion of this organization is scheduled.")
+    elif not form.is_valid():
+        messages.error(request, "Give a reason and tick the confirmation to cancel the deletion.")
+    else:
+        try:
+            organization_delete_cancel(
+                deletion=deletion, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except OffboardingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"The deletion of {organization.name} is cancelled.")
+    return HttpResponseRedirect(f"/console/tenants/{slug}/")
 
 
 def _confirm(request, form, organization: Organization, *, verb: str, explain: str):
