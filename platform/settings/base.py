@@ -390,6 +390,10 @@ WHATSAPP_WEBHOOK_RETRY_MAX_DELAY = env.float("WHATSAPP_WEBHOOK_RETRY_MAX_DELAY",
 # waits for a NOTIFY before polling anyway (the fallback if a notification is missed).
 WHATSAPP_WEBHOOK_BATCH_SIZE = env.int("WHATSAPP_WEBHOOK_BATCH_SIZE", default=100)
 WHATSAPP_WEBHOOK_POLL_SECONDS = env.float("WHATSAPP_WEBHOOK_POLL_SECONDS", default=1.0)
+# After a batch that was not full, the worker lingers this long before claiming again, so the
+# next batch gathers more events: a batch's fixed cost (claim, schema switches, per-tenant
+# statements) is shared by more messages, at the price of this much latency. 0 disables it.
+WHATSAPP_WEBHOOK_LINGER_SECONDS = env.float("WHATSAPP_WEBHOOK_LINGER_SECONDS", default=0.02)
 # Dispatch by the change's `field`: the one registry of webhook handlers (dotted paths, resolved
 # at call time; contract in whatsapp/webhooks/handlers.py). A field without an entry is kept as
 # `no_handler` and replayed once a handler is registered.
