@@ -12,8 +12,8 @@ from typing import Any
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from tests.conftest import OrgFixture
-from tests.outbound.conftest import NUMBER_IDS, connect
+from tests.conftest import OrgFixture, wait_for
+from tests.outbound.conftest import NUMBER_IDS, accepted_sends, connect
 from whatsapp.message_templates.models import MessageTemplate
 from whatsapp.models import Contact, ContactTag
 
@@ -94,3 +94,45 @@ def tagged_contacts(
         )
         ContactTag.objects.bulk_create([ContactTag(contact=c, name=tag) for c in contacts])
     return contacts
+
+
+def planned_campaign(org: OrgFixture, *, name: str = "Spring", **fields: Any):
+    """A campaign to the `vip` tag with the `promo` template, planned (inside `acting_as`)."""
+    from whatsapp.campaigns.services.planning import campaign_create, campaign_plan
+
+    definition = {
+        "name": name,
+        "template_name": "promo",
+        "template_language": "en_US",
+        "audience": {"tags": ["vip"]},
+        "variables": {"code": {"column": "code", "fallback": "C-1"}},
+    }
+    with acting_as(org):
+        campaign = campaign_create(**(definition | fields))
+        return campaign_plan(campaign_id=campaign.pk)
+
+
+def campaign_state(org: OrgFixture, campaign_id: int):
+    from whatsapp.campaigns.models import Campaign
+
+    with acting_as(org):
+        return Campaign.objects.get(pk=campaign_id)
+
+
+def wait_state(org: OrgFixture, campaign_id: int, *states: str, timeout: float = 30.0):
+    """Wait until the campaign is in one of `states`; returns it."""
+
+    def reached():
+        campaign = campaign_state(org, campaign_id)
+        return campaign if campaign.state in states else None
+
+    return wait_for(reached, timeout=timeout, interval=0.1)
+
+
+def sends_by_recipient(sandbox: Any, phone_number_id: str) -> dict[str, int]:
+    """How many accepted template sends the sandbox recorded per recipient."""
+    counts: dict[str, int] = {}
+    for entry in accepted_sends(sandbox, phone_number_id):
+        to = entry["body"].get("to") or entry["body"].get("recipient")
+        counts[to] = counts.get(to, 0) + 1
+    return counts

@@ -14,9 +14,9 @@ Pacing: the dispatcher (`campaign_dispatch`, a task every `CAMPAIGN_TICK_SECONDS
 share kept for live conversations, split between the campaigns running on the number), so the
 shared per-number limiter (`whatsapp.services.ratelimit`) is never starved and never flooded,
 several campaigns on a number advance together, and pause is immediate: the messages still
-`queued` and never tried are withdrawn (deleted, their recipients `pending` again) in the
-pause's transaction; a send task that claimed one first sends it, one that comes later finds
-nothing to claim.
+`queued` and never tried are held in the pause's transaction (`_hold_unsent`); only sends a
+task already claimed still leave. Resume releases them, cancel fails them
+(`campaign_cancelled`: never sent).
 
 Auto-pause (reason kept on the campaign): the stored template PAUSED or DISABLED (status
 webhook, see `hooks`) or a recent 132015/132016; the number's quality RED; a spike of 131049
@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -69,6 +69,8 @@ TEMPLATE_REASONS = frozenset({"template_paused", "template_disabled", "template_
 SPIKE_WINDOW = 200  # last dispatched recipients looked at
 SPIKE_MIN = 10  # ... of which at least this many, and SPIKE_SHARE of them, hit one code
 SPIKE_SHARE = 0.2
+# A paused campaign's unsent messages wait with this `next_attempt_at` (see `_hold_unsent`).
+HOLD_UNTIL = datetime(2999, 1, 1, tzinfo=UTC)
 
 
 def _tick() -> float:
@@ -152,35 +154,71 @@ def campaign_start(*, campaign_id: int) -> Campaign:
     return campaign
 
 
-def _withdraw_unsent(campaign: Campaign) -> int:
-    """Delete the campaign's messages still `queued` and never tried, and make their
-    recipients `pending` again; returns how many. A sending task claims with
-    `UPDATE ... WHERE status = 'queued'`: whichever statement locks a row first wins, so a
-    message is either withdrawn or sent, never both."""
+def _held(
+    campaign: Campaign, *, assignments: str, values: list, condition: str, bound: datetime
+) -> list[int]:
+    """UPDATE the campaign's never-tried `queued` messages matching `condition` (over the
+    bound `%(bound)s`) with `assignments` (over `values`); returns their ids."""
     recipients = CampaignRecipient._meta.db_table
     messages = WhatsAppMessage._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {messages} m USING {recipients} r "  # noqa: S608 - our table names
+            f"UPDATE {messages} m SET {assignments}, updated_at = now() FROM {recipients} r "  # noqa: S608 - our tables and fixed SQL
             "WHERE r.campaign_id = %s AND r.message_id = m.id AND m.status = %s "
-            "AND m.attempts = 0 RETURNING m.id",
-            [campaign.pk, MStatus.QUEUED],
+            f"AND m.attempts = 0 AND {condition} RETURNING m.id",
+            [*values, campaign.pk, MStatus.QUEUED, bound],
         )
-        ids = [row[0] for row in cursor.fetchall()]
-    if ids:
-        CampaignRecipient.objects.filter(message_id__in=ids).update(
-            state=RState.PENDING, message=None, dispatched_at=None
-        )
-    return len(ids)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _hold_unsent(campaign: Campaign) -> int:
+    """Hold the campaign's messages still `queued` and never tried (their `next_attempt_at`
+    far ahead: no sender loads them, the sweeper never finds them due). A sending task that
+    loaded one before may still claim it (`UPDATE ... WHERE status = 'queued'`) and send it:
+    a message is held or sent, never both, and nothing waits beyond the sends in hand."""
+    held = _held(
+        campaign,
+        assignments="next_attempt_at = %s",
+        values=[HOLD_UNTIL],
+        condition="(m.next_attempt_at IS NULL OR m.next_attempt_at < %s)",
+        bound=HOLD_UNTIL,
+    )
+    return len(held)
+
+
+def _release_held(campaign: Campaign) -> None:
+    ids = _held(
+        campaign,
+        assignments="next_attempt_at = NULL",
+        values=[],
+        condition="m.next_attempt_at >= %s",
+        bound=HOLD_UNTIL,
+    )
+    messages_enqueue(message_ids=ids)
+
+
+def _fail_held(campaign: Campaign) -> None:
+    _held(
+        campaign,
+        assignments="status = %s, failure_reason = %s, failed_at = now(), "
+        "next_attempt_at = NULL, error_message = %s",
+        values=[
+            MStatus.FAILED,
+            "campaign_cancelled",
+            "The campaign was cancelled before this message was sent.",
+        ],
+        condition="m.next_attempt_at >= %s",
+        bound=HOLD_UNTIL,
+    )
 
 
 def _pause(campaign: Campaign, *, reason: str, detail: str) -> None:
     campaign.state = State.PAUSED
     campaign.pause_reason = reason
     campaign.pause_detail = detail
-    withdrawn = _withdraw_unsent(campaign)
+    held = _hold_unsent(campaign)
     campaign.save()
-    logger.info("campaign paused: id=%s reason=%s withdrawn=%s", campaign.pk, reason, withdrawn)
+    logger.info("campaign paused: id=%s reason=%s held=%s", campaign.pk, reason, held)
 
 
 @transaction.atomic
@@ -216,6 +254,7 @@ def campaign_resume(*, campaign_id: int, only_reasons: Iterable[str] | None = No
     campaign.pause_reason = campaign.pause_detail = ""
     campaign.dispatched_at = None
     campaign.save()
+    _release_held(campaign)
     _dispatch_soon(campaign)
     return campaign
 
@@ -229,7 +268,8 @@ def campaign_cancel(*, campaign_id: int) -> Campaign:
         return campaign
     if campaign.state == State.COMPLETED:
         raise CampaignStateError("A completed campaign cannot be cancelled.")
-    _withdraw_unsent(campaign)
+    _hold_unsent(campaign)
+    _fail_held(campaign)
     CampaignRecipient.objects.filter(campaign=campaign, state=RState.PENDING).update(
         state=RState.SKIPPED, skip_reason="cancelled"
     )
