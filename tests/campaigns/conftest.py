@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -136,3 +137,16 @@ def sends_by_recipient(sandbox: Any, phone_number_id: str) -> dict[str, int]:
         to = entry["body"].get("to") or entry["body"].get("recipient")
         counts[to] = counts.get(to, 0) + 1
     return counts
+
+
+@pytest.fixture
+def ready(live_db, org_a, sandbox, settings, celery_worker) -> str:
+    """org_a's number (80/s) with the `promo` template at the sandbox and stored; committed
+    rows, the session's worker, dispatcher ticks every 0.3 s. Returns the number's id."""
+    settings.WHATSAPP_SEND_RETRY_BASE_DELAY = 0.05
+    settings.WHATSAPP_SEND_RETRY_MAX_DELAY = 0.5
+    settings.CAMPAIGN_TICK_SECONDS = 0.3
+    number_id = number(org_a)
+    sandbox_template(sandbox, org_a)
+    stored_template(org_a)
+    return number_id

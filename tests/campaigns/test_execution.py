@@ -10,11 +10,8 @@ import pytest
 from tests.campaigns.conftest import (
     acting_as,
     campaign_state,
-    number,
     planned_campaign,
-    sandbox_template,
     sends_by_recipient,
-    stored_template,
     tagged_contacts,
     wait_state,
 )
@@ -30,18 +27,6 @@ from whatsapp.campaigns.services.execution import (
 from whatsapp.campaigns.services.progress import campaign_counts, campaign_failures
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def ready(live_db, org_a, sandbox, settings, celery_worker):
-    """org_a's number (80/s) with the `promo` template at the sandbox and stored."""
-    settings.WHATSAPP_SEND_RETRY_BASE_DELAY = 0.05
-    settings.WHATSAPP_SEND_RETRY_MAX_DELAY = 0.5
-    settings.CAMPAIGN_TICK_SECONDS = 0.3
-    number_id = number(org_a)
-    sandbox_template(sandbox, org_a)
-    stored_template(org_a)
-    return number_id
 
 
 def test_campaign_sends_each_recipient_once_with_its_frozen_variables(ready, org_a, sandbox):

@@ -53,6 +53,8 @@ class Campaign(models.Model):
     plan = models.JSONField(default=dict, blank=True, help_text="The stored flight plan")
     planned_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Last resume: Meta's refusals before it do not pause the campaign again.
+    resumed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     # The dispatcher's last run: a second chain finding it recent stops (one feeder per campaign).

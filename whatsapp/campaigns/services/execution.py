@@ -253,6 +253,7 @@ def campaign_resume(*, campaign_id: int, only_reasons: Iterable[str] | None = No
     campaign.state = State.SCHEDULED if future else State.RUNNING
     campaign.pause_reason = campaign.pause_detail = ""
     campaign.dispatched_at = None
+    campaign.resumed_at = now
     campaign.save()
     _release_held(campaign)
     _dispatch_soon(campaign)
@@ -353,8 +354,11 @@ def _health(campaign: Campaign, number: PhoneNumber) -> tuple[str, str] | None:
         return "template_unavailable", f"The template's status is {template.status}."
     if (number.quality_rating or "").upper() == "RED":
         return "quality_red", "The number's quality rating dropped to RED (low)."
+    since = campaign.resumed_at or campaign.started_at or campaign.created_at
     recent = list(
-        CampaignRecipient.objects.filter(campaign=campaign, state=RState.QUEUED)
+        CampaignRecipient.objects.filter(
+            campaign=campaign, state=RState.QUEUED, message__updated_at__gte=since
+        )
         .order_by("-id")
         .values_list("message__error_code", flat=True)[:SPIKE_WINDOW]
     )

@@ -2,7 +2,7 @@
 the `message_template_status_update` handler in whatsapp.message_templates): a template that
 Meta paused or disabled pauses every running campaign sending it; APPROVED after a pause
 (Meta's UNPAUSE) or REINSTATED resumes the campaigns that the template had paused (not those a
-person paused). https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates/template-pausing
+person paused) and sends again to the recipients Meta refused with 132015 meanwhile. https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates/template-pausing
 """
 
 from __future__ import annotations
@@ -15,17 +15,18 @@ from whatsapp.campaigns.services.execution import (
     TEMPLATE_REASONS,
     campaign_pause,
     campaign_resume,
+    campaign_retry,
 )
-from whatsapp.services.outbound.rules import current_organization
 
 PAUSING = {"PAUSED": "template_paused", "DISABLED": "template_disabled"}
 RESUMING = frozenset({"APPROVED", "REINSTATED"})
 
 
 def _campaigns(template: Any):
-    numbers = PhoneNumber.objects.filter(
-        organization=current_organization(), waba_id=template.waba_id
-    ).values_list("phone_number_id", flat=True)
+    # This schema's campaigns only name this organization's numbers (ids are unique).
+    numbers = PhoneNumber.objects.filter(waba_id=template.waba_id).values_list(
+        "phone_number_id", flat=True
+    )
     return Campaign.objects.filter(
         phone_number_id__in=list(numbers),
         template_name=template.name,
@@ -52,3 +53,6 @@ def template_status_hook(*, template: Any, status: str, previous: str = "") -> N
         )
         for campaign_id in paused.values_list("pk", flat=True):
             campaign_resume(campaign_id=campaign_id, only_reasons=TEMPLATE_REASONS)
+            # Sends Meta refused while the template was paused (the webhook can arrive after
+            # the first refusals) go again: the pause, not the recipient, failed them.
+            campaign_retry(campaign_id=campaign_id, codes=[132015])
