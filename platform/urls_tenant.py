@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("whatsapp.inbox.urls")),
     path("", include("whatsapp.chatbot.web.urls")),
     path("", include("whatsapp.message_templates.web.urls")),
+    path("", include("whatsapp.campaigns.web.urls")),
 ]
 
 handler404 = "whatsapp.api.exceptions.api_not_found"

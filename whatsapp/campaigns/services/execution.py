@@ -37,6 +37,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from billing_stub.quota import quota_headroom
+from saas_platform.metrics import CAMPAIGN_PROGRESS
 from saas_platform.queue import enqueue_on_commit
 from tenants.models import PhoneNumber
 from whatsapp.campaigns.errors import (
@@ -51,6 +52,7 @@ from whatsapp.campaigns.services.planning import (
     plan_blockers,
     template_of,
 )
+from whatsapp.campaigns.services.progress import campaign_counts
 from whatsapp.message_templates.compose import ParameterError, components_build, template_shape
 from whatsapp.message_templates.services.send import template_for_send
 from whatsapp.models import WhatsAppMessage
@@ -493,11 +495,23 @@ def campaign_dispatch(*, campaign_id: int) -> str:
         campaign.completed_at = now
         campaign.dispatched_at = now
         campaign.save()
+        _report(campaign, now)
         return "completed"
     return _later(campaign, now, countdown=_tick(), note=f"fed {fed}, in flight {in_flight}")
 
 
+def _report(campaign: Campaign, now) -> None:
+    """The campaign's counts by state on the `whatsapp_campaign_progress` gauge (every 5 s of
+    ticks, and when it ends): `campaign` is `<schema>:<id>`."""
+    if int(now.timestamp()) % 5 and campaign.state == State.RUNNING:
+        return
+    label = f"{connection.schema_name}:{campaign.pk}"
+    for state, count in campaign_counts(campaign_id=campaign.pk).items():
+        CAMPAIGN_PROGRESS.labels(campaign=label, state=state).set(count)
+
+
 def _later(campaign: Campaign, now, *, countdown: float, note: str = "") -> str:
+    _report(campaign, now)
     campaign.dispatched_at = now
     campaign.save()
     _dispatch_soon(campaign, countdown=countdown)
