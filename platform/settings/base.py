@@ -409,7 +409,7 @@ WHATSAPP_TEMPLATE_STATUS_HOOKS = ["whatsapp.campaigns.services.hooks.template_st
 # is the number's throughput campaigns leave to live conversations; CAMPAIGN_RATE_TABLE names
 # another cost table than the newest whatsapp/campaigns/data/rates-*.json.
 CAMPAIGN_TICK_SECONDS = env.float("CAMPAIGN_TICK_SECONDS", default=1.0)
-CAMPAIGN_LOOKAHEAD_SECONDS = env.float("CAMPAIGN_LOOKAHEAD_SECONDS", default=3.0)
+CAMPAIGN_LOOKAHEAD_SECONDS = env.float("CAMPAIGN_LOOKAHEAD_SECONDS", default=5.0)
 CAMPAIGN_STALL_SECONDS = env.float("CAMPAIGN_STALL_SECONDS", default=15.0)
 CAMPAIGN_RATE_TABLE = env.str("CAMPAIGN_RATE_TABLE", default="")
 # Templates asked of Meta per page when syncing (GET /{waba}/message_templates `limit`).

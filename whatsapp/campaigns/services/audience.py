@@ -15,6 +15,8 @@ import csv
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
 
 from whatsapp.campaigns.errors import CampaignInvalidError
 from whatsapp.errors import InvalidRecipientError
@@ -30,11 +32,30 @@ REPORT_MAX_ROWS = 1000  # problems listed one by one; counts are always complete
 CONTACT_COLUMNS = ("id", "wa_id", "user_id", "name", "username", "opted_out_at")
 
 
+class AudienceContact(NamedTuple):
+    """What planning reads of a contact: a row, not a model instance (100,000 of them)."""
+
+    pk: int
+    wa_id: str | None
+    user_id: str | None
+    name: str
+    username: str
+    opted_out_at: datetime | None
+
+    @property
+    def address(self) -> str:
+        return self.wa_id or self.user_id or ""
+
+    @classmethod
+    def of(cls, contact: Contact) -> AudienceContact:
+        return cls(*(getattr(contact, column) for column in CONTACT_COLUMNS))
+
+
 @dataclass
 class AudienceRow:
     """One audience member: the contact, and the CSV line and values it came with (if any)."""
 
-    contact: Contact
+    contact: AudienceContact
     line: int | None = None
     values: Mapping[str, str] = field(default_factory=dict)
 
@@ -70,14 +91,18 @@ class ImportReport:
 
 def contacts_by_tags(tags: Iterable[str]) -> list[AudienceRow]:
     names = [t.strip().lower() for t in tags if t and t.strip()]
-    rows = Contact.objects.filter(tags__name__in=names).distinct().only(*CONTACT_COLUMNS)
-    return [AudienceRow(contact=c) for c in rows.order_by("pk").iterator(chunk_size=5000)]
+    rows = Contact.objects.filter(tags__name__in=names).distinct().order_by("pk")
+    return [
+        AudienceRow(contact=AudienceContact(*row))
+        for row in rows.values_list(*CONTACT_COLUMNS).iterator(chunk_size=5000)
+    ]
 
 
 def contacts_by_ids(ids: Iterable[int]) -> list[AudienceRow]:
     """The listed contacts of this organization (ids of other schemas simply do not exist)."""
     wanted = list(dict.fromkeys(int(i) for i in ids))
-    found = {c.pk: c for c in Contact.objects.filter(pk__in=wanted).only(*CONTACT_COLUMNS)}
+    rows = Contact.objects.filter(pk__in=wanted).values_list(*CONTACT_COLUMNS)
+    found = {row[0]: AudienceContact(*row) for row in rows}
     return [AudienceRow(contact=found[i]) for i in wanted if i in found]
 
 
@@ -165,5 +190,5 @@ def _rows_with_contacts(parsed: list[tuple[int, str, bool, dict[str, str]]]) -> 
                 if is_phone
                 else contact_for_address(user_id=address)
             )
-        rows.append(AudienceRow(contact=known, line=line, values=values))
+        rows.append(AudienceRow(contact=AudienceContact.of(known), line=line, values=values))
     return rows

@@ -80,7 +80,7 @@ def _tick() -> float:
 
 
 def _lookahead() -> float:
-    return float(getattr(settings, "CAMPAIGN_LOOKAHEAD_SECONDS", 3.0))
+    return float(getattr(settings, "CAMPAIGN_LOOKAHEAD_SECONDS", 5.0))
 
 
 def _locked(campaign_id: int) -> Campaign:

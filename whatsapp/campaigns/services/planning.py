@@ -22,13 +22,14 @@ Meta's rules it applies:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import Any
 
 import phonenumbers
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from billing_stub.quota import quota_headroom
@@ -51,13 +52,11 @@ from whatsapp.message_templates.models import MessageTemplate
 from whatsapp.message_templates.services.fill import CONTACT_FIELDS, DEFAULT_FIELD_OF_VARIABLE
 from whatsapp.message_templates.services.send import template_for_send
 from whatsapp.models import WhatsAppMessage
-from whatsapp.services.bulk import insert_rows_ignore
 from whatsapp.services.outbound import sending_number_for
 from whatsapp.services.outbound.rules import current_organization
 from whatsapp.services.ratelimit import effective_limit, number_messages_per_second
 
 MARKETING = "MARKETING"
-INSERT_CHUNK = 5000
 # Meta's messaging-limit tiers: distinct users per rolling 24 hours (None: unlimited).
 TIER_LIMITS: dict[str, int | None] = {
     "TIER_50": 50,
@@ -339,20 +338,10 @@ def campaign_plan(*, campaign_id: int, csv_data: bytes | None = None) -> Campaig
             bucket["recipients"] += 1
             bucket["cost"] += price
         rows.append(
-            {
-                "campaign_id": campaign.pk,
-                "contact_id": contact.pk,
-                "address": address,
-                "country": country,
-                "variables": values,
-                "state": CampaignRecipient.State.SKIPPED if reason else "pending",
-                "skip_reason": reason,
-                "line": row.line,
-            }
+            (campaign.pk, contact.pk, address, country, json.dumps(values), reason, row.line)
         )
     CampaignRecipient.objects.filter(campaign=campaign).delete()
-    for start in range(0, len(rows), INSERT_CHUNK):
-        insert_rows_ignore(CampaignRecipient, rows[start : start + INSERT_CHUNK], returning=["id"])
+    _recipients_copy(rows)
     sendable = len(rows) - sum(skips.values())
     limit = _messaging_limit(number)
     quota = quota_headrooms(organization_id=organization.pk)
@@ -390,6 +379,25 @@ def campaign_plan(*, campaign_id: int, csv_data: bytes | None = None) -> Campaig
     campaign.planned_at = timezone.now()
     campaign.save()
     return campaign
+
+
+def _recipients_copy(rows: list[tuple]) -> None:
+    """Store the recipients with one COPY (100,000 rows in about a second; an INSERT of that
+    many rows spends most of its time building them): (campaign, contact, address, country,
+    variables JSON, skip reason, CSV line). Skipped rows are `skipped`, the others `pending`."""
+    table = connection.ops.quote_name(CampaignRecipient._meta.db_table)
+    now = timezone.now()
+    sql = (
+        f"COPY {table} (campaign_id, contact_id, address, country, variables, state, "
+        "skip_reason, attempt, line, created_at) FROM STDIN"
+    )
+    skipped, pending = CampaignRecipient.State.SKIPPED, CampaignRecipient.State.PENDING
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for campaign_id, contact_id, address, country, variables, reason, line in rows:
+            state = skipped if reason else pending
+            copy.write_row(
+                (campaign_id, contact_id, address, country, variables, state, reason, 1, line, now)
+            )
 
 
 def template_of(campaign: Campaign, *, number: PhoneNumber) -> MessageTemplate | None:
