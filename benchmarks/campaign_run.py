@@ -42,6 +42,7 @@ import threading
 import time
 from collections import Counter
 
+import psutil
 from gunicorn_server import free_port, gunicorn_start, processes_stop  # benchmarks/
 from outbound_send import (  # benchmarks/, beside this script
     NUMBER_ID,
@@ -212,11 +213,15 @@ def main() -> None:
                         accepted = WhatsAppMessage.objects.filter(status="accepted").count()
                         if accepted >= args.kill_at * args.recipients:
                             killed = workers[0]
+                            # The meter stops watching it first (its CPU time is lost).
+                            meter.processes = [p for p in meter.processes if p.pid != killed.pid]
+                            time.sleep(0.6)  # the sampler's current round is over
                             os.kill(killed.pid, signal.SIGKILL)
                             killed.wait()
                             print(f"    killed worker pid {killed.pid} (SIGKILL) at {accepted} "
                                   "accepted; starting a new one", flush=True)  # fmt: skip
                             workers[0] = start_workers(1, args.concurrency, sandbox.base_url)[0]
+                            meter.processes.append(psutil.Process(workers[0].pid))
             wall = time.monotonic() - started - planning
         stop.set()
         traffic.join()
