@@ -282,7 +282,9 @@ CELERY_TASK_ROUTES = {
     "whatsapp.tasks.inbound.pending_status_reconcile_task": {"queue": "inbound"},
     "whatsapp.tasks.inbound.media_download_task": {"queue": "media"},
     "whatsapp.tasks.outbound.send_message_task": {"queue": "outbound"},
-    "whatsapp.campaigns.tasks.*": {"queue": "campaigns"},
+    "whatsapp.campaigns.tasks.campaign_dispatch_task": {"queue": "campaigns"},
+    "whatsapp.campaigns.tasks.campaigns_watch_task": {"queue": "campaigns"},
+    "whatsapp.campaigns.tasks.campaigns_watch_tenant_task": {"queue": "campaigns"},
 }
 # Every periodic job, in one place (seconds). Each fans out per tenant itself when it needs to.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
@@ -404,7 +406,7 @@ WHATSAPP_WEBHOOK_HANDLERS = {
 # a stored template: campaigns pause on PAUSED/DISABLED and resume on UNPAUSE/REINSTATED.
 WHATSAPP_TEMPLATE_STATUS_HOOKS = ["whatsapp.campaigns.services.hooks.template_status_hook"]
 # Campaigns (whatsapp.campaigns): the dispatcher's tick and how many seconds of sends it keeps
-# queued ahead (pause withdraws them); a running campaign whose tick is older than the stall
+# queued ahead (pause holds them); a running campaign whose tick is older than the stall
 # time is restarted by beat. CAMPAIGN_RESERVED_SHARE (default: the limiter's reserved share)
 # is the number's throughput campaigns leave to live conversations; CAMPAIGN_RATE_TABLE names
 # another cost table than the newest whatsapp/campaigns/data/rates-*.json.
@@ -412,6 +414,9 @@ CAMPAIGN_TICK_SECONDS = env.float("CAMPAIGN_TICK_SECONDS", default=1.0)
 CAMPAIGN_LOOKAHEAD_SECONDS = env.float("CAMPAIGN_LOOKAHEAD_SECONDS", default=5.0)
 CAMPAIGN_STALL_SECONDS = env.float("CAMPAIGN_STALL_SECONDS", default=15.0)
 CAMPAIGN_RATE_TABLE = env.str("CAMPAIGN_RATE_TABLE", default="")
+CAMPAIGN_RESERVED_SHARE = env.float(
+    "CAMPAIGN_RESERVED_SHARE", default=WHATSAPP_RATE_LIMIT_RESERVED_SHARE
+)
 # Templates asked of Meta per page when syncing (GET /{waba}/message_templates `limit`).
 WHATSAPP_TEMPLATE_SYNC_PAGE_SIZE = env.int("WHATSAPP_TEMPLATE_SYNC_PAGE_SIZE", default=100)
 # Seconds a template sync waits after Meta's call budget errors (codes 4, 80007) before retrying.

@@ -136,6 +136,7 @@ def test_failed_recipients_are_retried_by_code_once_each(ready, org_a, sandbox):
         counts = campaign_counts(campaign_id=campaign.pk)
         assert counts["failed"] == 3 and counts["accepted"] == 7
         assert campaign_retry(campaign_id=campaign.pk, codes=[131047]) == 0
+        assert campaign_retry(campaign_id=campaign.pk, reasons=["send_unconfirmed"]) == 0
         assert campaign_retry(campaign_id=campaign.pk, codes=[131026]) == 3
     wait_state(org_a, campaign.pk, "completed")
     with acting_as(org_a):

@@ -92,7 +92,12 @@ class RetrySerializer(serializers.Serializer):
     codes = serializers.ListField(
         child=serializers.IntegerField(),
         required=False,
-        help_text="Meta's error codes to retry (empty: every failed recipient)",
+        help_text="Meta's error codes to retry (with `reasons` empty too: every failed one)",
+    )
+    reasons = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        help_text="Failure reasons to retry, e.g. send_unconfirmed, campaign_cancelled",
     )
 
 

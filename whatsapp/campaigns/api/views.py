@@ -108,10 +108,12 @@ CampaignCancel = _action(campaign_cancel, "Stop for good; the rest is skipped. I
 class CampaignRetry(APIView):
     @extend_schema(tags=TAG, request=s.RetrySerializer, responses=s.RetryResultSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        """Send again to failed recipients (only those failed with one of `codes`, if given)."""
+        """Send again to failed recipients (only those with one of `codes` or `reasons`, if
+        given)."""
         serializer = s.RetrySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        reset = campaign_retry(campaign_id=pk, codes=serializer.validated_data.get("codes"))
+        data = serializer.validated_data
+        reset = campaign_retry(campaign_id=pk, codes=data.get("codes"), reasons=data.get("reasons"))
         return Response({"reset": reset})
 
 

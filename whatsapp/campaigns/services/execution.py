@@ -283,20 +283,29 @@ def campaign_cancel(*, campaign_id: int) -> Campaign:
 
 
 @transaction.atomic
-def campaign_retry(*, campaign_id: int, codes: Iterable[int] | None = None) -> int:
+def campaign_retry(
+    *,
+    campaign_id: int,
+    codes: Iterable[int] | None = None,
+    reasons: Iterable[str] | None = None,
+) -> int:
     """Send again to the recipients whose message failed (only those with one of Meta's
-    `codes`, if given): each gets a new attempt (a new idempotency key), the campaign runs
-    again if it had completed. Returns how many recipients were reset. Raises
-    CampaignStateError unless running, paused or completed."""
+    `codes`, or one of our failure `reasons` such as `send_unconfirmed`, if given; a send
+    left unconfirmed may have reached the user, so it is retried only when asked): each gets
+    a new attempt (a new idempotency key), the campaign runs again if it had completed.
+    Returns how many recipients were reset. Raises CampaignStateError unless running, paused
+    or completed."""
     campaign = _locked(campaign_id)
     if campaign.state not in (State.RUNNING, State.PAUSED, State.COMPLETED):
         raise CampaignStateError(f"A {campaign.state} campaign has nothing to retry.")
     failed = CampaignRecipient.objects.filter(
         campaign=campaign, state=RState.QUEUED, message__status=MStatus.FAILED
     )
-    codes = list(codes or [])
-    if codes:
-        failed = failed.filter(message__error_code__in=codes)
+    codes, reasons = list(codes or []), list(reasons or [])
+    if codes or reasons:
+        failed = failed.filter(
+            Q(message__error_code__in=codes) | Q(message__failure_reason__in=reasons)
+        )
     ids = list(failed.values_list("pk", flat=True))
     if not ids:
         return 0
