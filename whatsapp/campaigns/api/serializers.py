@@ -48,6 +48,12 @@ class FailureSerializer(serializers.Serializer):
 
 
 class CampaignSerializer(serializers.ModelSerializer):
+    # Plain text in the schema: an enum named "state" would collide with other resources'.
+    state = serializers.CharField(
+        read_only=True,
+        help_text="draft | planned | scheduled | running | paused | completed | cancelled",
+    )
+
     class Meta:
         model = Campaign
         fields = [
