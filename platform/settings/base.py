@@ -64,6 +64,7 @@ TENANT_APPS = [
     "whatsapp.message_templates",
     "whatsapp.numbers",
     "whatsapp.chatbot",
+    "whatsapp.campaigns",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -294,6 +295,9 @@ CELERY_TASK_ROUTES = {
     "whatsapp.tasks.inbound.pending_status_reconcile_task": {"queue": "inbound"},
     "whatsapp.tasks.inbound.media_download_task": {"queue": "media"},
     "whatsapp.tasks.outbound.send_message_task": {"queue": "outbound"},
+    "whatsapp.campaigns.tasks.campaign_dispatch_task": {"queue": "campaigns"},
+    "whatsapp.campaigns.tasks.campaigns_watch_task": {"queue": "campaigns"},
+    "whatsapp.campaigns.tasks.campaigns_watch_tenant_task": {"queue": "campaigns"},
 }
 # Every periodic job, in one place (seconds). Each fans out per tenant itself when it needs to.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
@@ -326,6 +330,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "whatsapp-webhook-prune": {
         "task": "whatsapp.webhooks.tasks.webhook_events_prune_task",
         "schedule": 24 * 3600.0,
+    },
+    # Restarts lost campaign dispatcher chains, starts scheduled campaigns that are due.
+    "whatsapp-campaigns-watch": {
+        "task": "whatsapp.campaigns.tasks.campaigns_watch_task",
+        "schedule": 15.0,
     },
     # Every organization's templates as Meta has them (webhooks keep them current between).
     "whatsapp-templates-sync": {
@@ -410,6 +419,21 @@ WHATSAPP_WEBHOOK_HANDLERS = {
     ),
     "template_category_update": "whatsapp.message_templates.services.webhooks.category_handler",
 }
+# Called with (template=, status=, previous=) after a `message_template_status_update` changed
+# a stored template: campaigns pause on PAUSED/DISABLED and resume on UNPAUSE/REINSTATED.
+WHATSAPP_TEMPLATE_STATUS_HOOKS = ["whatsapp.campaigns.services.hooks.template_status_hook"]
+# Campaigns (whatsapp.campaigns): the dispatcher's tick and how many seconds of sends it keeps
+# queued ahead (pause holds them); a running campaign whose tick is older than the stall
+# time is restarted by beat. CAMPAIGN_RESERVED_SHARE (default: the limiter's reserved share)
+# is the number's throughput campaigns leave to live conversations; CAMPAIGN_RATE_TABLE names
+# another cost table than the newest whatsapp/campaigns/data/rates-*.json.
+CAMPAIGN_TICK_SECONDS = env.float("CAMPAIGN_TICK_SECONDS", default=1.0)
+CAMPAIGN_LOOKAHEAD_SECONDS = env.float("CAMPAIGN_LOOKAHEAD_SECONDS", default=5.0)
+CAMPAIGN_STALL_SECONDS = env.float("CAMPAIGN_STALL_SECONDS", default=15.0)
+CAMPAIGN_RATE_TABLE = env.str("CAMPAIGN_RATE_TABLE", default="")
+CAMPAIGN_RESERVED_SHARE = env.float(
+    "CAMPAIGN_RESERVED_SHARE", default=WHATSAPP_RATE_LIMIT_RESERVED_SHARE
+)
 # Templates asked of Meta per page when syncing (GET /{waba}/message_templates `limit`).
 WHATSAPP_TEMPLATE_SYNC_PAGE_SIZE = env.int("WHATSAPP_TEMPLATE_SYNC_PAGE_SIZE", default=100)
 # Seconds a template sync waits after Meta's call budget errors (codes 4, 80007) before retrying.
