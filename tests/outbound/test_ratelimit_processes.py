@@ -81,6 +81,7 @@ def test_two_worker_processes_never_put_more_than_the_limit_in_any_second_at_met
         context.Process(
             target=_sending_process,
             args=(sandbox.base_url, sender_a.phone_number_id, sender_a.token, stop_at, results),
+            daemon=True,  # a child that hangs must not hang the test run
         )
         for _ in range(2)
     ]
@@ -101,3 +102,28 @@ def test_two_worker_processes_never_put_more_than_the_limit_in_any_second_at_met
     # Close to the limit, not just under it (the benchmark measures 0.95x and more on a quiet
     # machine; a loaded CI runner gets some slack).
     assert rate >= 0.8 * LIMIT
+
+
+def _child_takes_the_pool_locks(results) -> None:
+    from whatsapp.services.outbound import pool
+
+    with pool._pending_ready, pool._lock:
+        results.put("ok")
+
+
+def test_a_process_forked_while_a_parent_thread_holds_the_pool_locks_can_still_send() -> None:
+    """Celery's prefork pool forks a process whose other threads may be inside the sender
+    pool's locks at that moment; the child must get fresh locks, not copies held forever."""
+    from whatsapp.services.outbound import pool
+
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    with pool._pending_ready, pool._lock:  # as if the release flusher held them at the fork
+        child = context.Process(target=_child_takes_the_pool_locks, args=(results,), daemon=True)
+        child.start()
+    try:
+        assert results.get(timeout=10) == "ok"
+    finally:
+        child.join(timeout=5)
+        if child.is_alive():
+            child.kill()

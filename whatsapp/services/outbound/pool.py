@@ -65,6 +65,21 @@ def _release_soon(limiter: SendRateLimiter, slot: Reservation) -> None:
             threading.Thread(target=_flush_forever, name="whatsapp-release", daemon=True).start()
 
 
+def _reinit_after_fork() -> None:
+    """A forked child (Celery's prefork pool, multiprocessing) gets fresh locks and no pending
+    releases: a lock held by one of the parent's threads at the moment of the fork would stay
+    held forever in the child, whose copy of that thread does not exist."""
+    global _lock, _pool, _pool_pid, _pending, _pending_ready, _flusher_pid
+    _lock = threading.Lock()
+    _pool, _pool_pid = None, None
+    _pending = {}
+    _pending_ready = threading.Condition()
+    _flusher_pid = None
+
+
+os.register_at_fork(after_in_child=_reinit_after_fork)
+
+
 def _flush_forever() -> None:
     while True:
         with _pending_ready:
