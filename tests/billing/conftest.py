@@ -1,0 +1,42 @@
+"""Fixtures of the billing tests: enforcement switched on (the suite's settings meter but do
+not refuse), and helpers that put a session organization on a plan with given limits."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from billing_stub.models import Plan, Subscription
+from billing_stub.services.subscriptions import subscription_for
+
+
+@pytest.fixture
+def enforced(settings):
+    settings.BILLING_ENFORCEMENT = True
+    return settings
+
+
+def plan_with(code: str = "tiny", **limits) -> Plan:
+    """A plan `code` (created or updated) with every limit unlimited except `limits`."""
+    fields = {
+        "name": code.title(),
+        "price": Decimal("10.00"),
+        "currency": "USD",
+        "connected_numbers": None,
+        "members": None,
+        "contacts": None,
+        "outbound_messages_per_month": None,
+        "campaigns_per_month": None,
+        "api_requests_per_minute": None,
+        "overage_unit_price": None,
+    }
+    plan, _ = Plan.objects.update_or_create(code=code, defaults={**fields, **limits})
+    return plan
+
+
+def put_on(org, plan: Plan, **fields) -> Subscription:
+    """Move the session organization `org` to `plan` (no audit: test setup)."""
+    subscription = subscription_for(organization_id=org.organization.pk)
+    Subscription.objects.filter(pk=subscription.pk).update(plan=plan, **fields)
+    return subscription_for(organization_id=org.organization.pk)
