@@ -81,14 +81,16 @@ def edition_on(day: dt.date) -> Edition:
 
 
 def market_of(recipient: str) -> str:
-    """The ISO region of a recipient's phone number (wa_id digits), '*' when it has none
-    (a business-scoped user id, or a number phonenumbers cannot place)."""
+    """The market of a recipient's phone number (wa_id digits): the main region of its country
+    calling code, as Meta's rate cards go by calling code (+44 is GB, Guernsey included; +1 is
+    US, Canada included). '*' when there is none (a business-scoped user id, an unknown code)."""
     if not recipient.isdigit():
         return ANY_MARKET
     try:
-        region = phonenumbers.region_code_for_number(phonenumbers.parse("+" + recipient))
+        number = phonenumbers.parse("+" + recipient)
     except phonenumbers.NumberParseException:
         return ANY_MARKET
+    region = phonenumbers.region_code_for_country_code(number.country_code)
     return region if region and region != "ZZ" else ANY_MARKET
 
 

@@ -10,6 +10,9 @@ import pytest
 from billing_stub.models import Plan, Subscription
 from billing_stub.services.subscriptions import subscription_for
 
+# The inbound tests' signed poster and connected numbers, for the metering tests.
+from tests.inbound.conftest import numbers, webhook  # noqa: F401
+
 
 @pytest.fixture
 def enforced(settings):
@@ -40,3 +43,26 @@ def put_on(org, plan: Plan, **fields) -> Subscription:
     subscription = subscription_for(organization_id=org.organization.pk)
     Subscription.objects.filter(pk=subscription.pk).update(plan=plan, **fields)
     return subscription_for(organization_id=org.organization.pk)
+
+
+@pytest.fixture
+def live_billing(live_db, org_a, org_b):
+    """Committed rows (`live_db`); afterwards the session orgs are back on the free trial
+    (counters and invoices are emptied by `live_db` itself)."""
+    yield
+    free = Plan.objects.get(code="free")
+    Subscription.objects.filter(organization__in=[org_a.organization, org_b.organization]).update(
+        plan=free, status=Subscription.Status.TRIALING, past_due_since=None
+    )
+
+
+def counted(org, metric: str, **filters) -> int:
+    """The organization's total of `metric` over every day."""
+    from django.db.models import Sum
+
+    from billing_stub.models import UsageCounter
+
+    total = UsageCounter.objects.filter(
+        organization=org.organization, metric=metric, **filters
+    ).aggregate(total=Sum("quantity"))["total"]
+    return int(total or 0)
