@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from dataclasses import dataclass
 
 import redis
 from django.conf import settings
@@ -23,6 +24,15 @@ from billing_stub.quota import QuotaExceeded
 logger = logging.getLogger(__name__)
 LIMIT = "api_requests_per_minute"
 _clients: dict[str, redis.Redis] = {}
+_clock = time.time  # seconds since the epoch (tests pin it to one window)
+
+
+@dataclass(frozen=True)
+class ApiRateExceeded(QuotaExceeded):
+    """QuotaExceeded for `api_requests_per_minute`, with the seconds until the next window
+    (the response's `Retry-After`)."""
+
+    retry_after: int = 60
 
 
 def _redis() -> redis.Redis:
@@ -37,7 +47,7 @@ def _redis() -> redis.Redis:
 def api_request_count(*, organization_id: int, now: float | None = None) -> tuple[int, int]:
     """Count one request of the organization in the current minute; returns (count so far in
     this window including this one, seconds until the window ends)."""
-    now = time.time() if now is None else now
+    now = _clock() if now is None else now
     window = int(now // 60)
     key = f"{getattr(settings, 'REDIS_KEY_PREFIX', '')}billing:api:{organization_id}:{window}"
     pipe = _redis().pipeline()
@@ -67,6 +77,8 @@ class PlanRateThrottle(BaseThrottle):
             logger.warning("API rate counter unavailable, request allowed: %s", exc)
             return True
         if count > allowed:
-            resets = dt.datetime.fromtimestamp(time.time() + wait, tz=dt.UTC).replace(microsecond=0)
-            raise QuotaExceeded(limit=LIMIT, used=count - 1, allowed=allowed, resets_at=resets)
+            resets = dt.datetime.fromtimestamp(_clock() + wait, tz=dt.UTC).replace(microsecond=0)
+            raise ApiRateExceeded(
+                limit=LIMIT, used=count - 1, allowed=allowed, resets_at=resets, retry_after=wait
+            )
         return True

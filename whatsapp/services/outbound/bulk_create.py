@@ -18,10 +18,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from billing_stub.quota import quota_use
 from whatsapp.models import WhatsAppMessage
 from whatsapp.services.bulk import insert_rows_ignore
 from whatsapp.services.outbound.enqueue import messages_enqueue
-from whatsapp.services.outbound.rules import Status
+from whatsapp.services.outbound.rules import Status, current_organization
 
 # Rows per INSERT: large enough that per-statement costs vanish, small enough that one JSON
 # document stays a few MB.
@@ -44,7 +45,9 @@ def messages_bulk_create(
     no promised order; rows skipped as duplicates (same `client_reference` or
     `idempotency_key` as a stored row) are neither returned nor enqueued. Raises ValueError for
     a row that sets `direction` or `status`, KeyError for a key that is no message field, and
-    what PostgreSQL raises for a value it refuses (nothing of the call is then stored).
+    what PostgreSQL raises for a value it refuses (nothing of the call is then stored), and
+    billing's QuotaExceeded / PaymentPastDue when the rows inserted would pass the plan's
+    monthly messages or sending is stopped (nothing of the call is stored either).
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be >= 1")
@@ -62,6 +65,12 @@ def messages_bulk_create(
                 ids.extend(_insert(chunk))
                 chunk = []
         ids.extend(_insert(chunk))
+        # Only the rows inserted count (duplicates skipped by their keys do not), once.
+        quota_use(
+            organization_id=current_organization().pk,
+            limit="outbound_messages_per_month",
+            amount=len(ids),
+        )
         messages_enqueue(message_ids=ids)
     return ids
 
