@@ -14,6 +14,8 @@ urlpatterns = [
     path("", include("tenants.health_urls")),
     path("", include("tenants.portal.urls")),
     path("admin/", admin.site.urls),
+    # The payment provider's webhook (billing_stub.payments).
+    path("billing/", include("billing_stub.urls_public")),
     # For the Prometheus scraper only (METRICS_TOKEN or METRICS_ALLOWED_NETWORKS).
     path("metrics", metrics_view, name="metrics"),
 ]

@@ -15,14 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from billing_stub.quota import quota_use
+from tenants.models import Organization
 from whatsapp.models import WhatsAppMessage
 from whatsapp.services.bulk import insert_rows_ignore
 from whatsapp.services.outbound.enqueue import messages_enqueue
-from whatsapp.services.outbound.rules import Status, current_organization
+from whatsapp.services.outbound.rules import Status
 
 # Rows per INSERT: large enough that per-statement costs vanish, small enough that one JSON
 # document stays a few MB.
@@ -67,9 +68,7 @@ def messages_bulk_create(
         ids.extend(_insert(chunk))
         # Only the rows inserted count (duplicates skipped by their keys do not), once.
         quota_use(
-            organization_id=current_organization().pk,
-            limit="outbound_messages_per_month",
-            amount=len(ids),
+            organization_id=_organization_id(), limit="outbound_messages_per_month", amount=len(ids)
         )
         messages_enqueue(message_ids=ids)
     return ids
@@ -77,3 +76,12 @@ def messages_bulk_create(
 
 def _insert(chunk: Sequence[Mapping[str, Any]]) -> list[int]:
     return [row[0] for row in insert_rows_ignore(WhatsAppMessage, chunk, returning=["id"])]
+
+
+def _organization_id() -> int:
+    """The organization of the connection's schema (a request's tenant, or a bare
+    `schema_context` that carries only the schema's name)."""
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Organization):
+        return tenant.pk
+    return Organization.objects.values_list("pk", flat=True).get(schema_name=connection.schema_name)
