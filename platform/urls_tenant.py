@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", include("tenants.api_key_urls")),
     path("api/v1/", include("whatsapp.api.urls")),
     path("api/v1/", include("whatsapp.chatbot.api.urls")),
+    path("api/v1/", include("billing_stub.api.urls")),
     # The web app: shell, sign-in, settings (tenants.webapp), then each feature's pages.
     path("", include("tenants.webapp.urls")),
     path("", include("whatsapp.dashboard.urls")),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("", include("whatsapp.inbox.urls")),
     path("", include("whatsapp.chatbot.web.urls")),
     path("", include("whatsapp.message_templates.web.urls")),
+    path("", include("billing_stub.web.urls")),
 ]
 
 handler404 = "whatsapp.api.exceptions.api_not_found"
