@@ -88,3 +88,29 @@ def test_unknown_plans_and_fields_are_refused() -> None:
     with pytest.raises(BillingError):
         plan_update(plan_code="free", changes={"code": "x"}, actor=None)
     assert not AuditEntry.objects.filter(action="billing.plan_updated").exists()
+
+
+def test_a_plan_edited_in_the_admin_is_audited(make_user, public_client) -> None:
+    staff = make_user("root@platform.test", is_staff=True, is_superuser=True)
+    public_client.force_login(staff)
+    plan = Plan.objects.get(code="starter")
+    form = {
+        "name": "Starter",
+        "price": "55.00",
+        "currency": "USD",
+        "connected_numbers": "3",
+        "members": "10",
+        "contacts": "10000",
+        "outbound_messages_per_month": "12000",
+        "campaigns_per_month": "20",
+        "api_requests_per_minute": "300",
+        "overage_unit_price": "",
+        "is_public": "on",
+    }
+    response = public_client.post(f"/admin/billing_stub/plan/{plan.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    plan.refresh_from_db()
+    assert (plan.price, plan.outbound_messages_per_month) == (Decimal("55.00"), 12000)
+    entry = AuditEntry.objects.get(action="billing.plan_updated")
+    assert entry.actor_label == "root@platform.test"
+    assert set(entry.details["changes"]) == {"price", "outbound_messages_per_month"}
