@@ -282,3 +282,16 @@ def test_without_enforcement_everything_is_metered_and_nothing_refused(org_a, wi
     put_on(org_a, plan_with(outbound_messages_per_month=0))
     assert send(admin_client(org_a))[0] == 202
     assert counted(org_a, "outbound_messages") == 1
+
+
+def test_the_inbox_reply_box_says_why_a_reply_was_not_sent(enforced, org_a, window_a) -> None:
+    from whatsapp.models import Conversation
+
+    put_on(org_a, plan_with(outbound_messages_per_month=0))
+    with in_tenant(org_a):
+        conversation = Conversation.objects.get(contact=window_a)
+    client = signed_in(org_a)
+    response = client.post(f"/inbox/{conversation.pk}/reply/", {"text": "hello"}, follow=True)
+    page = response.content.decode()
+    assert "Not sent: Plan limit reached: outbound_messages_per_month (0 of 0 used)." in page
+    assert outgoing(org_a) == 0
