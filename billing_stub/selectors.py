@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import QuerySet, Sum
 
 from billing_stub.models import Invoice, Plan, Subscription, UsageCounter
@@ -179,7 +180,10 @@ def usage_summary(*, organization: Organization, at: dt.datetime | None = None) 
 
 def usage_notices(*, organization: Organization) -> list[str]:
     """Plain sentences for the web app's banner: limits at 80 % or more of the plan, and a
-    past-due payment. Cheap enough for every page: current counts and period sums only."""
+    past-due payment. Cheap enough for every page: current counts and period sums only.
+    Empty while BILLING_ENFORCEMENT is off (nothing would be refused)."""
+    if not getattr(settings, "BILLING_ENFORCEMENT", True):
+        return []
     subscription = subscription_of(organization=organization)
     notices = []
     if subscription.status == Subscription.Status.PAST_DUE:

@@ -47,9 +47,14 @@ def put_on(org, plan: Plan, **fields) -> Subscription:
 
 @pytest.fixture
 def live_billing(live_db, org_a, org_b):
-    """Committed rows (`live_db`); afterwards the session orgs are back on the free trial
-    (counters and invoices are emptied by `live_db` itself)."""
+    """Committed rows (`live_db`); afterwards the session orgs are back on the free trial in
+    UTC (counters and invoices are emptied by `live_db` itself)."""
+    from tenants.models import Organization
+
     yield
+    Organization.objects.filter(pk__in=[org_a.organization.pk, org_b.organization.pk]).update(
+        time_zone="UTC"
+    )
     free = Plan.objects.get(code="free")
     Subscription.objects.filter(organization__in=[org_a.organization, org_b.organization]).update(
         plan=free, status=Subscription.Status.TRIALING, past_due_since=None

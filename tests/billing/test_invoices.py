@@ -28,7 +28,6 @@ OCTOBER = dt.datetime(2026, 10, 1, tzinfo=TOKYO)
 def october_in_tokyo(org, plan) -> Subscription:
     """`org` in Tokyo, on `plan`, its current period October 2026 (ended)."""
     Organization.objects.filter(pk=org.organization.pk).update(time_zone="Asia/Tokyo")
-    org.organization.refresh_from_db()
     period = period_of(time_zone="Asia/Tokyo", at=OCTOBER)
     return put_on(
         org,

@@ -121,7 +121,7 @@ def test_the_usage_page_shows_the_plan_limits_and_invoices_to_admins(org_a, make
     assert "Messages sent this month" in agent_page and "INV-" not in agent_page
 
 
-def test_every_page_warns_at_80_percent_and_not_below(org_a) -> None:
+def test_every_page_warns_at_80_percent_and_not_below(enforced, org_a) -> None:
     put_on(org_a, plan_with(outbound_messages_per_month=10))
     some_usage(org_a, sent=7)
     client = signed_in(org_a)
@@ -131,7 +131,7 @@ def test_every_page_warns_at_80_percent_and_not_below(org_a) -> None:
     assert "Messages sent this month: 8 of 10 used (80% of the Tiny plan)." in page
 
 
-def test_a_past_due_subscription_is_announced_in_the_web_app(org_a) -> None:
+def test_a_past_due_subscription_is_announced_in_the_web_app(enforced, org_a) -> None:
     put_on(org_a, plan_with(), status="past_due", past_due_since=timezone.now())
     page = signed_in(org_a).get("/").content.decode()
     assert "A payment is past due" in page

@@ -55,8 +55,9 @@ def usage_data(org) -> None:
 
 @pytest.mark.usefixtures("live_billing")
 def test_usage_page_shows_limits_warning_chart_charges_and_invoices(
-    web, org_a, org_b, new_page
+    web, org_a, org_b, new_page, settings
 ) -> None:
+    settings.BILLING_ENFORCEMENT = True  # the live server runs in this process
     usage_data(org_a)
     page = new_page()
     sign_in(page, web, org_a)
