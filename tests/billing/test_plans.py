@@ -114,3 +114,20 @@ def test_a_plan_edited_in_the_admin_is_audited(make_user, public_client) -> None
     entry = AuditEntry.objects.get(action="billing.plan_updated")
     assert entry.actor_label == "root@platform.test"
     assert set(entry.details["changes"]) == {"price", "outbound_messages_per_month"}
+
+
+def test_organizations_older_than_billing_get_the_trial_from_the_migration(org_a, org_b) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "billing_stub.migrations.0003_subscriptions_for_existing_organizations"
+    )
+    Subscription.objects.filter(organization=org_a.organization).delete()
+    migration.subscribe(apps, None)
+    subscription = Subscription.objects.get(organization=org_a.organization)
+    assert (subscription.plan.code, subscription.status) == ("free", "trialing")
+    assert subscription.current_period_start.day == 1
+    assert Subscription.objects.filter(organization=org_b.organization).count() == 1
+    assert not Subscription.objects.filter(organization__schema_name="public").exists()
