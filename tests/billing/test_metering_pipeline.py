@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import threading
 from decimal import Decimal
 
 import pytest
@@ -16,7 +17,7 @@ from django.db.models import Sum
 
 from billing_stub.models import UsageCounter
 from tenants.models import WebhookChange
-from tests.conftest import in_tenant, wait_for
+from tests.conftest import in_tenant, run_concurrently, wait_for
 from tests.factories import ContactFactory, OutgoingMessageFactory
 from tests.inbound.conftest import first_value, load
 from whatsapp.models import WhatsAppMessage
@@ -57,20 +58,32 @@ def settled() -> bool:
 def test_inbound_metering_equals_stored_messages_after_redeliveries_and_replays(
     webhook, numbers, webhook_worker, live_billing, org_a, org_b
 ) -> None:
-    for n in range(20):
-        assert webhook.post(text_message(n)).status_code == 200
-    for n in range(0, 20, 2):  # Meta redelivers half of them, byte for byte
-        assert webhook.post(text_message(n)).status_code == 200
-    # ... and re-batches some with five new ones in other bodies
-    assert webhook.post(batch_of([3, 4, 20, 21, 22])).status_code == 200
-    assert webhook.post(batch_of([5, 23, 24])).status_code == 200
-    wait_for(lambda: stored_incoming(org_a) == 25 and settled())
+    # A small load run: 4 senders post 120 messages at once, in single and batched bodies,
+    # each body twice (Meta redelivers), and some messages again inside other batches.
+    bodies = [text_message(n) for n in range(80)]
+    bodies += [batch_of(list(range(n, n + 4))) for n in range(80, 120, 4)]
+    bodies += [batch_of([n, n + 40, 100 + n % 20]) for n in range(0, 40, 4)]
+    work = iter([*bodies, *bodies])
+    lock = threading.Lock()
+
+    def post_all() -> int:
+        posted = 0
+        while True:
+            with lock:
+                body = next(work, None)
+            if body is None:
+                return posted
+            assert webhook.post(body).status_code == 200
+            posted += 1
+
+    assert sum(run_concurrently(post_all, threads=4)) == 2 * len(bodies)
+    wait_for(lambda: stored_incoming(org_a) == 120 and settled(), timeout=60)
     # An operator replays every change (e.g. after an incident): applied again, counted never.
     WebhookChange.objects.update(state=WebhookChange.State.PENDING)
     assert webhook_replay(states=[WebhookChange.State.PENDING]).requeued > 0
-    wait_for(settled)
-    assert stored_incoming(org_a) == 25
-    assert counted(org_a, "inbound_messages") == 25
+    wait_for(settled, timeout=60)
+    assert stored_incoming(org_a) == 120
+    assert counted(org_a, "inbound_messages") == 120
     assert counted(org_b, "inbound_messages") == 0
 
 
