@@ -51,6 +51,7 @@ def test_org_host_navigation_keyboard_and_phone_width(web, org_a, new_page) -> N
         "Numbers",
         "Chatbot",
         "Templates",
+        "Usage",
         "Settings",
     ]
     assert nav.get_by_role("link", name="Dashboard").get_attribute("aria-current") == "page"
