@@ -54,6 +54,8 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
 
 class InvoiceSerializer(serializers.ModelSerializer):
     lines = InvoiceLineSerializer(many=True, read_only=True)
+    # A plain string in the schema: an enum named `status` would collide with the messages'.
+    status = serializers.CharField(help_text="`open` (charge pending), `paid` or `failed`.")
 
     class Meta:
         model = Invoice
