@@ -81,11 +81,16 @@ class QuotaExceeded(PlanLimitError):
 
 
 @dataclass(frozen=True)
-class PaymentPastDue(PlanLimitError):
+class PaymentPastDue(QuotaExceeded):
     """Outbound sending is refused: the subscription is past due beyond the grace period (or
-    cancelled). Receiving goes on. API: `{"error": {"code": "payment_past_due", ...}}`."""
+    cancelled). Receiving goes on. A QuotaExceeded (of `outbound_messages_per_month`), so
+    callers that handle the quota handle it too; the API renders it as
+    `{"error": {"code": "payment_past_due", "status", "past_due_since", ...}}`."""
 
-    status: str
+    limit: str = "outbound_messages_per_month"
+    used: int = 0
+    allowed: int = 0
+    status: str = "past_due"
     since: dt.datetime | None = None
 
     code = "payment_past_due"

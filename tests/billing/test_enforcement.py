@@ -295,3 +295,17 @@ def test_the_inbox_reply_box_says_why_a_reply_was_not_sent(enforced, org_a, wind
     page = response.content.decode()
     assert "Not sent: Plan limit reached: outbound_messages_per_month (0 of 0 used)." in page
     assert outgoing(org_a) == 0
+
+
+def test_a_stopped_send_is_a_quota_refusal_for_callers_that_handle_the_quota(
+    enforced, org_a, window_a
+) -> None:
+    """The chatbot and campaigns catch QuotaExceeded: a past-due refusal must not escape them."""
+    put_on(org_a, plan_with(), status="cancelled")
+    with tenant_context(org_a.organization), pytest.raises(QuotaExceeded) as refused:
+        from whatsapp.services.outbound import message_create
+
+        message_create(to=WA_ID, message_type="text", content={"body": "hi"})
+    assert isinstance(refused.value, PaymentPastDue)
+    assert str(refused.value) == "Sending is stopped: the subscription is cancelled."
+    assert outgoing(org_a) == 0

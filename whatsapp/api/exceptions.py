@@ -17,7 +17,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from billing_stub.quota import PaymentPastDue, QuotaExceeded
+from billing_stub.quota import QuotaExceeded
 from tenants.errors import CredentialInvalidError, CredentialMissingError
 from whatsapp.errors import WhatsAppDomainError
 
@@ -32,7 +32,7 @@ def _first_message(detail: Any) -> str:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, QuotaExceeded | PaymentPastDue):
+    if isinstance(exc, QuotaExceeded):  # PaymentPastDue too
         return _plan_refusal(exc)
     if isinstance(exc, WhatsAppDomainError):
         body: dict[str, Any] = {"code": exc.code, "message": exc.message}
@@ -65,7 +65,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
-def _plan_refusal(exc: QuotaExceeded | PaymentPastDue) -> Response:
+def _plan_refusal(exc: QuotaExceeded) -> Response:
     if isinstance(exc, QuotaExceeded) and exc.limit == "api_requests_per_minute":
         response = Response({"error": exc.as_error()}, status=status.HTTP_429_TOO_MANY_REQUESTS)
         response["Retry-After"] = str(max(int(getattr(exc, "retry_after", 60)), 1))
