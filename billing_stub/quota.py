@@ -50,6 +50,30 @@ PERIOD_METRICS = {
 }
 
 
+# What Python itself sets on an exception in flight: `contextlib` assigns `__traceback__` when
+# an exception leaves a `@contextmanager` block (schema_context, tenant_context), which a
+# frozen dataclass would refuse with FrozenInstanceError instead of the exception.
+_EXCEPTION_STATE = frozenset(
+    {"__traceback__", "__cause__", "__context__", "__suppress_context__", "__notes__"}
+)
+
+
+def raisable(cls: type) -> type:
+    """Keep a frozen dataclass exception's fields read-only but let Python set its traceback
+    and chaining (apply after `@dataclass(frozen=True)`, on every such class)."""
+    frozen_setattr = cls.__setattr__
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        if name in _EXCEPTION_STATE:
+            object.__setattr__(self, name, value)
+        else:
+            frozen_setattr(self, name, value)
+
+    cls.__setattr__ = __setattr__
+    return cls
+
+
+@raisable
 @dataclass(frozen=True)
 class QuotaExceeded(PlanLimitError):
     """A request would take the organization past a limit of its plan.
@@ -80,6 +104,7 @@ class QuotaExceeded(PlanLimitError):
         }
 
 
+@raisable
 @dataclass(frozen=True)
 class PaymentPastDue(QuotaExceeded):
     """Outbound sending is refused: the subscription is past due beyond the grace period (or

@@ -19,7 +19,7 @@ import redis
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
-from billing_stub.quota import QuotaExceeded
+from billing_stub.quota import QuotaExceeded, raisable
 
 logger = logging.getLogger(__name__)
 LIMIT = "api_requests_per_minute"
@@ -27,6 +27,7 @@ _clients: dict[str, redis.Redis] = {}
 _clock = time.time  # seconds since the epoch (tests pin it to one window)
 
 
+@raisable
 @dataclass(frozen=True)
 class ApiRateExceeded(QuotaExceeded):
     """QuotaExceeded for `api_requests_per_minute`, with the seconds until the next window

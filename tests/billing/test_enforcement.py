@@ -309,3 +309,16 @@ def test_a_stopped_send_is_a_quota_refusal_for_callers_that_handle_the_quota(
     assert isinstance(refused.value, PaymentPastDue)
     assert str(refused.value) == "Sending is stopped: the subscription is cancelled."
     assert outgoing(org_a) == 0
+
+
+def test_a_refusal_leaving_a_schema_context_stays_the_refusal(enforced, org_a, window_a) -> None:
+    """`contextlib` sets `__traceback__` on an exception leaving a `@contextmanager` block
+    (tenant_context): the frozen exception must accept it, not turn into FrozenInstanceError."""
+    from whatsapp.services.outbound import message_create
+
+    put_on(org_a, plan_with(outbound_messages_per_month=0))
+    with pytest.raises(QuotaExceeded) as refused, tenant_context(org_a.organization):
+        message_create(to=WA_ID, message_type="text", content={"body": "hi"})
+    assert refused.value.used == 0 and refused.value.__traceback__ is not None
+    with pytest.raises(AttributeError):
+        refused.value.used = 5  # the fields stay read-only
