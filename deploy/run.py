@@ -46,6 +46,8 @@ SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8090"))
 BASE_DOMAIN = os.environ.get("BASE_DOMAIN", "localhost")
 # The demo organization's number (tenants/management/commands/seed_demo.py).
 DEMO_PHONE_NUMBER_ID = "100000000000001"
+# The demo staff user's TOTP secret (seed_demo's STAFF_TOTP_KEY_HEX in base32; DEBUG only).
+DEMO_STAFF_TOTP_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # noqa: S105 (public demo secret)
 # A demo customer's first messages, sent once per `.data/` (make clean starts again).
 DEMO_CONVERSATION = (
     "Hi! I ordered a blue kettle on Monday (order 1042). Has it shipped yet?",
@@ -180,6 +182,9 @@ def main() -> int:
 
   Demo org admin:   demo@example.com / demo-password-123   (on demo.{BASE_DOMAIN})
   Platform staff:   staff@example.com / staff-password-123 (on {BASE_DOMAIN})
+  Platform console: http://{BASE_DOMAIN}:{PORT}/console/  (staff, then a TOTP code:
+                    secret {DEMO_STAFF_TOTP_SECRET} in any authenticator app, or
+                    {PY} manage.py console_totp --email staff@example.com --code)
   A customer writes: {PY} -m whatsapp.sandbox send --phone-number-id 100000000000001 \\
                        --from +15551234567 --text hi
 """,

@@ -13,6 +13,8 @@ urlpatterns = [
     path("webhooks/", include("whatsapp.webhooks.urls")),
     path("", include("tenants.health_urls")),
     path("", include("tenants.portal.urls")),
+    # The superadmin console (platform staff with a second factor).
+    path("console/", include("whatsapp.console.urls")),
     path("admin/", admin.site.urls),
     # The payment provider's webhook (billing_stub.payments).
     path("billing/", include("billing_stub.urls_public")),

@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", include("tenants.api_key_urls")),
     path("api/v1/", include("whatsapp.api.urls")),
     path("api/v1/", include("whatsapp.chatbot.api.urls")),
+    path("api/v1/", include("whatsapp.campaigns.api.urls")),
     path("api/v1/", include("billing_stub.api.urls")),
     # The web app: shell, sign-in, settings (tenants.webapp), then each feature's pages.
     path("", include("tenants.webapp.urls")),
@@ -19,6 +20,7 @@ urlpatterns = [
     path("", include("whatsapp.inbox.urls")),
     path("", include("whatsapp.chatbot.web.urls")),
     path("", include("whatsapp.message_templates.web.urls")),
+    path("", include("whatsapp.campaigns.web.urls")),
     path("", include("billing_stub.web.urls")),
 ]
 

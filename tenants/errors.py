@@ -39,3 +39,7 @@ class PlanLimitError(Exception):
     billing app's errors derive from it, so pages of tenants can show them without importing
     billing. The message (str) is user-facing.
     """
+
+
+class SuspensionError(Exception):
+    """An organization cannot be suspended or reactivated as asked (message is user-facing)."""

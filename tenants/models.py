@@ -172,7 +172,13 @@ class RawWebhookEvent(models.Model):
                 fields=["id"],
                 name="webhook_event_claim_idx",
                 condition=models.Q(state="received"),
-            )
+            ),
+            # The console's event log of events kept unsplit (a small share of all events).
+            models.Index(
+                fields=["state", "id"],
+                name="webhook_event_unsplit_idx",
+                condition=models.Q(state__in=["malformed", "failed"]),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -221,6 +227,8 @@ class WebhookChange(models.Model):
                 name="webhook_change_retry_idx",
                 condition=models.Q(state__in=["pending", "failed"]),
             ),
+            # The console: an organization's latest changes (its last webhook, its event log).
+            models.Index(fields=["organization", "-id"], name="webhook_change_org_recent_idx"),
         ]
 
     def __str__(self) -> str:
@@ -495,3 +503,52 @@ class OrganizationDeletion(models.Model):
 
     def __str__(self) -> str:
         return f"deletion of {self.org_slug} ({self.state}, {self.scheduled_for:%Y-%m-%d})"
+
+
+class OrganizationSuspension(models.Model):
+    """One suspension of an organization by platform staff, kept after it ends (the history).
+
+    Open while `reactivated_at` is empty (at most one per organization). While an organization
+    is suspended its API refuses (tenants.access), its webhook changes are held, and its
+    reactivation releases them in order (whatsapp/console/services.py).
+    """
+
+    class Category(models.TextChoices):
+        NON_PAYMENT = "non_payment", "Non-payment"
+        ABUSE = "abuse", "Abuse or spam"
+        META_POLICY = "meta_policy", "Meta policy violation"
+        SECURITY = "security", "Security incident"
+        CUSTOMER_REQUEST = "customer_request", "Customer's request"
+        OTHER = "other", "Other"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="suspensions"
+    )
+    category = models.CharField(max_length=32, choices=Category.choices)
+    reason = models.TextField()
+    suspended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    suspended_at = models.DateTimeField(auto_now_add=True)
+    reactivated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reactivated_at = models.DateTimeField(null=True, blank=True)
+    reactivation_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-suspended_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=models.Q(reactivated_at__isnull=True),
+                name="uniq_open_suspension",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"suspension of {self.organization_id} ({self.category})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.reactivated_at is None

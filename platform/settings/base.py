@@ -55,12 +55,16 @@ SHARED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    # Staff's second factor on the superadmin console (TOTP devices live in the public schema).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 TENANT_APPS = [
     "whatsapp",
     "whatsapp.message_templates",
     "whatsapp.numbers",
     "whatsapp.chatbot",
+    "whatsapp.campaigns",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -106,6 +110,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.middleware.TenantMembershipMiddleware",
+    # `request.user.is_verified()`: the session passed a TOTP check (whatsapp/console).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -173,6 +179,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/login/"
+# The superadmin console (/console/ on the public host, whatsapp/console): staff must pass a TOTP
+# check after their password. Always with DEBUG off; in development only when this says so, or
+# when the staff user has a TOTP device (the demo's has one: `make run` prints its secret).
+CONSOLE_OTP_REQUIRED = True if not DEBUG else env.bool("CONSOLE_OTP_REQUIRED", default=False)
+# The console's tenant list keeps each organization's message counts this long (per process).
+CONSOLE_MESSAGE_COUNTS_SECONDS = env.float("CONSOLE_MESSAGE_COUNTS_SECONDS", default=60.0)
+# The issuer name authenticator apps show next to the account.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="WhatsApp SaaS console")
 LOGIN_REDIRECT_URL = "/"
 
 # E-mail (invitations, password reset): printed to the console unless EMAIL_URL names an SMTP
@@ -282,6 +296,9 @@ CELERY_TASK_ROUTES = {
     "whatsapp.tasks.inbound.pending_status_reconcile_task": {"queue": "inbound"},
     "whatsapp.tasks.inbound.media_download_task": {"queue": "media"},
     "whatsapp.tasks.outbound.send_message_task": {"queue": "outbound"},
+    "whatsapp.campaigns.tasks.campaign_dispatch_task": {"queue": "campaigns"},
+    "whatsapp.campaigns.tasks.campaigns_watch_task": {"queue": "campaigns"},
+    "whatsapp.campaigns.tasks.campaigns_watch_tenant_task": {"queue": "campaigns"},
 }
 # Every periodic job, in one place (seconds). Each fans out per tenant itself when it needs to.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
@@ -314,6 +331,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "whatsapp-webhook-prune": {
         "task": "whatsapp.webhooks.tasks.webhook_events_prune_task",
         "schedule": 24 * 3600.0,
+    },
+    # Restarts lost campaign dispatcher chains, starts scheduled campaigns that are due.
+    "whatsapp-campaigns-watch": {
+        "task": "whatsapp.campaigns.tasks.campaigns_watch_task",
+        "schedule": 15.0,
     },
     # Every organization's templates as Meta has them (webhooks keep them current between).
     "whatsapp-templates-sync": {
@@ -383,6 +405,10 @@ WHATSAPP_WEBHOOK_RETRY_MAX_DELAY = env.float("WHATSAPP_WEBHOOK_RETRY_MAX_DELAY",
 # waits for a NOTIFY before polling anyway (the fallback if a notification is missed).
 WHATSAPP_WEBHOOK_BATCH_SIZE = env.int("WHATSAPP_WEBHOOK_BATCH_SIZE", default=100)
 WHATSAPP_WEBHOOK_POLL_SECONDS = env.float("WHATSAPP_WEBHOOK_POLL_SECONDS", default=1.0)
+# After a batch that was not full, the worker lingers this long before claiming again, so the
+# next batch gathers more events: a batch's fixed cost (claim, schema switches, per-tenant
+# statements) is shared by more messages, at the price of this much latency. 0 disables it.
+WHATSAPP_WEBHOOK_LINGER_SECONDS = env.float("WHATSAPP_WEBHOOK_LINGER_SECONDS", default=0.02)
 # Dispatch by the change's `field`: the one registry of webhook handlers (dotted paths, resolved
 # at call time; contract in whatsapp/webhooks/handlers.py). A field without an entry is kept as
 # `no_handler` and replayed once a handler is registered.
@@ -399,6 +425,21 @@ WHATSAPP_WEBHOOK_HANDLERS = {
     ),
     "template_category_update": "whatsapp.message_templates.services.webhooks.category_handler",
 }
+# Called with (template=, status=, previous=) after a `message_template_status_update` changed
+# a stored template: campaigns pause on PAUSED/DISABLED and resume on UNPAUSE/REINSTATED.
+WHATSAPP_TEMPLATE_STATUS_HOOKS = ["whatsapp.campaigns.services.hooks.template_status_hook"]
+# Campaigns (whatsapp.campaigns): the dispatcher's tick and how many seconds of sends it keeps
+# queued ahead (pause holds them); a running campaign whose tick is older than the stall
+# time is restarted by beat. CAMPAIGN_RESERVED_SHARE (default: the limiter's reserved share)
+# is the number's throughput campaigns leave to live conversations; CAMPAIGN_RATE_TABLE names
+# another cost table than the newest whatsapp/campaigns/data/rates-*.json.
+CAMPAIGN_TICK_SECONDS = env.float("CAMPAIGN_TICK_SECONDS", default=1.0)
+CAMPAIGN_LOOKAHEAD_SECONDS = env.float("CAMPAIGN_LOOKAHEAD_SECONDS", default=5.0)
+CAMPAIGN_STALL_SECONDS = env.float("CAMPAIGN_STALL_SECONDS", default=15.0)
+CAMPAIGN_RATE_TABLE = env.str("CAMPAIGN_RATE_TABLE", default="")
+CAMPAIGN_RESERVED_SHARE = env.float(
+    "CAMPAIGN_RESERVED_SHARE", default=WHATSAPP_RATE_LIMIT_RESERVED_SHARE
+)
 # Templates asked of Meta per page when syncing (GET /{waba}/message_templates `limit`).
 WHATSAPP_TEMPLATE_SYNC_PAGE_SIZE = env.int("WHATSAPP_TEMPLATE_SYNC_PAGE_SIZE", default=100)
 # Seconds a template sync waits after Meta's call budget errors (codes 4, 80007) before retrying.

@@ -21,6 +21,8 @@ from saas_platform.settings.base import CONFIGURED_SECRETS, CSP_POLICY, MIDDLEWA
 
 DEBUG = False
 refuse_dev_secrets(CONFIGURED_SECRETS)
+# Staff sign in to the console with a second factor, whatever the environment says.
+CONSOLE_OTP_REQUIRED = True
 
 # The proxy in front (ingress, load balancer) terminates TLS; it must overwrite this header.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -25,6 +25,11 @@ MEDIA_ROOT = tempfile.mkdtemp(prefix="saas-test-media-")
 # after the TTL). tests/tenants/test_host_cache.py turns it on and tests it.
 TENANT_HOST_CACHE_SECONDS = 0.0
 
+# The console's second factor is tested as production runs it.
+CONSOLE_OTP_REQUIRED = True
+# Tests count messages they just wrote.
+CONSOLE_MESSAGE_COUNTS_SECONDS = 0.0
+
 DATABASES["default"]["TEST"] = {"NAME": f"test_saas_platform_{_RUN}"}  # noqa: F405
 
 # The suite's own broker database, so `make run`'s worker never takes a test's task.

@@ -17,6 +17,7 @@ APP_NAV: tuple[tuple[str, str, bool], ...] = (
     ("/numbers/", "Numbers", True),
     ("/chatbot/", "Chatbot", False),
     ("/templates/", "Templates", False),
+    ("/campaigns/", "Campaigns", False),
     ("/usage/", "Usage", False),
     ("/settings/", "Settings", True),
 )

@@ -51,6 +51,7 @@ def test_org_host_navigation_keyboard_and_phone_width(web, org_a, new_page) -> N
         "Numbers",
         "Chatbot",
         "Templates",
+        "Campaigns",
         "Usage",
         "Settings",
     ]

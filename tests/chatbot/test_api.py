@@ -4,11 +4,19 @@ isolation between organizations. Rolled-back transactions; no workers needed."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import time
+from zoneinfo import ZoneInfo
 
+import pytest
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from tenants.models import Organization
+from tenants.services.schedule import Interval, schedule_set
 from tests.clients import admin_client, api_client, obtain_tokens
 from tests.conftest import in_tenant
 from tests.factories import ContactFactory
+from tests.outbound.conftest import connect
 from whatsapp.chatbot.models import ChatbotConversation, ChatbotRule
 
 RULES = "/api/v1/chatbot/rules/"
@@ -33,10 +41,14 @@ def test_rules_crud_and_reorder(db, org_a):
     assert [r["name"] for r in client.get(RULES).json()] == ["first", "second"]
     response = post(client, RULES + "reorder/", {"ids": [second["id"], first["id"]]})
     assert [r["name"] for r in response.json()] == ["second", "first"]
+    template = {"name": "back_soon", "language": "en_US"}
     changed = client.patch(
-        f"{RULES}{first['id']}/", {"pattern": "hello"}, content_type="application/json"
+        f"{RULES}{first['id']}/",
+        {"pattern": "hello", "window_template": template},
+        content_type="application/json",
     )
-    assert changed.status_code == 200 and changed.json()["pattern"] == "hello"
+    assert changed.status_code == 200, changed.content
+    assert (changed.json()["pattern"], changed.json()["window_template"]) == ("hello", template)
     assert client.delete(f"{RULES}{second['id']}/").status_code == 204
     assert [r["name"] for r in client.get(RULES).json()] == ["first"]
 
@@ -57,6 +69,9 @@ def test_rules_crud_and_reorder(db, org_a):
             "reply",
         ),
         ({"reply_kind": "list", "reply": {"body": "x"}}, "reply"),
+        ({"window_template": {"name": "back_soon"}}, "window_template"),
+        ({"phone_number_id": "999999"}, "phone_number_id"),
+        ({"window_template": {"name": "Bad Name", "language": "en"}}, "window_template"),
     ],
 )
 def test_unusable_rules_are_refused_with_the_field(db, org_a, fields, field):
@@ -123,6 +138,16 @@ def test_simulate_follows_the_order_without_sending(db, org_a):
         assert ChatbotConversation.objects.get().step == "main"
 
 
+def test_a_rule_is_scoped_to_this_organizations_numbers_only(db, org_a, org_b):
+    alpha, beta = connect(org_a).phone_number_id, connect(org_b).phone_number_id
+    assert make_rule(admin_client(org_a), phone_number_id=alpha)["phone_number_id"] == alpha
+    body = {"name": "r", "match_kind": "exact", "pattern": "hi", "reply_kind": "text"}
+    body |= {"reply": {"body": "Hi"}, "phone_number_id": beta}
+    refused = post(admin_client(org_a), RULES, body)
+    assert refused.status_code == 400
+    assert "phone_number_id" in refused.json()["error"]["fields"]
+
+
 def test_another_organization_cannot_see_or_touch_the_rules(db, org_a, org_b):
     rule = make_rule(admin_client(org_a), name="alpha only")
     other = admin_client(org_b)
@@ -162,3 +187,22 @@ def test_the_endpoints_are_in_the_openapi_schema(db, org_a):
     schemas = schema["components"]["schemas"]
     assert "external_bot_secret" not in schemas["ChatbotSettings"]["properties"]  # never returned
     assert "external_bot_secret" in schemas["PatchedChatbotSettingsRequest"]["properties"]
+
+
+def test_simulate_uses_the_organizations_business_hours_when_the_bot_has_none(db, org_a):
+    client = admin_client(org_a)
+    client.patch(
+        "/api/v1/chatbot/settings/", {"away_text": "Closed now."}, content_type="application/json"
+    )
+    assert post(client, "/api/v1/chatbot/simulate/", {"text": "hi"}).json()["notices"] == []
+    organization = Organization.objects.get(pk=org_a.organization.pk)  # not the session's copy
+    not_today = (timezone.now().astimezone(ZoneInfo("Asia/Kolkata")).weekday() + 3) % 7
+    with tenant_context(organization):  # open on another day only: closed now
+        schedule_set(
+            organization=organization,
+            time_zone="Asia/Kolkata",
+            intervals=[Interval(weekday=not_today, opens_at=time(9, 0), closes_at=time(17, 0))],
+        )
+    said = post(client, "/api/v1/chatbot/simulate/", {"text": "hi"}).json()
+    assert said["notices"] == ["away"]
+    assert said["replies"] == [{"type": "text", "content": {"body": "Closed now."}}]

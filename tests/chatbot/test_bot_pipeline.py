@@ -29,6 +29,8 @@ def test_keyword_and_regex_rules_reply_once_each(bot_a, sandbox, org_a):
     sandbox.customer_sends_text(bot_a.phone_number_id, CUSTOMER, "Qual o HORARIO?")
     assert wait_texts(sandbox, bot_a, CUSTOMER, 1) == ["We open 9-18."]
     sandbox.customer_sends_text(bot_a.phone_number_id, CUSTOMER, "Order #12345")
+    # One at a time: the sender pool sends in parallel, so two replies may reach Meta swapped.
+    wait_texts(sandbox, bot_a, CUSTOMER, 2)
     sandbox.customer_sends_text(bot_a.phone_number_id, CUSTOMER, "blah")
     wait_texts(sandbox, bot_a, CUSTOMER, 3)
     assert texts(sandbox, bot_a, CUSTOMER)[1:] == [

@@ -54,7 +54,17 @@ def rule(
     )
 
 
-def run(text="", *, rules=(), state=FRESH, type="text", interactive_id="", number="1", **s):
+def run(
+    text="",
+    *,
+    rules=(),
+    state=FRESH,
+    type="text",
+    interactive_id="",
+    number="1",
+    org_hours=None,
+    **s,
+):
     return decide(
         incoming=Incoming(type=type, text=text, interactive_id=interactive_id),
         phone_number_id=number,
@@ -62,6 +72,7 @@ def run(text="", *, rules=(), state=FRESH, type="text", interactive_id="", numbe
         rules=list(rules),
         state=state,
         now=NOW,
+        org_hours=org_hours,
     )
 
 
@@ -124,3 +135,12 @@ def test_notices_precede_the_reply_once_per_period():
     )
     assert [r.content["body"] for r in again.replies] == ["fb"]
     assert run("??", enabled=False, fallback_text="fb").action == "none"
+
+
+def test_the_organizations_hours_apply_when_the_bot_has_none():
+    """NOW is Monday 12:00 UTC: the organization is closed then, the bot's own hours open."""
+    org_closed = {"mon": [["13:00", "17:00"]]}
+    assert run("??", away_text="Away", org_hours=org_closed).away
+    assert not run("??", away_text="Away", org_hours={}).away  # no hours anywhere: open
+    bot_open = {"sun": [["22:00", "14:00"]]}  # its own hours win (Sunday night into Monday)
+    assert not run("??", away_text="Away", org_hours=org_closed, business_hours=bot_open).away

@@ -239,6 +239,17 @@ def test_customer_window(sandbox, graph):
     assert_accepted(graph.post(f"/{PNID}/messages", json=body))
 
 
+def test_the_window_opens_when_the_customer_wrote(sandbox, graph):
+    """A message Meta delivers a day late opened the window a day ago: it is closed now."""
+    import time
+
+    sandbox.customer_sends_text(PNID, CUSTOMER, "hi", timestamp=time.time() - 25 * 3600)
+    body = body_for("text", {"body": "hello"})
+    assert_meta_error(graph.post(f"/{PNID}/messages", json=body), 131047)
+    sandbox.customer_sends_text(PNID, CUSTOMER, "hi again")
+    assert_accepted(graph.post(f"/{PNID}/messages", json=body))
+
+
 def test_expired_window(sandbox, graph):
     sandbox.customer_sends_text(PNID, CUSTOMER, "hi")
     sandbox.update_config(customer_window_seconds=0.05)

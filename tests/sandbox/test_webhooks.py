@@ -53,6 +53,15 @@ def test_text_envelope(sandbox, receiver):
     assert message["text"] == {"body": "hi"}
 
 
+def test_a_message_written_earlier_keeps_its_timestamp(sandbox, receiver):
+    """A webhook Meta delivers late carries the time the customer wrote, not the delivery's."""
+    written = 1_700_000_000
+    result = sandbox.customer_sends_text(PNID, CUSTOMER, "late", timestamp=written)
+    [payload] = receiver.payloads()
+    _, message = only_message(payload)
+    assert message["timestamp"] == str(written) == result["message"]["timestamp"]
+
+
 EXPECTED_KEYS = {
     "text": {"body"},
     "image": {"id", "mime_type", "sha256", "caption"},

@@ -72,6 +72,43 @@ def store(payload) -> int:
     return raw_event_store(body=encode(payload), meta={}).id
 
 
+def test_a_dead_persistent_connection_is_reconnected_once_on_the_ack_path(numbers):
+    """The ack path skips Django's `SELECT 1` health check; a connection the server closed
+    (restart, idle timeout) makes the upsert fail once, and the store reconnects and succeeds."""
+    first = store(
+        body_of(
+            {
+                "id": FIXTURE_WABA_ID,
+                "changes": [message_change("wamid.RC1", number=FIXTURE_NUMBER_ID)],
+            }
+        )
+    )
+    old_pid = connection.connection.info.backend_pid
+    with psycopg_admin() as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [old_pid])
+    second = store(
+        body_of(
+            {
+                "id": FIXTURE_WABA_ID,
+                "changes": [message_change("wamid.RC2", number=FIXTURE_NUMBER_ID)],
+            }
+        )
+    )
+    assert connection.connection.info.backend_pid != old_pid
+    assert second != first
+    assert RawWebhookEvent.objects.filter(id__in=[first, second]).count() == 2
+
+
+def psycopg_admin():
+    """A separate autocommit connection to the test database (to terminate another backend)."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params, autocommit=True)
+
+
 # --- Poison isolation ----------------------------------------------------------------------------
 def test_hostile_changes_are_isolated_and_both_tenants_are_served(
     webhook, numbers, webhook_worker, org_a, org_b

@@ -64,6 +64,8 @@ class Decision:
     takeover: bool = False
     opt_out: bool = False
     call_external_bot: bool = False
+    # The rule's template for a closed 24-hour window (sent instead of its reply).
+    window_template: dict[str, Any] | None = None
     welcomed: bool = False
     away: bool = False
     detail: str = ""
@@ -123,6 +125,7 @@ def _rule_decision(rule: Any, *, action: str) -> Decision:
         step=rule.next_step or "",
         takeover=rule.reply_kind == "handoff",
         call_external_bot=rule.reply_kind == "external_bot",
+        window_template=getattr(rule, "window_template", None) or None,
         detail=rule.name,
     )
 
@@ -140,10 +143,13 @@ def decide(
     state: State,
     now: datetime,
     time_zone: str = "",
+    org_hours: dict | None = None,
 ) -> Decision:
     """The bot's answer to `incoming` (see the module for the order). `settings` is a
     ChatbotSettings, `rules` ChatbotRule rows in priority order; `time_zone` (IANA) for the
-    business hours when the settings name none (else UTC). Nothing is written."""
+    business hours when the settings name none (else UTC); `org_hours` (the hours' shape of
+    `whatsapp.chatbot.hours`) the organization's own business hours, used when the settings
+    have none (neither: always open). Nothing is written."""
     if not settings.enabled:
         return Decision(action="none", detail="bot disabled")
     typed_rule_exists = any(
@@ -161,8 +167,14 @@ def decide(
     if state.replies_last_minute >= settings.max_replies_per_minute:
         return Decision(action="loop_cut", detail="reply limit per minute reached")
     decision = _reply_decision(incoming, phone_number_id, settings, rules, state, now)
-    time_zone = settings.time_zone or time_zone or "UTC"
-    return _with_notices(decision, settings=settings, state=state, now=now, time_zone=time_zone)
+    return _with_notices(
+        decision,
+        settings=settings,
+        state=state,
+        now=now,
+        time_zone=settings.time_zone or time_zone or "UTC",
+        business_hours=settings.business_hours or org_hours or {},
+    )
 
 
 def _reply_decision(incoming, phone_number_id, settings, rules, state, now) -> Decision:
@@ -189,7 +201,13 @@ def _reply_decision(incoming, phone_number_id, settings, rules, state, now) -> D
 
 
 def _with_notices(
-    decision: Decision, *, settings: Any, state: State, now: datetime, time_zone: str
+    decision: Decision,
+    *,
+    settings: Any,
+    state: State,
+    now: datetime,
+    time_zone: str,
+    business_hours: dict,
 ) -> Decision:
     period = timedelta(hours=settings.notice_period_hours)
     notices: list[Reply] = []
@@ -198,7 +216,7 @@ def _with_notices(
         notices.append(Reply("text", {"body": settings.welcome_text}))
         welcomed = True
     closed = not is_open(
-        business_hours=settings.business_hours or {},
+        business_hours=business_hours,
         holidays=settings.holidays or [],
         time_zone=time_zone,
         now=now,

@@ -29,10 +29,10 @@ from django.utils import timezone
 
 from whatsapp.chatbot.engine import Reply
 from whatsapp.chatbot.models import ExternalBotDelivery
+from whatsapp.chatbot.replies import replies_send
 from whatsapp.chatbot.services import (
     conversation_takeover,
     incoming_of,
-    replies_send,
     settings_get,
     settings_secret,
 )

@@ -81,6 +81,10 @@ class ChatbotRule(models.Model):
     # {"body", "buttons": [{"id", "title"}]}; list: {"body", "button", "sections": [...]};
     # template: {"name", "language": {"code"}, "components"?}; handoff: {"body"?}.
     reply = models.JSONField(default=dict, blank=True)
+    # Sent instead of the reply when the customer's 24-hour window is closed (only a template
+    # may be sent then): the send API's template object, {"name", "language": {"code"},
+    # "components"?} or {"name", "language", "parameters"?}. Null: the reply is skipped.
+    window_template = models.JSONField(null=True, blank=True)
     next_step = models.CharField(max_length=64, blank=True, help_text="Menu step entered")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -125,6 +129,9 @@ class ChatbotTurn(models.Model):
     rule = models.ForeignKey(ChatbotRule, null=True, blank=True, on_delete=models.SET_NULL)
     replies = models.PositiveSmallIntegerField(default=0)
     reply_ids = models.JSONField(default=list, blank=True)
+    # Replies not sent, each {"reply": n, "type", "reason": a machine code (outside_customer_
+    # window, quota_exceeded, invalid_content, ...), "message", "instead"?: "window_template"}.
+    skipped = models.JSONField(null=True, blank=True)
     detail = models.CharField(max_length=255, blank=True)
     # How many times the message came back (Meta's redelivery, a replay) and got nothing more.
     repeats = models.PositiveIntegerField(default=0)

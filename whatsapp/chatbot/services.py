@@ -6,14 +6,16 @@ one transaction holding the conversation's row lock:
 - a `ChatbotTurn` unique on the inbound wamid is the idempotency key: a message redelivered by
   Meta or replayed by staff finds its turn and gets nothing more;
 - `whatsapp.chatbot.engine.decide` says what to do; its replies are ordinary outbound messages
-  (`whatsapp.services.outbound.message_create`, with an idempotency key per reply), so they go
-  through the one send pipeline, respect the 24-hour window and count in usage.
+  (`whatsapp.chatbot.replies.replies_send`: the one creation path, an idempotency key per
+  reply), so they respect the 24-hour window (a rule's template instead when it is closed) and
+  count in usage; a refused reply is recorded on the turn, never a crash.
 Meta: https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/components
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +26,9 @@ from django.utils import timezone
 
 from saas_platform.queue import enqueue_on_commit
 from tenants.crypto import decrypt_secret, encrypt_secret
-from whatsapp.chatbot.engine import Decision, Reply, State, decide
+from tenants.services.schedule import schedule_get
+from whatsapp.chatbot.engine import Decision, State, decide
+from whatsapp.chatbot.hours import DAYS
 from whatsapp.chatbot.matching import Incoming
 from whatsapp.chatbot.models import (
     ChatbotConversation,
@@ -33,15 +37,13 @@ from whatsapp.chatbot.models import (
     ChatbotTurn,
     ExternalBotDelivery,
 )
-from whatsapp.errors import WhatsAppDomainError
+from whatsapp.chatbot.replies import replies_send
 from whatsapp.models import Contact, WhatsAppMessage
-from whatsapp.services.outbound import message_create
 from whatsapp.services.outbound.rules import current_organization
 
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "whatsapp.chatbot.tasks.external_bot_deliver_task"
-REPLY_KEY_PREFIX = "chatbot:"
 
 
 def settings_get() -> ChatbotSettings:
@@ -56,6 +58,20 @@ def settings_secret_set(*, settings: ChatbotSettings, secret: str) -> None:
     settings.external_bot_secret_encrypted = encrypt_secret(secret, owner=owner) if secret else ""
 
 
+@transaction.atomic
+def settings_update(*, settings: ChatbotSettings, data: dict[str, Any]) -> ChatbotSettings:
+    """Save validated settings fields (`data` as the settings serializer validated them); an
+    `external_bot_secret` is stored encrypted ("" removes it), never as given."""
+    data = dict(data)
+    secret = data.pop("external_bot_secret", None)
+    for field, value in data.items():
+        setattr(settings, field, value)
+    if secret is not None:
+        settings_secret_set(settings=settings, secret=secret)
+    settings.save()
+    return settings
+
+
 def settings_secret(settings: ChatbotSettings) -> str:
     if not settings.external_bot_secret_encrypted:
         return ""
@@ -67,6 +83,17 @@ def organization_time_zone() -> str:
     """The organization's own time zone when the organization model has one (the web app's
     settings), else "" (the chatbot settings' `time_zone`, or UTC, applies)."""
     return str(getattr(current_organization(), "time_zone", "") or "")
+
+
+def organization_hours() -> dict[str, list[list[str]]]:
+    """The organization's business hours of the web app's settings
+    (`tenants.services.schedule`) in the chatbot's shape, `{"mon": [["09:00", "17:00"]]}`;
+    {} when it has none. The bot uses them when its own settings name no hours."""
+    hours: dict[str, list[list[str]]] = {}
+    for interval in schedule_get(organization=current_organization()):
+        day = hours.setdefault(DAYS[interval.weekday], [])
+        day.append([interval.opens_at.strftime("%H:%M"), interval.closes_at.strftime("%H:%M")])
+    return hours
 
 
 def incoming_of(message: WhatsAppMessage) -> Incoming:
@@ -117,9 +144,10 @@ def chatbot_messages_handle(*, wamids: list[str]) -> str:
         wamid__in=wamids, direction=WhatsAppMessage.Direction.INCOMING
     ).order_by("timestamp", "id")
     rules = list(ChatbotRule.objects.filter(enabled=True).order_by("priority", "id"))
+    org_hours = {} if settings.business_hours else organization_hours()
     turns = replies = skipped = 0
     for message in messages:
-        made = _turn_take(message=message, settings=settings, rules=rules)
+        made = _turn_take(message=message, settings=settings, rules=rules, org_hours=org_hours)
         if made is None:
             skipped += 1
         else:
@@ -129,7 +157,9 @@ def chatbot_messages_handle(*, wamids: list[str]) -> str:
 
 
 @transaction.atomic
-def _turn_take(*, message: WhatsAppMessage, settings: ChatbotSettings, rules) -> int | None:
+def _turn_take(
+    *, message: WhatsAppMessage, settings: ChatbotSettings, rules, org_hours: dict
+) -> int | None:
     # The conversation's lock orders the turns of one conversation; the contact row is not
     # locked (the webhook worker updates it for every message of that customer).
     contact = Contact.objects.get(pk=message.contact_id)
@@ -145,6 +175,7 @@ def _turn_take(*, message: WhatsAppMessage, settings: ChatbotSettings, rules) ->
         state=_state(conversation, contact, now),
         now=now,
         time_zone=organization_time_zone(),
+        org_hours=org_hours,
     )
     turn = ChatbotTurn.objects.create(
         inbound_wamid=message.wamid,
@@ -155,7 +186,13 @@ def _turn_take(*, message: WhatsAppMessage, settings: ChatbotSettings, rules) ->
         detail=decision.detail[:255],
     )
     _decision_apply(decision, conversation=conversation, contact=contact, settings=settings)
-    sent = replies_send(turn=turn, replies=decision.replies, contact=contact, key="r")
+    sent = replies_send(
+        turn=turn,
+        replies=decision.replies,
+        contact=contact,
+        key="r",
+        window_template=decision.window_template,
+    )
     if decision.call_external_bot and settings.external_bot_url:
         delivery = ExternalBotDelivery.objects.create(turn=turn, url=settings.external_bot_url)
         enqueue_on_commit(DELIVER_TASK, args=[delivery.pk])
@@ -188,35 +225,6 @@ def _decision_apply(
     if decision.away:
         conversation.away_sent_at = now
     conversation.save()
-
-
-def replies_send(
-    *, turn: ChatbotTurn, replies: tuple[Reply, ...], contact: Contact, key: str
-) -> int:
-    """Create each reply as an outbound message (one pipeline; idempotency key
-    `chatbot:<wamid>:<key><n>`); a reply the outbound rules refuse (window closed, invalid
-    content) is skipped and named in the turn's detail. Returns how many were created."""
-    created = 0
-    ids = list(turn.reply_ids)
-    for index, reply in enumerate(replies):
-        try:
-            with transaction.atomic():
-                message = message_create(
-                    to=contact.address,
-                    message_type=reply.type,
-                    content=reply.content,
-                    phone_number_id=turn.message.phone_number_id,
-                    idempotency_key=f"{REPLY_KEY_PREFIX}{turn.inbound_wamid}:{key}{index}",
-                )
-        except WhatsAppDomainError as exc:
-            turn.detail = f"{turn.detail} | reply {index} refused: {exc.code}"[-255:]
-            continue
-        ids.append(message.pk)
-        created += 1
-    turn.reply_ids = ids
-    turn.replies = turn.replies + created
-    turn.save(update_fields=["reply_ids", "replies", "detail"])
-    return created
 
 
 def conversation_takeover(*, contact: Contact, phone_number_id: str, reason: str) -> None:
@@ -270,9 +278,11 @@ def chatbot_simulate(
     contact: Contact | None,
     phone_number_id: str,
     now,
+    step: str | None = None,
 ) -> Decision:
     """What the bot would do with this message, from this contact's current state (a fresh
-    conversation without one). Nothing is written or sent; an external bot is not called."""
+    conversation without one), or in menu `step` when given ("" for none: the simulator
+    walks a menu that way). Nothing is written or sent; an external bot is not called."""
     state = State()
     if contact is not None:
         conversations = ChatbotConversation.objects.filter(contact=contact)
@@ -283,6 +293,8 @@ def chatbot_simulate(
             state = _state(conversation, contact, now)
         else:
             state = State(opted_out=contact.opted_out_at is not None)
+    if step is not None:
+        state = replace(state, step=step, step_expires_at=None)
     return decide(
         incoming=Incoming(type=message_type, text=text, interactive_id=interactive_id),
         phone_number_id=phone_number_id,
@@ -291,4 +303,5 @@ def chatbot_simulate(
         state=state,
         now=now,
         time_zone=organization_time_zone(),
+        org_hours=organization_hours(),
     )

@@ -228,12 +228,15 @@ class SandboxClient:
         referral: dict[str, Any] | None = None,
         data: bytes | None = None,
         mime_type: str | None = None,
+        timestamp: float | None = None,
         wait: bool = True,
         **fields: Any,
     ) -> dict[str, Any]:
         """A customer message of any inbound type; `fields` form the type's object
-        (e.g. `caption=`, `voice=True`, `latitude=`, `contacts=[...]`). Returns the delivery
-        result plus `message` (the webhook's message, with its wamid and media id)."""
+        (e.g. `caption=`, `voice=True`, `latitude=`, `contacts=[...]`). `timestamp` (Unix s,
+        default now) is when the customer wrote it: Meta keeps retrying an undelivered webhook
+        for days, so a message can reach the business long after it was written. Returns the
+        delivery result plus `message` (the webhook's message, with its wamid and media id)."""
         spec = self._spec(
             phone_number_id,
             from_number,
@@ -248,6 +251,8 @@ class SandboxClient:
             mime_type,
             fields,
         )
+        if timestamp is not None:
+            spec["timestamp"] = timestamp
         return self._call("POST", "/customer/messages", spec | {"wait": wait})
 
     @staticmethod

@@ -215,7 +215,9 @@ def inbound_message(state: SandboxState, spec: dict[str, Any]) -> tuple[str, dic
         contact["parent_user_id"] = spec["parent_user_id"]
     with state.lock:
         state.inbound[wamid] = {"phone_number_id": number.phone_number_id, "from": wa_id or user_id}
-    state.open_window(number.phone_number_id, [c for c in (wa_id, user_id) if c])
+    # The window opens when the customer wrote (`timestamp`), not when the webhook went out.
+    written = float(spec["timestamp"]) if spec.get("timestamp") else None
+    state.open_window(number.phone_number_id, [c for c in (wa_id, user_id) if c], at=written)
     return number.waba_id, messages_change(number, contacts=[contact], messages=[message])
 
 

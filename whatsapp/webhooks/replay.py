@@ -38,9 +38,14 @@ class ReplayResult:
 
 @transaction.atomic
 def webhook_replay(
-    *, states: Iterable[str] = REPLAYABLE_STATES, event_id: int | None = None
+    *,
+    states: Iterable[str] = REPLAYABLE_STATES,
+    event_id: int | None = None,
+    organization_id: int | None = None,
+    change_ids: Iterable[int] | None = None,
 ) -> ReplayResult:
-    """Re-route changes in `states` (optionally of one event) and queue the routable ones.
+    """Re-route changes in `states` (optionally only those of one event, of one organization,
+    or with the given ids) and queue the routable ones, in id order (the order Meta sent them).
 
     Unroutable and held changes are routed again (the number may be connected now, the
     organization reactivated); failed, pending and no_handler ones go back to PENDING with their
@@ -48,17 +53,24 @@ def webhook_replay(
     Events whose routing failed for good go back to RECEIVED. Rows locked by a worker are skipped.
     """
     result = ReplayResult()
-    events = RawWebhookEvent.objects.filter(state=RawWebhookEvent.State.FAILED)
-    if event_id is not None:
-        events = events.filter(pk=event_id)
-    result.events_requeued = events.update(
-        state=RawWebhookEvent.State.RECEIVED, attempts=0, next_attempt_at=None
-    )
+    # Events whose routing failed have no changes (yet): only a replay not narrowed to some
+    # organization's or some ids' changes queues them again.
+    if organization_id is None and change_ids is None:
+        events = RawWebhookEvent.objects.filter(state=RawWebhookEvent.State.FAILED)
+        if event_id is not None:
+            events = events.filter(pk=event_id)
+        result.events_requeued = events.update(
+            state=RawWebhookEvent.State.RECEIVED, attempts=0, next_attempt_at=None
+        )
     changes = WebhookChange.objects.select_for_update(skip_locked=True).filter(
         state__in=list(states)
     )
     if event_id is not None:
         changes = changes.filter(event_id=event_id)
+    if organization_id is not None:
+        changes = changes.filter(organization_id=organization_id)
+    if change_ids is not None:
+        changes = changes.filter(pk__in=list(change_ids))
     changes = list(changes.order_by("pk"))
     table = RoutingTable(
         phone_number_ids=(c.phone_number_id for c in changes),

@@ -76,6 +76,10 @@ def webhook_worker_run(
                 result.no_handler,
                 len(result.tenants),
             )
+            if result.claimed < size:
+                # Not a full batch: let the next one gather more events (a batch's fixed cost
+                # is then shared by more messages) before claiming again.
+                stop.wait(settings.WHATSAPP_WEBHOOK_LINGER_SECONDS)
             continue  # there may be more: claim again before waiting
         if once:
             break

@@ -8,12 +8,13 @@ from typing import Any
 
 from rest_framework import serializers
 
+from tenants.models import PhoneNumber
 from whatsapp.chatbot.engine import rule_reply
 from whatsapp.chatbot.hours import HoursError, hours_check
 from whatsapp.chatbot.matching import PatternError, pattern_check
 from whatsapp.chatbot.models import ChatbotRule, ChatbotSettings, ExternalBotDelivery
 from whatsapp.errors import InvalidContentError
-from whatsapp.services.outbound.rules import message_payload
+from whatsapp.services.outbound.rules import current_organization, message_payload
 
 # Any syntactically valid recipient: only the reply's content is being checked.
 _CHECK_RECIPIENT = "15550000000"
@@ -34,11 +35,24 @@ class ChatbotRuleSerializer(serializers.ModelSerializer):
             "ignore_case",
             "reply_kind",
             "reply",
+            "window_template",
             "next_step",
             "created_at",
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate_phone_number_id(self, value: str) -> str:
+        """Blank (every number) or one of this organization's numbers."""
+        organization = current_organization()
+        if (
+            value
+            and not PhoneNumber.objects.filter(
+                organization=organization, phone_number_id=value
+            ).exists()
+        ):
+            raise serializers.ValidationError("Not one of this organization's numbers.")
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         merged = {
@@ -55,6 +69,7 @@ class ChatbotRuleSerializer(serializers.ModelSerializer):
             )
         except PatternError as exc:
             raise serializers.ValidationError({"pattern": str(exc)}) from exc
+        _window_template_check(attrs.get("window_template"))
         reply = merged["reply"] or {}
         if not isinstance(reply, dict):
             raise serializers.ValidationError({"reply": "An object."})
@@ -69,18 +84,36 @@ class ChatbotRuleSerializer(serializers.ModelSerializer):
             if not replies:
                 raise serializers.ValidationError({"reply": "This reply sends nothing."})
             for item in replies:
-                try:
-                    message_payload(
-                        recipient=_CHECK_RECIPIENT,
-                        message_type=item.type,
-                        content=item.content,
-                        callback_data="00000000-0000-0000-0000-000000000000",
-                    )
-                except InvalidContentError as exc:
-                    raise serializers.ValidationError(
-                        {"reply": f"{exc.field}: {exc.message}" if exc.field else exc.message}
-                    ) from exc
+                _content_check(item.type, item.content, field="reply")
         return attrs
+
+
+def _content_check(message_type: str, content: dict[str, Any], *, field: str) -> None:
+    """Meta's payload rules for one outbound message (ValidationError on `field`)."""
+    try:
+        message_payload(
+            recipient=_CHECK_RECIPIENT,
+            message_type=message_type,
+            content=content,
+            callback_data="00000000-0000-0000-0000-000000000000",
+        )
+    except InvalidContentError as exc:
+        raise serializers.ValidationError(
+            {field: f"{exc.field}: {exc.message}" if exc.field else exc.message}
+        ) from exc
+
+
+def _window_template_check(template: Any) -> None:
+    if template is None:
+        return
+    if not isinstance(template, dict) or not template.get("name") or not template.get("language"):
+        raise serializers.ValidationError(
+            {"window_template": 'A template object: {"name", "language": {"code"}, ...}.'}
+        )
+    content = {k: v for k, v in template.items() if k in ("name", "language", "components")}
+    if isinstance(content["language"], str):
+        content["language"] = {"code": content["language"]}
+    _content_check("template", content, field="window_template")
 
 
 class RuleOrderSerializer(serializers.Serializer):

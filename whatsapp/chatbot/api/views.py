@@ -4,7 +4,6 @@ runs in the host organization's schema, so only its rows are reachable."""
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -23,7 +22,7 @@ from whatsapp.chatbot.services import (
     conversation_release,
     rules_reorder,
     settings_get,
-    settings_secret_set,
+    settings_update,
 )
 from whatsapp.models import Contact
 
@@ -69,14 +68,7 @@ class SettingsView(APIView):
         settings = settings_get()
         serializer = s.ChatbotSettingsSerializer(settings, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        secret = data.pop("external_bot_secret", None)
-        with transaction.atomic():
-            for field, value in data.items():
-                setattr(settings, field, value)
-            if secret is not None:
-                settings_secret_set(settings=settings, secret=secret)
-            settings.save()
+        settings_update(settings=settings, data=serializer.validated_data)
         return Response(s.ChatbotSettingsSerializer(settings).data)
 
     @extend_schema(

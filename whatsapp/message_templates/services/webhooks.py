@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from whatsapp.graph.template_updates import (
     TemplateCategoryUpdate,
@@ -119,6 +121,11 @@ def _status_apply(change: ChangeInput) -> str:
         template.rejection_reason = template.rejection_recommendation = ""
         kind, message = Kind.APPROVED, f"Meta approved {_label(template)}."
     template.save()
+    # Features that send templates react here (settings `WHATSAPP_TEMPLATE_STATUS_HOOKS`,
+    # dotted paths called with the stored template and Meta's event: PAUSED, DISABLED,
+    # APPROVED, REINSTATED, ...); core code never imports them.
+    for hook in getattr(settings, "WHATSAPP_TEMPLATE_STATUS_HOOKS", ()):
+        import_string(hook)(template=template, status=update.event, previous=previous)
     _notice(
         change,
         template,
