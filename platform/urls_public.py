@@ -16,6 +16,8 @@ urlpatterns = [
     # The superadmin console (platform staff with a second factor).
     path("console/", include("whatsapp.console.urls")),
     path("admin/", admin.site.urls),
+    # The payment provider's webhook (billing_stub.payments).
+    path("billing/", include("billing_stub.urls_public")),
     # For the Prometheus scraper only (METRICS_TOKEN or METRICS_ALLOWED_NETWORKS).
     path("metrics", metrics_view, name="metrics"),
 ]

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", include("whatsapp.api.urls")),
     path("api/v1/", include("whatsapp.chatbot.api.urls")),
     path("api/v1/", include("whatsapp.campaigns.api.urls")),
+    path("api/v1/", include("billing_stub.api.urls")),
     # The web app: shell, sign-in, settings (tenants.webapp), then each feature's pages.
     path("", include("tenants.webapp.urls")),
     path("", include("whatsapp.dashboard.urls")),
@@ -20,6 +21,7 @@ urlpatterns = [
     path("", include("whatsapp.chatbot.web.urls")),
     path("", include("whatsapp.message_templates.web.urls")),
     path("", include("whatsapp.campaigns.web.urls")),
+    path("", include("billing_stub.web.urls")),
 ]
 
 handler404 = "whatsapp.api.exceptions.api_not_found"

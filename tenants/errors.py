@@ -32,5 +32,14 @@ class OffboardingError(Exception):
     """An organization's deletion cannot be requested, cancelled or finished (user-facing)."""
 
 
+class PlanLimitError(Exception):
+    """The organization's plan does not allow this (a limit reached, a payment past due).
+
+    Raised by the billing checks tenants calls through settings (TENANT_PLAN_LIMIT_CHECK); the
+    billing app's errors derive from it, so pages of tenants can show them without importing
+    billing. The message (str) is user-facing.
+    """
+
+
 class SuspensionError(Exception):
     """An organization cannot be suspended or reactivated as asked (message is user-facing)."""

@@ -183,6 +183,9 @@ PUBLIC_TABLES_EMPTIED_AFTER_LIVE_TESTS = (
     "tenants_accountevent",
     "tenants_whatsappcredential",
     "tenants_phonenumber",
+    # Billing's counters and invoices (the subscriptions of the session orgs stay).
+    "billing_stub_usagecounter",
+    "billing_stub_invoice",
     # Sign-in attempts (django-axes): a lockout must not outlive the test that caused it.
     "axes_accessattempt",
     "axes_accesslog",

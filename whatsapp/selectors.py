@@ -43,3 +43,8 @@ def media_list() -> QuerySet[WhatsAppMedia]:
 def media_downloadable() -> QuerySet[WhatsAppMedia]:
     """Media whose bytes are in storage."""
     return WhatsAppMedia.objects.filter(state=WhatsAppMedia.State.STORED).exclude(file="")
+
+
+def contacts_count() -> int:
+    """The current organization's contacts (billing's `contacts` limit counts them)."""
+    return Contact.objects.count()

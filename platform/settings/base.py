@@ -130,6 +130,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.webapp.context_processors.webapp",
+                "billing_stub.web.context_processors.billing",
             ],
         },
     },
@@ -341,6 +342,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "whatsapp.message_templates.tasks.templates_sync_all_task",
         "schedule": 24 * 3600.0,
     },
+    # Closes every subscription whose period ended: invoice, charge, next period.
+    "billing-periods-close": {
+        "task": "billing_stub.tasks.billing_periods_close_task",
+        "schedule": 3600.0,
+    },
 }
 # Redis for things shared by all workers (send rate limiter, locks).
 REDIS_URL = env.str("REDIS_URL", default=CELERY_BROKER_URL)
@@ -476,6 +482,29 @@ WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=100 * 102
 # 7 and the body hash dedupes); events with work still open are kept until replayed.
 WHATSAPP_WEBHOOK_RETENTION_DAYS = env.int("WHATSAPP_WEBHOOK_RETENTION_DAYS", default=30)
 
+# --- Billing (billing_stub; README, "Plans, quotas and billing") ------------------------------
+# False: usage is metered but no limit refuses anything (the suite's default: its tests do not
+# run into the free plan; tests/billing turn it on).
+BILLING_ENFORCEMENT = env.bool("BILLING_ENFORCEMENT", default=True)
+BILLING_TRIAL_PLAN = env.str("BILLING_TRIAL_PLAN", default="free")
+BILLING_TRIAL_DAYS = env.int("BILLING_TRIAL_DAYS", default=14)
+# A past-due subscription still sends for this many days, then outbound is refused.
+BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
+# Meta's rate table (billing_stub/data/meta_rates.json when empty).
+BILLING_META_RATES_FILE = env.str("BILLING_META_RATES_FILE", default="")
+BILLING_PAYMENT_PROVIDER = env.str(
+    "BILLING_PAYMENT_PROVIDER", default="billing_stub.payments.StubPaymentProvider"
+)
+# What the stub provider answers a charge with: succeeded, failed or pending (a later
+# payment webhook settles it).
+BILLING_STUB_OUTCOME = env.str("BILLING_STUB_OUTCOME", default="succeeded")
+# How billing counts an organization's contacts (called in its schema; billing does not
+# import whatsapp).
+BILLING_CONTACTS_COUNT = "whatsapp.selectors.contacts_count"
+# The plan checks and hooks tenants calls (it never imports billing_stub).
+TENANT_PLAN_LIMIT_CHECK = "billing_stub.quota.quota_check"
+TENANT_ORGANIZATION_CREATED_HOOKS = ["billing_stub.services.subscriptions.subscription_start_trial"]
+
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -490,6 +519,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "whatsapp.api.exceptions.api_exception_handler",
+    # The plan's API requests per minute, per organization, shared by every process (Redis).
+    "DEFAULT_THROTTLE_CLASSES": ["billing_stub.throttles.PlanRateThrottle"],
 }
 SIMPLE_JWT = {
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),

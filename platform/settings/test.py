@@ -48,3 +48,7 @@ REDIS_URL = CELERY_BROKER_URL
 # Shared Redis state (the send limiter's schedule, pair backoffs) is namespaced per run too: a
 # suite running beside this one must not reset or draw from this run's per-number budgets.
 REDIS_KEY_PREFIX = f"tests-{_RUN}:"
+
+# Plans meter but do not refuse in the suite (the session's organizations are on the free
+# trial); tests/billing switch enforcement on where they test it.
+BILLING_ENFORCEMENT = False

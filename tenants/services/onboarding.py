@@ -15,6 +15,7 @@ from django_tenants.utils import schema_exists
 
 from tenants.errors import OnboardingError
 from tenants.models import Domain, Membership, Organization
+from tenants.services.limits import organization_created_hooks_run
 from tenants.services.schemas import clone_function_install, schema_pool_claim
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ def organization_create(
     organization.save(verbosity=0)
     Domain.objects.create(domain=tenant_host(slug), tenant=organization, is_primary=True)
     Membership.objects.create(user=user, organization=organization, role=Membership.Role.ADMIN)
+    organization_created_hooks_run(organization=organization)  # billing: the trial
     logger.info("organization created: slug=%s org_id=%s", slug, organization.org_id)
     return organization
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from tenants.errors import OnboardingError
 from tenants.models import Organization, PhoneNumber
 from tenants.services.credentials import credential_store
+from tenants.services.limits import plan_limit_check
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,8 @@ def phone_number_connect(
     """Connect a WhatsApp number to `organization` (and store its token if one is given).
 
     Reconnecting a number the organization already has updates it; a number owned by another
-    organization is refused.
+    organization is refused (OnboardingError), a new number past the plan's
+    `connected_numbers` too (the plan's PlanLimitError).
     """
     if organization.is_public:
         raise OnboardingError("numbers belong to organizations, not to the public schema")
@@ -38,6 +40,8 @@ def phone_number_connect(
     )
     if existing and existing.organization_id != organization.pk:
         raise OnboardingError("this phone_number_id is already connected to another organization")
+    if existing is None:
+        plan_limit_check(organization=organization, limit="connected_numbers")
     defaults = {"organization": organization, "waba_id": waba_id, "display_number": display_number}
     if messages_per_second:
         defaults["messages_per_second"] = messages_per_second

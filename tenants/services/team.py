@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from tenants.errors import TeamError
 from tenants.models import Invitation, Membership, Organization
+from tenants.services.limits import plan_limit_check
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +125,8 @@ def invitation_create(
     Invitation.objects.filter(
         organization=organization, email=email, accepted_at=None, revoked_at=None
     ).update(revoked_at=now)
+    # An open invitation holds a seat: the plan's `members` counts members and invitations.
+    plan_limit_check(organization=organization, limit="members")
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         organization=organization,

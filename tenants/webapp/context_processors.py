@@ -18,6 +18,7 @@ APP_NAV: tuple[tuple[str, str, bool], ...] = (
     ("/chatbot/", "Chatbot", False),
     ("/templates/", "Templates", False),
     ("/campaigns/", "Campaigns", False),
+    ("/usage/", "Usage", False),
     ("/settings/", "Settings", True),
 )
 

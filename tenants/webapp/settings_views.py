@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from tenants.api_keys import ApiKeyNotFoundError, api_key_create, api_key_list, api_key_revoke
-from tenants.errors import TeamError
+from tenants.errors import PlanLimitError, TeamError
 from tenants.services import team
 from tenants.services.schedule import ScheduleError, schedule_get, schedule_set
 from tenants.webapp.forms import ApiKeyForm, InvitationForm, RoleForm, ScheduleForm
@@ -106,7 +106,7 @@ def invitation_create(request: HttpRequest) -> HttpResponse:
                 invited_by=request.user,
                 accept_url=org_origin(request, request.tenant.slug) + "/invitations/{token}/",
             )
-        except TeamError as exc:
+        except (TeamError, PlanLimitError) as exc:
             form.add_error("email", str(exc))
         else:
             messages.success(request, f"Invitation sent to {sent.invitation.email}.")

@@ -95,6 +95,7 @@ def test_invited_member_signs_in_as_agent_and_is_refused_settings(
         "Chatbot",
         "Templates",
         "Campaigns",
+        "Usage",
     ]
     response = agent.goto(web.url(org_a.host, "/settings/"))
     assert response.status == 403

@@ -52,6 +52,7 @@ def test_org_host_navigation_keyboard_and_phone_width(web, org_a, new_page) -> N
         "Chatbot",
         "Templates",
         "Campaigns",
+        "Usage",
         "Settings",
     ]
     assert nav.get_by_role("link", name="Dashboard").get_attribute("aria-current") == "page"

@@ -176,3 +176,29 @@ def test_definition_errors(org_a):
             _campaign(org_a, audience={"tags": ["a"], "csv": True})
         with pytest.raises(CampaignInvalidError):
             _campaign(org_a, variables={"code": {"field": "email"}})
+
+
+def test_a_start_counts_in_the_plans_campaigns_and_the_second_is_refused(org_a, settings):
+    """The real billing implementation (no stand-in): a plan with one campaign a month."""
+    from billing_stub.quota import quota_headroom
+    from tests.billing.conftest import plan_with, put_on
+    from whatsapp.campaigns.errors import CampaignRefusedError
+
+    settings.BILLING_ENFORCEMENT = True
+    put_on(org_a, plan_with(campaigns_per_month=1))
+    number(org_a)
+    stored_template(org_a)
+    tagged_contacts(org_a, 2)
+    org_id = org_a.organization.pk
+    with acting_as(org_a):
+        first = campaign_plan(campaign_id=_campaign(org_a).pk)
+        second = campaign_plan(campaign_id=_campaign(org_a, name="Summer").pk)
+        assert quota_headroom(organization_id=org_id, limit="campaigns_per_month") == 1
+        assert campaign_start(campaign_id=first.pk).state in ("running", "scheduled")
+        assert quota_headroom(organization_id=org_id, limit="campaigns_per_month") == 0
+        campaign_start(campaign_id=first.pk)  # idempotent: not counted twice
+        assert quota_headroom(organization_id=org_id, limit="campaigns_per_month") == 0
+        with pytest.raises(CampaignRefusedError):
+            campaign_start(campaign_id=second.pk)
+        second.refresh_from_db()
+        assert second.state == "planned" and second.started_at is None

@@ -1,4 +1,11 @@
-"""One error shape for the whole API: {"error": {"code", "message", "fields"?}}."""
+"""One error shape for the whole API: {"error": {"code", "message", "fields"?}}.
+
+Plan limits (billing_stub.quota) add their particulars to it: `{"error": {"code":
+"quota_exceeded", "message", "limit", "used", "allowed", "resets_at"}}` with HTTP 402 Payment
+Required (the remedy is a bigger plan, not retrying), except `api_requests_per_minute`: 429 Too
+Many Requests with `Retry-After` (retrying next minute works). A past-due subscription's
+refused send: `{"error": {"code": "payment_past_due", ...}}`, 402.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from billing_stub.quota import QuotaExceeded
 from tenants.errors import CredentialInvalidError, CredentialMissingError
 from whatsapp.errors import WhatsAppDomainError
 
@@ -24,6 +32,8 @@ def _first_message(detail: Any) -> str:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, QuotaExceeded):  # PaymentPastDue too
+        return _plan_refusal(exc)
     if isinstance(exc, WhatsAppDomainError):
         body: dict[str, Any] = {"code": exc.code, "message": exc.message}
         # A domain error may name several fields (`fields`: {field: [messages]}), else one.
@@ -53,6 +63,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     elif isinstance(exc, Http404):
         response.data = {"error": {"code": "not_found", "message": "Not found."}}
     return response
+
+
+def _plan_refusal(exc: QuotaExceeded) -> Response:
+    if isinstance(exc, QuotaExceeded) and exc.limit == "api_requests_per_minute":
+        response = Response({"error": exc.as_error()}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+        response["Retry-After"] = str(max(int(getattr(exc, "retry_after", 60)), 1))
+        return response
+    return Response({"error": exc.as_error()}, status=status.HTTP_402_PAYMENT_REQUIRED)
 
 
 def _code_of(exc: exceptions.APIException) -> str:

@@ -17,17 +17,26 @@ class ErrorBodySerializer(serializers.Serializer):
     fields = serializers.DictField(
         child=serializers.JSONField(), required=False, help_text="Per-field messages."
     )
+    # `quota_exceeded` (billing_stub.quota): which plan limit, how much of it is used.
+    limit = serializers.CharField(required=False, help_text="`quota_exceeded`: the plan limit.")
+    used = serializers.IntegerField(required=False)
+    allowed = serializers.IntegerField(required=False)
+    resets_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="When a period limit resets (else null)."
+    )
 
 
 class ErrorSerializer(serializers.Serializer):
     error = ErrorBodySerializer()
 
 
-# Documented on every operation: whatever the endpoint, a client may meet these.
-ERROR_STATUSES = ("400", "401", "403", "404")
+# Documented on every operation: whatever the endpoint, a client may meet these (429: the
+# plan's API requests per minute).
+ERROR_STATUSES = ("400", "401", "403", "404", "429")
 # Writes may also meet a domain error's conflict (outside the customer window, sending halted:
-# whatsapp.errors / whatsapp.api.exceptions).
-WRITE_ERROR_STATUSES = ("409",)
+# whatsapp.errors / whatsapp.api.exceptions) or a plan limit (402: quota_exceeded,
+# payment_past_due).
+WRITE_ERROR_STATUSES = ("402", "409")
 
 
 class ApiAutoSchema(AutoSchema):

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, Streami
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from billing_stub.quota import QuotaExceeded
 from tenants.webapp.permissions import member_required
 from whatsapp.inbox import selectors
 from whatsapp.inbox.contacts_io import (
@@ -88,6 +89,12 @@ def contact_import(request: HttpRequest) -> HttpResponse:
                 reports = contacts_import_csv(data=upload.read())
             except ImportFileError as exc:
                 context["error"] = exc.message
+            except QuotaExceeded as exc:
+                context["error"] = (
+                    f"Nothing was imported: the new contacts would pass the plan's limit of "
+                    f"{exc.allowed} contacts ({exc.used} stored now). Import fewer rows or "
+                    "upgrade the plan."
+                )
             else:
                 context["reports"] = reports
                 context["counts"] = {

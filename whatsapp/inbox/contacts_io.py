@@ -17,9 +17,11 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from billing_stub.quota import QuotaExceeded, quota_check
+from tenants.models import Organization
 from whatsapp.errors import WhatsAppDomainError
 from whatsapp.models import Contact, ContactTag
 from whatsapp.services.contacts import contact_for_address
@@ -71,7 +73,9 @@ def contact_tags_set(*, contact: Contact, tags: Iterable[str]) -> None:
 
 def contacts_import_csv(*, data: bytes) -> list[RowReport]:
     """Import contacts from CSV bytes; each row stands alone (its own savepoint) and gets a
-    report. Raises ImportFileError when the file cannot be read at all."""
+    report. Raises ImportFileError when the file cannot be read at all, and billing's
+    QuotaExceeded (`used`: the contacts before the import) when the contacts it creates would
+    pass the plan's `contacts`: then nothing of the file is imported."""
     if len(data) > IMPORT_MAX_BYTES:
         raise ImportFileError("The file is larger than 2 MB; split it.")
     try:
@@ -84,13 +88,31 @@ def contacts_import_csv(*, data: bytes) -> list[RowReport]:
         raise ImportFileError("The first row must name the columns, with `phone` or `bsuid`.")
     reader.fieldnames = header
     reports = []
-    for index, row in enumerate(reader):
-        line = index + 2
-        if index >= IMPORT_MAX_ROWS:
-            reports.append(RowReport(line, "error", f"Only {IMPORT_MAX_ROWS} rows are read."))
-            break
-        reports.append(_import_row(line, {k: (v or "").strip() for k, v in row.items() if k}))
+    with transaction.atomic():  # all or nothing against the plan (rows still stand alone)
+        for index, row in enumerate(reader):
+            line = index + 2
+            if index >= IMPORT_MAX_ROWS:
+                reports.append(RowReport(line, "error", f"Only {IMPORT_MAX_ROWS} rows are read."))
+                break
+            reports.append(_import_row(line, {k: (v or "").strip() for k, v in row.items() if k}))
+        created = sum(1 for report in reports if report.outcome == "created")
+        if created:
+            _contacts_within_plan(created)
     return reports
+
+
+def _contacts_within_plan(created: int) -> None:
+    """The plan's check once the rows exist (they are the count): past the limit, the import
+    is rolled back and the error reports the count before it."""
+    organization_id = getattr(connection.tenant, "pk", None) or (
+        Organization.objects.values_list("pk", flat=True).get(schema_name=connection.schema_name)
+    )
+    try:
+        quota_check(organization_id=organization_id, limit="contacts", amount=0)
+    except QuotaExceeded as exc:
+        raise QuotaExceeded(
+            limit=exc.limit, used=exc.used - created, allowed=exc.allowed, resets_at=None
+        ) from None
 
 
 def _import_row(line: int, row: dict[str, str]) -> RowReport:

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from tenants.errors import PlanLimitError
 from tenants.webapp.permissions import member_required
 from whatsapp.errors import WhatsAppDomainError
 from whatsapp.inbox import selectors
@@ -128,6 +129,8 @@ def conversation_reply_view(request: HttpRequest, conversation_id: int) -> HttpR
         )
     except WhatsAppDomainError as exc:
         messages.error(request, f"Not sent: {exc.message}")
+    except PlanLimitError as exc:  # the plan's monthly messages, or a payment past due
+        messages.error(request, f"Not sent: {exc}")
     return _back(conversation)
 
 

@@ -32,6 +32,7 @@ from typing import Any
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
+from billing_stub.services.metering import usage_record
 from whatsapp.graph.facts import timestamp_parse
 from whatsapp.graph.sanitize import text_clean
 from whatsapp.graph.updates import (
@@ -116,7 +117,7 @@ def _updates_apply(pairs: list[tuple[MessagesUpdate, str]]) -> list[ApplyResult]
 
     try:
         with transaction.atomic():
-            return updates_apply_sets(pairs)
+            results = updates_apply_sets(pairs)
     except TRANSIENT_ERRORS:
         raise
     except Exception as exc:
@@ -125,10 +126,16 @@ def _updates_apply(pairs: list[tuple[MessagesUpdate, str]]) -> list[ApplyResult]
             len(pairs),
             type(exc).__name__,
         )
-    return [
-        update_apply_items(update=update, phone_number_id=phone_number_id, result=ApplyResult())
-        for update, phone_number_id in pairs
-    ]
+        results = [
+            update_apply_items(update=update, phone_number_id=phone_number_id, result=ApplyResult())
+            for update, phone_number_id in pairs
+        ]
+    # Metered in the same transaction, only what was stored now: a redelivered or replayed
+    # message is a duplicate (not created), so it is never counted twice.
+    usage_record(
+        metric="inbound_messages", quantity=sum(result.messages_created for result in results)
+    )
+    return results
 
 
 def _lock_identities(updates: Sequence[MessagesUpdate]) -> None:

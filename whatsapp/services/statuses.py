@@ -32,6 +32,7 @@ from django.db.models import Q
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from billing_stub.services.metering import PricedMessage, meta_pricing_record
 from whatsapp.graph.facts import timestamp_parse
 from whatsapp.graph.updates import StatusUpdate
 from whatsapp.models import PendingStatus, WhatsAppMessage
@@ -51,7 +52,7 @@ TIMESTAMP_FIELDS = {
 RECEIPT_STATUSES = frozenset(
     {Status.SENT, Status.DELIVERED, Status.READ, Status.PLAYED, Status.FAILED}
 )
-# The columns of the batch path's rows: pk, wamid, direction, status, these, pricing.
+# The columns of the batch path's rows: pk, wamid, direction, status, these, recipient, pricing.
 TIMESTAMP_COLUMNS = ("sent_at", "delivered_at", "read_at", "played_at", "failed_at")
 _ROW_INDEX = {column: 4 + i for i, column in enumerate(TIMESTAMP_COLUMNS)}
 
@@ -137,6 +138,8 @@ def _apply_to_row(
     billing = {k: raw[k] for k in ("pricing", "conversation") if isinstance(raw.get(k), dict)}
     if billing and {**message.pricing, **billing} != message.pricing:
         update["pricing"] = {**message.pricing, **billing}
+        if _first_pricing(message.pricing, update["pricing"]):
+            _meter_priced([(message.recipient, update["pricing"], timestamp)])
     if value == Status.FAILED:
         errors = raw.get("errors")
         error = (
@@ -160,6 +163,28 @@ def _apply_to_row(
     message.save(update_fields=[*update, "updated_at"])
     logger.info("status applied: wamid=%s status=%s now=%s", message.wamid, value, message.status)
     return True
+
+
+def _first_pricing(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """The row gains its first `pricing` block now: the moment Meta's charge is metered."""
+    return not isinstance(before.get("pricing"), dict) and isinstance(after.get("pricing"), dict)
+
+
+def _meter_priced(priced: Sequence[tuple[str, dict[str, Any], datetime]]) -> None:
+    """Meter messages that just got their first pricing block (in this transaction, under the
+    rows' locks: a receipt applied again, or another receipt of the same message, finds the
+    block stored and is not counted again). `priced`: (recipient, row pricing, receipt time)."""
+    meta_pricing_record(
+        messages=[
+            PricedMessage(
+                recipient=recipient,
+                category=str(pricing["pricing"].get("category") or ""),
+                pricing_type=str(pricing["pricing"].get("type") or ""),
+                at=at,
+            )
+            for recipient, pricing, at in priced
+        ]
+    )
 
 
 def _failure_policy(message: WhatsAppMessage, code: int | None) -> str:
@@ -270,9 +295,12 @@ def statuses_apply_set(*, updates: Sequence[StatusUpdate]) -> list[str | None]:
         for row in WhatsAppMessage.objects.select_for_update()
         .filter(wamid__in=sorted({wamid for _, wamid, *_ in mine}))
         .order_by("pk")
-        .values_list("pk", "wamid", "direction", "status", *TIMESTAMP_COLUMNS, "pricing")
+        .values_list(
+            "pk", "wamid", "direction", "status", *TIMESTAMP_COLUMNS, "recipient", "pricing"
+        )
     }
     changed: dict[str, list[Any]] = {}
+    priced: list[tuple[str, dict[str, Any], datetime]] = []
     parked: list[PendingStatus] = []
     rank = WhatsAppMessage.STATUS_RANK
     for index, wamid, value, timestamp, update in mine:
@@ -304,6 +332,8 @@ def statuses_apply_set(*, updates: Sequence[StatusUpdate]) -> list[str | None]:
         billing = {k: raw[k] for k in ("pricing", "conversation") if isinstance(raw.get(k), dict)}
         if billing:
             row[-1] = {**row[-1], **billing}
+            if _first_pricing(before[-1], row[-1]):
+                priced.append((row[-2], row[-1], timestamp))
         if row != before:
             changed[wamid] = row
             outcomes[index] = "applied"
@@ -326,6 +356,7 @@ def statuses_apply_set(*, updates: Sequence[StatusUpdate]) -> list[str | None]:
                     [Jsonb(row[-1]) for row in values],
                 ],
             )
+    _meter_priced(priced)
     if parked:
         PendingStatus.objects.bulk_create(parked, ignore_conflicts=True)
         for wamid in sorted({p.wamid for p in parked}):

@@ -36,7 +36,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from billing_stub.quota import quota_headroom
+from billing_stub.quota import quota_headroom, quota_use
 from saas_platform.metrics import CAMPAIGN_PROGRESS
 from saas_platform.queue import enqueue_on_commit
 from tenants.models import PhoneNumber
@@ -142,6 +142,9 @@ def campaign_start(*, campaign_id: int) -> Campaign:
                                      reasons=blockers)  # fmt: skip
         error.fields = {"plan": blockers}
         raise error
+    # Counted in the plan's campaigns per month, in this transaction (raises QuotaExceeded:
+    # nothing started, nothing counted).
+    quota_use(organization_id=organization.pk, limit="campaigns_per_month")
     now = timezone.now()
     campaign.started_at = now
     if campaign.scheduled_at and campaign.scheduled_at > now:

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.http import Http404
 
+from tenants.errors import PlanLimitError
 from whatsapp.errors import WhatsAppDomainError
 from whatsapp.message_templates.compose import template_shape
 from whatsapp.message_templates.models import MessageTemplate
@@ -190,6 +191,9 @@ def picker_send(*, data: Mapping[str, Any]) -> dict[str, Any]:
     except WhatsAppDomainError as exc:
         where = _variable_of(shape, exc.field or "")
         context["error"] = f"{where}: {exc.message}" if where else exc.message
+        return context
+    except PlanLimitError as exc:  # the plan's monthly messages, or a payment past due
+        context["error"] = str(exc)
         return context
     context["sent"] = message
     return context

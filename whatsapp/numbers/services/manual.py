@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from tenants.errors import OnboardingError
+from tenants.errors import OnboardingError, PlanLimitError
 from tenants.models import Organization, PhoneNumber
 from tenants.services.credentials import credential_store
 from tenants.services.routing import phone_number_connect
@@ -80,6 +80,10 @@ def number_connect_manual(
         )
     except OnboardingError as exc:
         raise NumberConnectError(str(exc), field="phone_number_id") from None
+    except PlanLimitError as exc:  # the plan's connected numbers are taken
+        raise NumberConnectError(
+            f"{exc} Upgrade the plan or disconnect a number first.", field="phone_number_id"
+        ) from None
     credential_store(organization=organization, access_token=token, expires_at=info.expires_at)
     try:
         with graph_client_for_token(token) as client:

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tenants.crypto import decrypt_secret, encrypt_secret
-from tenants.errors import OnboardingError
+from tenants.errors import OnboardingError, PlanLimitError
 from tenants.models import AccountEvent, Organization
 from tenants.services.credentials import credential_store
 from tenants.services.routing import phone_number_connect
@@ -226,6 +226,8 @@ def _subscribe(run: NumberOnboarding, organization: Organization) -> dict[str, A
             )
         except OnboardingError as exc:
             raise StepFailed(f"{exc}. This number cannot be connected here.") from None
+        except PlanLimitError as exc:  # the plan's connected numbers are taken
+            raise StepFailed(f"{exc} Upgrade the plan, then resume.") from None
         client.subscribe_app(run.waba_id)
     return {"success": True, "display_phone_number": health.display_phone_number}
 

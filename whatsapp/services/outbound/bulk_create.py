@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from billing_stub.quota import quota_use
+from tenants.models import Organization
 from whatsapp.models import WhatsAppMessage
 from whatsapp.services.bulk import insert_rows_ignore
 from whatsapp.services.outbound.enqueue import messages_enqueue
@@ -44,7 +46,9 @@ def messages_bulk_create(
     no promised order; rows skipped as duplicates (same `client_reference` or
     `idempotency_key` as a stored row) are neither returned nor enqueued. Raises ValueError for
     a row that sets `direction` or `status`, KeyError for a key that is no message field, and
-    what PostgreSQL raises for a value it refuses (nothing of the call is then stored).
+    what PostgreSQL raises for a value it refuses (nothing of the call is then stored), and
+    billing's QuotaExceeded / PaymentPastDue when the rows inserted would pass the plan's
+    monthly messages or sending is stopped (nothing of the call is stored either).
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be >= 1")
@@ -62,9 +66,22 @@ def messages_bulk_create(
                 ids.extend(_insert(chunk))
                 chunk = []
         ids.extend(_insert(chunk))
+        # Only the rows inserted count (duplicates skipped by their keys do not), once.
+        quota_use(
+            organization_id=_organization_id(), limit="outbound_messages_per_month", amount=len(ids)
+        )
         messages_enqueue(message_ids=ids)
     return ids
 
 
 def _insert(chunk: Sequence[Mapping[str, Any]]) -> list[int]:
     return [row[0] for row in insert_rows_ignore(WhatsAppMessage, chunk, returning=["id"])]
+
+
+def _organization_id() -> int:
+    """The organization of the connection's schema (a request's tenant, or a bare
+    `schema_context` that carries only the schema's name)."""
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Organization):
+        return tenant.pk
+    return Organization.objects.values_list("pk", flat=True).get(schema_name=connection.schema_name)

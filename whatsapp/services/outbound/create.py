@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from billing_stub.quota import quota_use
 from whatsapp.errors import (
     IdempotencyKeyReusedError,
     InvalidContentError,
@@ -53,9 +54,11 @@ def message_create(
     the admin, the ORM and campaigns share that one pipeline. `upload` (a Django UploadedFile)
     is stored as the message's WhatsAppMedia and uploaded to Meta by the task before sending.
     Raises InvalidRecipientError, InvalidContentError, NoSendingNumberError,
-    OutsideCustomerWindowError. `created_by`: the request's user when a person (or an API key)
-    wrote it; each hook of settings `WHATSAPP_OUTBOUND_USER_HOOKS` is then called with
-    `(message=, user=)` (the chatbot's human takeover listens there).
+    OutsideCustomerWindowError, and billing's QuotaExceeded (the plan's monthly messages are
+    used up) or PaymentPastDue (sending stopped): then nothing is stored. `created_by`: the
+    request's user when a person (or an API key) wrote it; each hook of settings
+    `WHATSAPP_OUTBOUND_USER_HOOKS` is then called with `(message=, user=)` (the chatbot's human
+    takeover listens there).
     """
     organization = current_organization()
     recipient = recipient_normalize(recipient=to)
@@ -79,6 +82,9 @@ def message_create(
     number = sending_number_for(organization=organization, phone_number_id=phone_number_id)
     contact = contact_for_recipient(recipient=recipient)
     window_check(contact=contact, phone_number_id=number.phone_number_id, message_type=message_type)
+    # Counted in this transaction before anything is stored (no file either): a refusal leaves
+    # nothing, and a failure after it takes the count back with the rollback.
+    quota_use(organization_id=organization.pk, limit="outbound_messages_per_month")
     message = WhatsAppMessage(
         direction=WhatsAppMessage.Direction.OUTGOING,
         status=Status.QUEUED,
