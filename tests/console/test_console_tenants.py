@@ -210,3 +210,18 @@ def test_staff_schedules_and_cancels_a_deletion_with_confirmation(console, org_a
         AuditEntry.objects.filter(org_id=org_a.organization.org_id).values_list("action", flat=True)
     )
     assert {"organization.deletion_requested", "organization.deletion_cancelled"} <= actions
+
+
+def test_tenant_page_shows_the_plan_its_limits_and_usage(console, org_a, org_b):
+    """Billing's figures for this organization only: its plan, its counted messages."""
+    from billing_stub.quota import quota_use
+    from tests.billing.conftest import plan_with, put_on
+
+    put_on(org_a, plan_with("console-plan", outbound_messages_per_month=500))
+    quota_use(organization_id=org_a.organization.pk, limit="outbound_messages_per_month", amount=7)
+    body = console.get("/console/tenants/alpha/").content.decode()
+    assert "Console-Plan" in body
+    plan_card = body[body.index('id="plan-and-usage"') :]
+    assert "500" in plan_card and ">7<" in plan_card
+    other = console.get("/console/tenants/beta/").content.decode()
+    assert "Console-Plan" not in other

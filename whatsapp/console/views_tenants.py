@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from billing_stub.selectors import invoice_list, usage_summary
 from tenants.errors import OffboardingError, OnboardingError, SuspensionError
 from tenants.models import Organization, OrganizationDeletion, PhoneNumber
 from tenants.services.offboarding import organization_delete, organization_delete_cancel
@@ -99,6 +100,8 @@ def tenant_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "suspend_form": SuspendForm(),
             "reactivate_form": ReasonForm(),
             "deletion": _scheduled_deletion(organization),
+            "usage": usage_summary(organization=organization),
+            "invoices": list(invoice_list(organization=organization)[:6]),
         },
     )
 
