@@ -225,3 +225,14 @@ def test_tenant_page_shows_the_plan_its_limits_and_usage(console, org_a, org_b):
     assert "500" in plan_card and ">7<" in plan_card
     other = console.get("/console/tenants/beta/").content.decode()
     assert "Console-Plan" not in other
+
+
+def test_list_filters_by_plan_and_shows_each_plan(console, org_a, org_b):
+    from tests.billing.conftest import plan_with, put_on
+
+    put_on(org_a, plan_with("bigger", outbound_messages_per_month=250000))
+    body = console.get("/console/tenants/", {"plan": "bigger"}).content.decode()
+    assert "/console/tenants/alpha/" in body and "/console/tenants/beta/" not in body
+    assert "Bigger" in body and "250000 messages a month" in body
+    body = console.get("/console/tenants/").content.decode()
+    assert "/console/tenants/beta/" in body and "Free" in body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from billing_stub.selectors import plan_list
 from tenants.models import OrganizationSuspension, WebhookChange
 
 
@@ -58,6 +59,13 @@ class TenantFilterForm(forms.Form):
         label="Token expires within (days)", required=False, min_value=0, max_value=3650
     )
     low_quality = forms.BooleanField(label="Quality below GREEN", required=False)
+    plan = forms.ChoiceField(label="Plan", required=False, choices=[])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].choices = [("", "Any plan")] + [
+            (plan.code, plan.name) for plan in plan_list()
+        ]
 
 
 STATE_CHOICES = [

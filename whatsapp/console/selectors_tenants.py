@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -53,13 +53,16 @@ def tenant_list(
     halted: bool = False,
     expiring_days: int | None = None,
     low_quality: bool = False,
+    plan: str = "",
 ) -> QuerySet[Organization]:
     """Organizations (not the public schema) with `numbers`, `members`, `low_quality_numbers`,
     `last_webhook_at`, `token_state` and `token_expires_at` annotated, newest first.
 
     `q` matches slug, name, a phone number id or display number; `quiet_days`: no webhook
     change for that many days (or never); `expiring_days`: a token expiring within that many
-    days; `halted`: the token is invalid (sending halted); `low_quality`: a number below GREEN.
+    days; `halted`: the token is invalid (sending halted); `low_quality`: a number below GREEN;
+    `plan`: the code of the subscription's plan (billing). Also annotated: `plan_name`,
+    `plan_messages` (outbound messages a month, None = unlimited), `subscription_status`.
     """
     now = timezone.now()
     organizations = Organization.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
@@ -74,6 +77,8 @@ def tenant_list(
         organizations = organizations.filter(status=status)
     if created_after:
         organizations = organizations.filter(created_at__date__gte=created_after)
+    if plan:
+        organizations = organizations.filter(subscription__plan__code=plan)
     credential = WhatsAppCredential.objects.filter(organization__org_id=OuterRef("org_id"))
     last_webhook = (
         WebhookChange.objects.filter(organization=OuterRef("pk"))
@@ -87,6 +92,9 @@ def tenant_list(
         last_webhook_at=Subquery(last_webhook),
         token_state=Subquery(credential.values("state")[:1]),
         token_expires_at=Subquery(credential.values("expires_at")[:1]),
+        plan_name=F("subscription__plan__name"),
+        plan_messages=F("subscription__plan__outbound_messages_per_month"),
+        subscription_status=F("subscription__status"),
     )
     if quiet_days:
         organizations = organizations.filter(
