@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django_otp.admin import OTPAdminSite
 
 from saas_platform.metrics import metrics_view
+
+if settings.CONSOLE_OTP_REQUIRED:
+    # Staff reach the Django admin with the same second factor as the console (a session
+    # verified at /console/verify/); a password alone is not enough there either.
+    admin.site.__class__ = OTPAdminSite
 
 # The shared webhook first: Meta's POSTs are most of this host's requests, and URL resolution
 # tries patterns in order.

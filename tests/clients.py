@@ -32,3 +32,18 @@ def api_client(org: OrgFixture, *, token: str | None = None, api_key: str | None
 def admin_client(org: OrgFixture) -> Client:
     """A client on org's host authenticated as org's admin (a fresh JWT)."""
     return api_client(org, token=obtain_tokens(org)["access"])
+
+
+def staff_client(user, *, host: str = "localhost") -> Client:
+    """A public-host client signed in as staff `user` with the second factor verified (as
+    after /console/verify/), which the console and the Django admin require."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from tenants.services.staff_otp import staff_totp_device
+
+    client = Client(HTTP_HOST=host)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = staff_totp_device(user=user).persistent_id
+    session.save()
+    return client

@@ -90,9 +90,11 @@ def test_unknown_plans_and_fields_are_refused() -> None:
     assert not AuditEntry.objects.filter(action="billing.plan_updated").exists()
 
 
-def test_a_plan_edited_in_the_admin_is_audited(make_user, public_client) -> None:
+def test_a_plan_edited_in_the_admin_is_audited(make_user) -> None:
+    from tests.clients import staff_client
+
     staff = make_user("root@platform.test", is_staff=True, is_superuser=True)
-    public_client.force_login(staff)
+    public_client = staff_client(staff)
     plan = Plan.objects.get(code="starter")
     form = {
         "name": "Starter",

@@ -83,12 +83,11 @@ def test_token_never_appears_in_logs(org_a, caplog) -> None:
 
 
 def test_admin_shows_tokens_masked(org_a, make_user) -> None:
-    from django.test import Client
+    from tests.clients import staff_client
 
     credential = credential_store(organization=org_a.organization, access_token=TOKEN)
     staff = make_user("staff@platform.test", is_staff=True, is_superuser=True)
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(staff)
+    client = staff_client(staff)
     listing = client.get("/admin/tenants/whatsappcredential/")
     detail = client.get(f"/admin/tenants/whatsappcredential/{credential.pk}/change/")
     assert listing.status_code == 200

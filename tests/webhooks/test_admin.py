@@ -7,6 +7,7 @@ from django.test import Client
 
 from tenants.models import WebhookChange
 from tenants.services.routing import phone_number_connect
+from tests.clients import staff_client as verified_staff_client
 from tests.factories import RawWebhookEventFactory, WebhookChangeFactory
 
 pytestmark = pytest.mark.django_db
@@ -16,9 +17,7 @@ SECRET_LOOKING_BODY = b'{"text": {"body": "my card is 4111 1111 1111 1111"}}'
 
 @pytest.fixture
 def staff_client(make_user) -> Client:
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(make_user("ops@platform.test", is_staff=True, is_superuser=True))
-    return client
+    return verified_staff_client(make_user("ops@platform.test", is_staff=True, is_superuser=True))
 
 
 @pytest.fixture
@@ -69,3 +68,11 @@ def test_org_members_cannot_reach_the_admin(org_a) -> None:
         {"username": org_a.admin_email, "password": org_a.password},
     )
     assert client.get("/admin/tenants/webhookchange/").status_code == 302  # to the login page
+
+
+def test_staff_without_the_second_factor_cannot_use_the_admin(make_user) -> None:
+    """A staff password alone opens neither the console nor the Django admin."""
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(make_user("ops2@platform.test", is_staff=True, is_superuser=True))
+    response = client.get("/admin/tenants/webhookchange/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
