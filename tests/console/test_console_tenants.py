@@ -236,3 +236,20 @@ def test_list_filters_by_plan_and_shows_each_plan(console, org_a, org_b):
     assert "Bigger" in body and "250000 messages a month" in body
     body = console.get("/console/tenants/").content.decode()
     assert "/console/tenants/beta/" in body and "Free" in body
+
+
+def test_staff_move_an_organization_to_another_plan_with_a_reason(console, org_a, org_b):
+    from billing_stub.selectors import subscription_of
+
+    assert console.get("/console/tenants/alpha/plan/").status_code == 200
+    response = console.post("/console/tenants/alpha/plan/", {"plan": "pro", "reason": "upsell"})
+    assert response.status_code == 400  # no confirmation: nothing changes
+    assert subscription_of(organization=org_a.organization).plan.code != "pro"
+    response = console.post(
+        "/console/tenants/alpha/plan/", {"plan": "pro", "reason": "upsell", "confirm": "on"}
+    )
+    assert response.status_code == 302
+    assert subscription_of(organization=org_a.organization).plan.code == "pro"
+    assert subscription_of(organization=org_b.organization).plan.code != "pro"
+    entry = AuditEntry.objects.get(org_id=org_a.organization.org_id, action="billing.plan_changed")
+    assert entry.reason == "upsell" and entry.details["proration"] == "none"

@@ -38,6 +38,18 @@ class SuspendForm(ReasonForm):
     field_order = ["category", "reason", "confirm"]
 
 
+class PlanChangeForm(ReasonForm):
+    plan = forms.ChoiceField(label="New plan", choices=[])
+    field_order = ["plan", "reason", "confirm"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].choices = [
+            (plan.code, f"{plan.name} ({plan.price} {plan.currency} a month)")
+            for plan in plan_list()
+        ]
+
+
 class CreateOrganizationForm(forms.Form):
     name = forms.CharField(label="Organization name", max_length=200)
     slug = forms.CharField(label="Address (slug)", max_length=40)

@@ -25,6 +25,11 @@ urlpatterns = [
         name="console-tenant-reactivate",
     ),
     path(
+        "tenants/<slug:slug>/plan/",
+        views_tenants.tenant_plan_view,
+        name="console-tenant-plan",
+    ),
+    path(
         "tenants/<slug:slug>/delete/",
         views_tenants.tenant_delete_view,
         name="console-tenant-delete",

@@ -9,13 +9,16 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from billing_stub.errors import BillingError
 from billing_stub.selectors import invoice_list, usage_summary
+from billing_stub.services.subscriptions import subscription_change_plan
 from tenants.errors import OffboardingError, OnboardingError, SuspensionError
 from tenants.models import Organization, OrganizationDeletion, PhoneNumber
 from tenants.services.offboarding import organization_delete, organization_delete_cancel
 from whatsapp.console.access import staff_required
 from whatsapp.console.forms import (
     CreateOrganizationForm,
+    PlanChangeForm,
     ReasonForm,
     SuspendForm,
     TenantFilterForm,
@@ -142,6 +145,38 @@ def tenant_delete_view(request: HttpRequest, slug: str) -> HttpResponse:
         explain=f"It is suspended at once and its data exported for its admins to download; "
         f"after {settings.TENANT_DELETION_GRACE_DAYS} days its schema, media and rows are "
         "dropped for good. Until then the deletion can be cancelled.",
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def tenant_plan_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """GET: the confirmation page; POST: move the organization to another plan from now on
+    (no proration; recorded in the audit log by billing_stub's service)."""
+    organization = _organization(slug)
+    form = PlanChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            subscription = subscription_change_plan(
+                organization=organization,
+                plan_code=form.cleaned_data["plan"],
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except BillingError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request, f"{organization.name} is on the {subscription.plan.name} plan now."
+            )
+            return HttpResponseRedirect(f"/console/tenants/{slug}/")
+    return _confirm(
+        request,
+        form,
+        organization,
+        verb="Plan",
+        explain="The new plan's limits apply at once; its fee is invoiced for the whole current "
+        "period (no proration), and the move is kept in the audit log.",
     )
 
 
