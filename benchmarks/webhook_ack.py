@@ -17,8 +17,8 @@ root) with a Lua script that cycles pre-signed unique bodies: each a valid Meta 
 for a number connected to the benchmark's organization, so every POST is a new event. Each app
 gets a warm-up, then `--duration` seconds measured (`--rounds N` alternates the two apps N
 times and reports the median run of each: on a shared machine the load drifts). Printed per
-app: requests/s, p50/p99/max latency, server CPU-ms per request, rows stored; then the ratio
-product/minimal and issue 9's targets (ratio >= 0.8, product p99 < 100 ms).
+app: requests/s, p50/p99/max latency, server and database CPU-ms per request, rows stored; then
+the ratio product/minimal and issue 9's targets (ratio >= 0.8, product p99 < 100 ms).
 
 Needs PostgreSQL + Redis (`make services`). Runs in its own database (`<dev db>_bench_ack`,
 created and migrated on first use) and Redis database 13 (`BENCH_ACK_BROKER_URL`), emptied after
@@ -115,6 +115,7 @@ class Result:
     p99_ms: float
     max_ms: float
     cpu_ms_per_request: float | None
+    db_cpu_ms_per_request: float | None
     stored: int | None
 
     @property
@@ -353,6 +354,30 @@ def server_cpu_seconds(process: subprocess.Popen) -> float | None:
     return total
 
 
+def database_cpu_seconds(database_url: str) -> dict[int, float]:
+    """User + system CPU of each PostgreSQL backend serving the benchmark's database, by pid.
+
+    The apps' persistent connections live through a run, so a difference of two readings is
+    the database's share of the work (a backend that started meanwhile counts from zero).
+    Background processes (WAL writer, checkpointer) are shared with other databases: left out.
+    """
+    try:
+        import psutil
+    except ImportError:
+        return {}
+    marker = f" {database_url.rpartition('/')[2]} "
+    found: dict[int, float] = {}
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        try:
+            title = " ".join(proc.info["cmdline"] or [])
+            if proc.info["name"] == "postgres" and marker in title:
+                times = proc.cpu_times()
+                found[proc.pid] = times.user + times.system
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return found
+
+
 def measure(name: str, wrk: str, database_url: str, args: argparse.Namespace) -> Result:
     port = free_port()
     host = "localhost" if name == "product" else "127.0.0.1"
@@ -370,8 +395,10 @@ def measure(name: str, wrk: str, database_url: str, args: argparse.Namespace) ->
             body_count = int(args.duration * args.max_rate)
             write_bodies(bodies, body_count)
             cpu_before = server_cpu_seconds(process)
+            db_before = database_cpu_seconds(database_url)
             raw = run_wrk(wrk, url, host, bodies, args, args.duration)
             cpu_after = server_cpu_seconds(process)
+            db_after = database_cpu_seconds(database_url)
     finally:
         stop_server(process)
     if raw["requests"] > body_count:
@@ -381,6 +408,10 @@ def measure(name: str, wrk: str, database_url: str, args: argparse.Namespace) ->
     cpu = None
     if cpu_before is not None and cpu_after is not None and raw["requests"]:
         cpu = (cpu_after - cpu_before) * 1000 / raw["requests"]
+    db_cpu = None
+    if db_after and raw["requests"]:
+        spent = sum(seconds - db_before.get(pid, 0.0) for pid, seconds in db_after.items())
+        db_cpu = spent * 1000 / raw["requests"]
     return Result(
         name=name,
         requests=raw["requests"],
@@ -391,6 +422,7 @@ def measure(name: str, wrk: str, database_url: str, args: argparse.Namespace) ->
         p99_ms=raw["p99_us"] / 1000,
         max_ms=raw["max_us"] / 1000,
         cpu_ms_per_request=cpu,
+        db_cpu_ms_per_request=db_cpu,
         stored=stored,
     )
 
@@ -402,11 +434,13 @@ def median_result(found: list[Result]) -> Result:
 
 def print_result(result: Result) -> None:
     cpu = "n/a" if result.cpu_ms_per_request is None else f"{result.cpu_ms_per_request:.2f}"
+    db = "n/a" if result.db_cpu_ms_per_request is None else f"{result.db_cpu_ms_per_request:.2f}"
     stored = "n/a" if result.stored is None else str(result.stored)
     print(
         f"  {result.name:8} {result.rps:9.0f} req/s   p50 {result.p50_ms:7.2f} ms   "
         f"p99 {result.p99_ms:7.2f} ms   max {result.max_ms:7.1f} ms   "
-        f"server CPU {cpu} ms/req   requests {result.requests}   stored {stored}   "
+        f"server CPU {cpu} ms/req   database CPU {db} ms/req   "
+        f"requests {result.requests}   stored {stored}   "
         f"non-2xx {result.status_errors}   socket errors {result.socket_errors}",
         flush=True,
     )

@@ -102,6 +102,8 @@ MIDDLEWARE = [
     "tenants.health.HealthProbeMiddleware",
     "tenants.middleware.CachedTenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Meta's webhook POST is answered here, past the browser layers below (its module says why).
+    "whatsapp.webhooks.middleware.WebhookEdgeMiddleware",
     # Static files (the web app's CSS, htmx, Chart.js) from every process, no CDN.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "saas_platform.content_security.DocumentCSPMiddleware",
