@@ -1,7 +1,7 @@
 """The pipeline's health for the console's self-refreshing page: queue depths (the Prometheus
 collector's own readings, saas_platform.metrics), the oldest unprocessed webhook work, Celery
-workers answering a ping, each number's outbound backlog and limiter state, failures of the
-last hour and halted tokens.
+workers answering a ping, webhook workers beating (whatsapp.webhooks.heartbeat), each number's
+outbound backlog and limiter state, failures of the last hour and halted tokens.
 
 Per-organization numbers (backlog, failed sends) come from ONE `UNION ALL` over the schemas of
 organizations that have numbers, not a query per organization.
@@ -25,6 +25,7 @@ from tenants.models import Organization, PhoneNumber, RawWebhookEvent, WebhookCh
 from tenants.models import WhatsAppCredential as Credential
 from whatsapp.console.selectors_tenants import quote_name, schemas_with_messages
 from whatsapp.services.ratelimit import limiter_for_number, number_messages_per_second
+from whatsapp.webhooks.heartbeat import WorkerBeat, webhook_workers_alive
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class PipelineHealth:
     oldest_pending_change: datetime | None = None
     oldest_received_event: datetime | None = None
     workers: list[str] | None = None
+    webhook_workers: list[WorkerBeat] | None = None
     last_processed_at: datetime | None = None
     backlog: list[dict[str, Any]] = field(default_factory=list)
     failed_changes_hour: int = 0
@@ -150,6 +152,7 @@ def pipeline_health() -> PipelineHealth:
     )
     health.last_processed_at = last
     health.workers = _workers()
+    health.webhook_workers = webhook_workers_alive()
     health.backlog, health.failed_sends_hour = _outbound(hour_ago)
     # Changes received in the last hour that failed (a failure leaves `processed_at` empty).
     health.failed_changes_hour = WebhookChange.objects.filter(

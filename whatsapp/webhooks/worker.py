@@ -15,6 +15,7 @@ import time
 from django.conf import settings
 from django.db import connection
 
+from whatsapp.webhooks.heartbeat import Heartbeat
 from whatsapp.webhooks.process import webhook_batch_process
 from whatsapp.webhooks.receive import NOTIFY_CHANNEL
 
@@ -49,11 +50,30 @@ def webhook_worker_run(
 
     Returns the number of events and changes claimed in total. A batch that raises (database
     gone, a bug) is logged, its transaction rolled back, and the loop carries on after a pause.
+    The worker beats (`whatsapp.webhooks.heartbeat`) while it runs, unless `once`.
     """
     stop = stop or threading.Event()
     listener = _Listener()
+    heartbeat = None if once else Heartbeat()
+    try:
+        return _loop(stop, listener, heartbeat, batch_size, once, poll_seconds)
+    finally:
+        if heartbeat is not None:
+            heartbeat.stop()
+
+
+def _loop(
+    stop: threading.Event,
+    listener: _Listener,
+    heartbeat: Heartbeat | None,
+    batch_size: int | None,
+    once: bool,
+    poll_seconds: float | None,
+) -> int:
     total = 0
     while not stop.is_set():
+        if heartbeat is not None:
+            heartbeat.beat(claimed=total)
         size = batch_size or settings.WHATSAPP_WEBHOOK_BATCH_SIZE
         try:
             result = webhook_batch_process(batch_size=size)
