@@ -168,6 +168,12 @@ def test_staff_creates_an_organization_through_onboarding(console):
         {"name": "Again", "slug": "gamma-shop", "admin_email": "x@gamma.test"},
     )
     assert taken.status_code == 400 and "already exists" in taken.content.decode()
+    reserved = console.post(
+        "/console/tenants/new/",
+        {"name": "New", "slug": "new", "admin_email": "x@new.test"},
+    )
+    assert reserved.status_code == 400 and "is reserved" in reserved.content.decode()
+    assert not Organization.objects.filter(slug="new").exists()
 
 
 def test_staff_schedules_and_cancels_a_deletion_with_confirmation(console, org_a, org_b):
