@@ -108,6 +108,16 @@ class PhoneNumber(models.Model):
     def __str__(self) -> str:
         return f"{self.display_number} ({self.phone_number_id})"
 
+    @property
+    def display_label(self) -> str:
+        """The number as people read it, with one leading "+" ("+1 555-0100"), or "" when
+        unknown. `display_number` is stored as it came: Meta's Graph API gives
+        `display_phone_number` with a "+", its webhooks' metadata without one.
+        https://developers.facebook.com/docs/graph-api/reference/whats-app-business-account-to-number-current-status/
+        """
+        number = self.display_number.strip().lstrip("+")
+        return f"+{number}" if number else ""
+
 
 class WhatsAppCredential(models.Model):
     """An organization's Meta access token, encrypted at rest (tenants.crypto).

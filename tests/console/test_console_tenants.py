@@ -69,6 +69,14 @@ def test_tenant_page_shows_token_state_never_the_token(console, org_a):
     assert org_a.admin_email in body
 
 
+def test_tenant_page_shows_each_number_with_one_plus(console, org_a):
+    PhoneNumberFactory(organization=org_a.organization, display_number="+15550004444")
+    PhoneNumberFactory(organization=org_a.organization, display_number="15550004445")
+    body = console.get("/console/tenants/alpha/").content.decode()
+    assert "<h3>+15550004444</h3>" in body and "<h3>+15550004445</h3>" in body
+    assert "++" not in body
+
+
 def test_suspend_needs_confirmation_then_api_refuses_and_reactivation_releases(
     console, org_a, org_b
 ):
