@@ -245,23 +245,14 @@ class WebhookChange(models.Model):
         return f"change {self.event_id}/{self.entry_index}/{self.change_index} ({self.state})"
 
     @property
-    def retry_scheduled(self) -> bool:
-        """Whether the webhook worker will try this change again by itself: it claims PENDING
-        and FAILED changes with fewer than WHATSAPP_WEBHOOK_MAX_ATTEMPTS attempts once their
-        `next_attempt_at` has passed (whatsapp/webhooks/process.py); after that only a replay
-        applies it."""
-        return (
-            self.state in (self.State.PENDING, self.State.FAILED)
-            and self.attempts < settings.WHATSAPP_WEBHOOK_MAX_ATTEMPTS
-        )
-
-    @property
     def state_label(self) -> str:
-        """The state as the console shows it: a FAILED change says whether it will be retried
-        ("Failed (will retry)") or has used up its attempts and waits for a replay."""
+        """The state as the console shows it. A FAILED change says whether the webhook worker
+        will try it again by itself ("Failed (will retry)": it claims FAILED changes with fewer
+        than WHATSAPP_WEBHOOK_MAX_ATTEMPTS attempts once `next_attempt_at` has passed, see
+        whatsapp/webhooks/process.py) or has used up its attempts and waits for a replay."""
         if self.state != self.State.FAILED:
             return self.get_state_display()
-        if self.retry_scheduled:
+        if self.attempts < settings.WHATSAPP_WEBHOOK_MAX_ATTEMPTS:
             return "Failed (will retry)"
         return "Failed (retries exhausted; waits for a replay)"
 

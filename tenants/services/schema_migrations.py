@@ -349,8 +349,11 @@ def schemas_migrate(
             initargs=(settings.SETTINGS_MODULE, database),
         ) as pool:
             futures = [pool.submit(_migrate_batch, item) for item in batches]
-            for future in as_completed(futures):
-                yield future.result()
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+            finally:  # on an error or an interrupt, batches not started yet are dropped
+                pool.shutdown(cancel_futures=True)
 
     done = 0
     for batch_results in results():
