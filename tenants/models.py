@@ -108,6 +108,16 @@ class PhoneNumber(models.Model):
     def __str__(self) -> str:
         return f"{self.display_number} ({self.phone_number_id})"
 
+    @property
+    def display_label(self) -> str:
+        """The number as people read it, with one leading "+" ("+1 555-0100"), or "" when
+        unknown. `display_number` is stored as it came: Meta's Graph API gives
+        `display_phone_number` with a "+", its webhooks' metadata without one.
+        https://developers.facebook.com/docs/graph-api/reference/whats-app-business-account-to-number-current-status/
+        """
+        number = self.display_number.strip().lstrip("+")
+        return f"+{number}" if number else ""
+
 
 class WhatsAppCredential(models.Model):
     """An organization's Meta access token, encrypted at rest (tenants.crypto).
@@ -191,7 +201,7 @@ class WebhookChange(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
         PROCESSED = "processed", "Processed"
-        FAILED = "failed", "Failed (will retry)"
+        FAILED = "failed", "Failed"
         UNROUTABLE = "unroutable", "Unroutable (no owner; replayable)"
         HELD = "held", "Held (organization suspended)"
         NO_HANDLER = "no_handler", "No handler for this field (replayable)"
@@ -233,6 +243,18 @@ class WebhookChange(models.Model):
 
     def __str__(self) -> str:
         return f"change {self.event_id}/{self.entry_index}/{self.change_index} ({self.state})"
+
+    @property
+    def state_label(self) -> str:
+        """The state as the console shows it. A FAILED change says whether the webhook worker
+        will try it again by itself ("Failed (will retry)": it claims FAILED changes with fewer
+        than WHATSAPP_WEBHOOK_MAX_ATTEMPTS attempts once `next_attempt_at` has passed, see
+        whatsapp/webhooks/process.py) or has used up its attempts and waits for a replay."""
+        if self.state != self.State.FAILED:
+            return self.get_state_display()
+        if self.attempts < settings.WHATSAPP_WEBHOOK_MAX_ATTEMPTS:
+            return "Failed (will retry)"
+        return "Failed (retries exhausted; waits for a replay)"
 
 
 class AccountEvent(models.Model):

@@ -21,8 +21,36 @@ from tenants.services.schemas import clone_function_install, schema_pool_claim
 logger = logging.getLogger(__name__)
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+# Slugs that would collide with the platform's own names: hosts (`<slug>.<BASE_DOMAIN>`, e.g.
+# www, api, admin), schemas (public) and fixed URL segments where a slug also goes (`new` in
+# /console/tenants/new/ next to /console/tenants/<slug>/; tests check every such segment is here).
 RESERVED_SLUGS = frozenset(
-    {"public", "www", "admin", "api", "console", "static", "media", "webhooks", "mail", "app"}
+    {
+        "public",
+        "www",
+        "admin",
+        "api",
+        "app",
+        "console",
+        "static",
+        "media",
+        "webhooks",
+        "mail",
+        "new",
+        "edit",
+        "delete",
+        "login",
+        "logout",
+        "signup",
+        "billing",
+        "metrics",
+        "health",
+        "status",
+        "docs",
+        "help",
+        "support",
+        "sandbox",
+    }
 )
 
 
@@ -41,7 +69,9 @@ def validate_slug(slug: str) -> None:
             "starting with a letter"
         )
     if slug in RESERVED_SLUGS:
-        raise OnboardingError(f"slug '{slug}' is reserved")
+        raise OnboardingError(
+            f"the address '{slug}' is reserved for the platform's own pages; choose another"
+        )
 
 
 @transaction.atomic

@@ -11,7 +11,8 @@ django-tenants' `migrate_schemas`, one schema after another: 224 s with nothing 
   applied migration into a project state and renders its models before doing anything. Here each
   worker process loads the graph once and renders the state before the plan once per distinct
   starting point (`SchemaMigrator`), then each schema only runs its own plan's SQL.
-- Schemas are spread over worker processes (`schemas_migrate`).
+- Schemas are spread over worker processes (`schemas_migrate`), fresh interpreters started
+  with "spawn" (tenants/services/schema_migration_worker.py says why not forks).
 
 Progress is kept in `tenants.SchemaMigrationState` (one row per schema, written by the worker
 right after the schema's transaction commits), so after a failure the operator can see which
@@ -27,15 +28,17 @@ import logging
 import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from tenants.models import Organization, PooledSchema, SchemaMigrationState
+from tenants.services.schema_migration_worker import DATABASE_KEYS, worker_init
 
 logger = logging.getLogger(__name__)
 
@@ -311,12 +314,6 @@ def _migrate_batch(args: tuple[list[str], str]) -> list[SchemaResult]:
     return [schema_migrate(schema_name=name, digest=digest) for name in schemas]
 
 
-def _worker_init() -> None:
-    # A forked worker must not use the parent's sockets; the parent closed them before forking.
-    for conn in connections.all(initialized_only=True):
-        conn.connection = None
-
-
 def schemas_migrate(
     *,
     schemas: list[str],
@@ -327,8 +324,11 @@ def schemas_migrate(
 ) -> MigrationReport:
     """Migrate `schemas` forward in `processes` worker processes (in this one when 1).
 
-    Failures do not stop the other schemas; they are in the report and in
-    SchemaMigrationState. `on_progress(done, total, result)` is called after each schema.
+    The workers are fresh interpreters ("spawn") set up with this process's settings module
+    and database (tenants/services/schema_migration_worker.py). Failures do not stop the other
+    schemas; they are in the report and in SchemaMigrationState. `on_progress(done, total,
+    result)` is called after each schema. Raises BrokenProcessPool when a worker dies or
+    cannot set Django up.
     """
     report = MigrationReport()
     started = time.perf_counter()
@@ -341,10 +341,19 @@ def schemas_migrate(
                 yield _migrate_batch(item)
             connection.set_schema_to_public()
             return
-        connections.close_all()
-        context = multiprocessing.get_context("fork")
-        with context.Pool(processes, initializer=_worker_init) as pool:
-            yield from pool.imap_unordered(_migrate_batch, batches)
+        database = {key: connection.settings_dict[key] for key in DATABASE_KEYS}
+        with ProcessPoolExecutor(
+            processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=worker_init,
+            initargs=(settings.SETTINGS_MODULE, database),
+        ) as pool:
+            futures = [pool.submit(_migrate_batch, item) for item in batches]
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+            finally:  # on an error or an interrupt, batches not started yet are dropped
+                pool.shutdown(cancel_futures=True)
 
     done = 0
     for batch_results in results():

@@ -18,7 +18,7 @@ def test_dashboard_shows_health_rates_failures_and_charts(web, org_a, new_page) 
     sign_in(page, web, org_a)
     attention = page.get_by_role("region", name="Needs attention").inner_text()
     assert "Sending is halted" in attention
-    assert f"Quality of {numbers[0].display_number} dropped" in attention
+    assert f"Quality of {numbers[0].display_label} dropped" in attention
     week = page.get_by_role("region", name="Sent, last 7 days").inner_text()
     assert "4" in week and "Delivered 75%" in week and "Read 50%" in week and "Failed 25%" in week
     failures = page.get_by_role("region", name="Failures by Meta error, last 30 days")

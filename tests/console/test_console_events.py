@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.utils import timezone
 
 from tenants.models import AuditEntry, WebhookChange
 from tests.factories import PhoneNumberFactory, RawWebhookEventFactory, WebhookChangeFactory
+from whatsapp.webhooks.process import webhook_batch_process
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +58,35 @@ def test_filters_by_org_field_number_and_state(console, org_a, org_b):
     malformed = RawWebhookEventFactory(state="malformed")
     received = console.get("/console/events/?state=malformed").content.decode()
     assert f"/console/events/{malformed.pk}/" in received
+
+
+def test_a_failed_change_says_will_retry_only_while_a_retry_is_scheduled(console, org_a, settings):
+    """The worker's own batch (whatsapp.webhooks.process, in this process) applies an event
+    with a `messages` handler that raises: after the first attempt a retry is scheduled, after
+    the last the change waits for a replay, and the console says so, not "will retry"."""
+    settings.WHATSAPP_WEBHOOK_MAX_ATTEMPTS = 2
+    settings.WHATSAPP_WEBHOOK_HANDLERS = {
+        **settings.WHATSAPP_WEBHOOK_HANDLERS,
+        "messages": "tests.console.broken_handler.broken_messages_handler",
+    }
+    number = PhoneNumberFactory(organization=org_a.organization)
+    event, _ = _message_event(number.phone_number_id)
+
+    webhook_batch_process()
+    change = WebhookChange.objects.get(event=event)
+    assert (change.state, change.attempts) == ("failed", 1) and change.next_attempt_at
+    page = console.get(f"/console/events/{event.pk}/").content.decode()
+    assert "Failed (will retry)" in page and "retries exhausted" not in page
+    assert "Failed (will retry)" in console.get("/console/events/?org=alpha").content.decode()
+
+    WebhookChange.objects.filter(pk=change.pk).update(next_attempt_at=timezone.now())
+    webhook_batch_process()
+    change.refresh_from_db()
+    assert (change.state, change.attempts, change.next_attempt_at) == ("failed", 2, None)
+    for path in (f"/console/events/{event.pk}/", "/console/events/?org=alpha"):
+        page = console.get(path).content.decode()
+        assert "Failed (retries exhausted; waits for a replay)" in page, path
+        assert "will retry" not in page, path
 
 
 def test_body_redacted_until_revealed_with_a_reason_and_audited(console, org_a):

@@ -69,6 +69,14 @@ def test_tenant_page_shows_token_state_never_the_token(console, org_a):
     assert org_a.admin_email in body
 
 
+def test_tenant_page_shows_each_number_with_one_plus(console, org_a):
+    PhoneNumberFactory(organization=org_a.organization, display_number="+15550004444")
+    PhoneNumberFactory(organization=org_a.organization, display_number="15550004445")
+    body = console.get("/console/tenants/alpha/").content.decode()
+    assert "<h3>+15550004444</h3>" in body and "<h3>+15550004445</h3>" in body
+    assert "++" not in body
+
+
 def test_suspend_needs_confirmation_then_api_refuses_and_reactivation_releases(
     console, org_a, org_b
 ):
@@ -168,6 +176,12 @@ def test_staff_creates_an_organization_through_onboarding(console):
         {"name": "Again", "slug": "gamma-shop", "admin_email": "x@gamma.test"},
     )
     assert taken.status_code == 400 and "already exists" in taken.content.decode()
+    reserved = console.post(
+        "/console/tenants/new/",
+        {"name": "New", "slug": "new", "admin_email": "x@new.test"},
+    )
+    assert reserved.status_code == 400 and "is reserved" in reserved.content.decode()
+    assert not Organization.objects.filter(slug="new").exists()
 
 
 def test_staff_schedules_and_cancels_a_deletion_with_confirmation(console, org_a, org_b):

@@ -62,7 +62,7 @@ def test_attention_lists_halted_sending_and_dropped_quality_worst_first(org_a) -
     )
     titles = [item.title for item in items]
     assert titles[0].startswith("Sending is halted")
-    assert f"Quality of {phone_numbers[0].display_number} dropped (DOWNGRADE)." in titles
+    assert f"Quality of {phone_numbers[0].display_label} dropped (DOWNGRADE)." in titles
     assert all(item.severity == "bad" for item in items)
 
 

@@ -254,3 +254,45 @@ def test_insert_ignore_returns_only_new_rows_and_never_truncates(db, org_a):
         assert Contact.objects.count() == 3
         created = Contact.objects.get(wa_id="5511900000003")
         assert created.created_at is not None and created.updated_at is not None
+
+
+def test_instances_and_plain_rows_are_stored_alike(db, org_a):
+    """`insert_ignore` (instances) and `insert_rows_ignore` (plain rows, a foreign key given as
+    an instance under its name) build their rows the same way: the same message is stored with
+    the same values and defaults (a UUID of its own per row); an `auto_now_add` time is the
+    batch's for an instance, as `save()` would make it, and kept when a plain row gives it."""
+    from whatsapp.services.bulk import insert_ignore, insert_rows_ignore
+
+    sent = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    earlier = datetime(2025, 6, 1, tzinfo=UTC)
+    common = {
+        "direction": "outgoing",
+        "status": "queued",
+        "phone_number_id": "105500000000001",
+        "recipient": "5511900000009",
+        "type": "text",
+        "content": {"body": "Hi"},
+        "timestamp": sent,
+        "created_at": earlier,
+    }
+    with in_tenant(org_a):
+        contact = Contact.objects.create(wa_id="5511900000009")
+        message = WhatsAppMessage(contact=contact, idempotency_key="from-instance", **common)
+        ((from_instance,),) = insert_ignore(WhatsAppMessage, [message], ("id",))
+        row = {"contact": contact, "idempotency_key": "from-row", **common}
+        ((from_row,),) = insert_rows_ignore(WhatsAppMessage, [row], ("id",))
+        first, second = (WhatsAppMessage.objects.get(pk=pk) for pk in (from_instance, from_row))
+
+    own = {"id", "idempotency_key", "client_reference", "created_at", "updated_at"}
+
+    def stored(m: WhatsAppMessage) -> dict:
+        fields = WhatsAppMessage._meta.concrete_fields
+        return {f.attname: getattr(m, f.attname) for f in fields if f.attname not in own}
+
+    assert stored(first) == stored(second)
+    assert (first.contact_id, first.timestamp, first.content) == (contact.pk, sent, {"body": "Hi"})
+    assert (first.wamid, first.text, first.attempts, first.edit_history) == (None, "", 0, [])
+    assert isinstance(first.client_reference, uuid.UUID)
+    assert first.client_reference != second.client_reference
+    assert first.created_at > earlier and second.created_at == earlier
+    assert first.updated_at is not None and second.updated_at is not None

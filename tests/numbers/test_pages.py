@@ -68,6 +68,27 @@ def test_page_shows_stored_checkups_without_calling_graph(org_a, settings):
     assert "1 thing to look at" in page
 
 
+def test_numbers_stored_with_or_without_a_plus_are_shown_with_one(org_a):
+    """Meta's Graph API gives `display_phone_number` with a "+", its webhooks without one; the
+    CLI and the demo seed store what they are given: the page shows one "+" either way."""
+    for phone_number_id, display in (
+        ("109000000000077", "+15550007777"),
+        ("109000000000078", "15550007778"),
+    ):
+        PhoneNumber.objects.create(
+            organization=org_a.organization,
+            phone_number_id=phone_number_id,
+            waba_id="209000000000077",
+            display_number=display,
+        )
+    page = signed_in(org_a).get("/numbers/").content.decode()
+    assert "+15550007777" in page and "+15550007778" in page
+    assert "++" not in page
+    dashboard = signed_in(org_a).get("/").content.decode()
+    assert "<strong>+15550007777</strong>" in dashboard
+    assert "<strong>+15550007778</strong>" in dashboard
+
+
 def test_connect_page_in_sandbox_mode_points_at_the_sandbox_popup(org_a, settings):
     settings.WHATSAPP_SANDBOX_MODE = True
     settings.WHATSAPP_GRAPH_URL = "http://127.0.0.1:8090"

@@ -9,19 +9,21 @@ transaction rolls back like any failing migration.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
 from tenants.models import Organization, SchemaMigrationState
 from tenants.services.onboarding import organization_create
-from tenants.services.schema_migrations import migration_target, schemas_pending, tenant_schemas
+from tenants.services.schema_migrations import (
+    SchemaMigrator,
+    migration_target,
+    schemas_migrate,
+    schemas_pending,
+    tenant_schemas,
+)
 
 SLUGS = ("mig-one", "mig-two", "mig-three")
 TEMPLATE = "tenant_template"
@@ -79,28 +81,11 @@ def test_pending_schemas_are_found_in_one_pass_and_the_rest_skipped(orgs) -> Non
     assert schemas_pending(schemas=schemas, target=target) == [orgs[1].schema_name]
 
 
-def migrate_platform_process(*args: str) -> str:
-    """`manage.py migrate_platform ARGS` in a process of its own, on this test database, as it
-    runs on a deploy; returns its output. (Its worker pool forks: a fork of the test process,
-    whose server and worker threads may hold locks at that moment, can hang.)"""
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    done = subprocess.run(
-        [sys.executable, "manage.py", "migrate_platform", *args],
-        cwd=settings.BASE_DIR,
-        env={**os.environ, "DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
-def test_parallel_run_migrates_template_and_organizations(orgs) -> None:
+def test_parallel_run_migrates_template_and_organizations(orgs, capsys) -> None:
     for schema in [TEMPLATE, *(org.schema_name for org in orgs)]:
         unrecord(schema)
-    out = migrate_platform_process("--processes", "2", "--batch", "1")
+    call_command("migrate_platform", processes=2, batch=1)
+    out = capsys.readouterr().out
     assert "3 to migrate with 2 process(es)" in out
     assert "[3/3] 100%" in out
     for schema in [TEMPLATE, *(org.schema_name for org in orgs)]:
@@ -109,7 +94,26 @@ def test_parallel_run_migrates_template_and_organizations(orgs) -> None:
     states = SchemaMigrationState.objects.filter(schema_name__in=[o.schema_name for o in orgs])
     assert {(s.state, s.target, s.applied) for s in states} == {("done", target.digest, 1)}
 
-    assert "0 to migrate" in migrate_platform_process("--processes", "2")
+    call_command("migrate_platform", processes=2)
+    assert "0 to migrate" in capsys.readouterr().out
+
+
+def test_workers_are_fresh_interpreters_on_this_test_database(orgs, monkeypatch) -> None:
+    """Nothing of this process's memory reaches the workers (a forked worker would inherit
+    this patch, and any lock a thread of this process holds at that moment): they set Django
+    up themselves and still work on this run's test database."""
+
+    def inherited(self, schema_name: str) -> int:
+        raise RuntimeError("a worker ran with the parent's memory")
+
+    monkeypatch.setattr(SchemaMigrator, "migrate", inherited)
+    schemas = [org.schema_name for org in orgs]
+    for schema in schemas:
+        unrecord(schema)
+    report = schemas_migrate(schemas=schemas, target=migration_target(), processes=2, batch=1)
+    assert report.failed == []
+    assert sorted(r.schema_name for r in report.migrated) == sorted(schemas)
+    assert all(recorded(schema) for schema in schemas)
 
 
 def test_a_failure_in_the_middle_is_recorded_and_a_second_run_resumes(orgs, capsys) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.urls import URLResolver, get_resolver
 from django_tenants.utils import schema_context, schema_exists
 
 from tenants.errors import OnboardingError
 from tenants.models import Domain, Membership, Organization
-from tenants.services.onboarding import organization_create
+from tenants.services.onboarding import RESERVED_SLUGS, organization_create
 from tests.conftest import in_tenant
 from whatsapp.models import Contact
 
@@ -40,6 +42,8 @@ def test_organization_create_makes_schema_host_and_admin() -> None:
         ("Bad_Slug", "lowercase"),
         ("ab", "3-40"),
         ("public", "reserved"),
+        ("new", "reserved"),
+        ("www", "reserved"),
         ("alpha", "already exists"),
     ],
 )
@@ -129,3 +133,31 @@ def test_text_search_index_is_in_every_tenant_and_serves_the_api_query(org_a) ->
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = WhatsAppMessage.objects.filter(text__icontains="refund").order_by().explain()
     assert "msg_text_trgm_idx" in plan
+
+
+def test_every_fixed_url_segment_beside_a_slug_is_reserved() -> None:
+    """Where a URL takes an organization's slug (`/console/tenants/<slug>/`), a fixed segment
+    at the same place (`/console/tenants/new/`) would hide the organization of that slug: each
+    such segment, in the public host's URLs and the organization host's, is a reserved slug."""
+    routes: list[str] = []
+
+    def walk(patterns, prefix: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            else:
+                routes.append(route)
+
+    for urlconf in (settings.PUBLIC_SCHEMA_URLCONF, settings.ROOT_URLCONF):
+        walk(get_resolver(urlconf).url_patterns, "")
+    slug_parents = {route.split("<slug:slug>")[0] for route in routes if "<slug:slug>" in route}
+    assert "console/tenants/" in slug_parents
+    beside = {
+        route[len(parent) :].split("/")[0]
+        for parent in slug_parents
+        for route in routes
+        if route.startswith(parent) and not route[len(parent) :].startswith("<")
+    }
+    assert "new" in beside
+    assert beside - {""} <= RESERVED_SLUGS

@@ -36,6 +36,8 @@ def test_signup_creates_a_working_organization(public_client) -> None:
     [
         ("slug", "Not A Slug!", b"lowercase"),
         ("slug", "alpha", b"already exists"),
+        # /console/tenants/new/ is a page, not an organization.
+        ("slug", "new", b"is reserved for the platform"),
         ("admin_password", "123", b"too short"),
         ("admin_email", "not-an-email", b"valid email"),
         # Someone else's account (here org_a's admin) cannot be made admin of a new org.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -29,7 +28,6 @@ def console_render(
         {
             **context,
             "app_nav": nav,
-            "max_attempts": settings.WHATSAPP_WEBHOOK_MAX_ATTEMPTS,
         },
         status=status,
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -115,32 +118,70 @@ def _scheduled_deletion(organization: Organization) -> OrganizationDeletion | No
     ).first()
 
 
+def _tenant_action(
+    request: HttpRequest,
+    slug: str,
+    *,
+    form_class: type[ReasonForm],
+    act: Callable[[Organization, dict[str, Any]], str],
+    error: type[Exception],
+    verb: str,
+    explain: str,
+) -> HttpResponse:
+    """A dangerous action on a tenant, confirmed on its own page (`console/confirm.html`).
+
+    GET shows the page; a valid POST calls `act(organization, cleaned_data)`, which calls one
+    service and returns the success message, then redirects to the tenant's page. The
+    service's domain `error` becomes the form's error; the page is shown again with 400.
+    The form posts to `/console/tenants/<slug>/<verb lowercased>/`.
+    """
+    organization = _organization(slug)
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            done = act(organization, form.cleaned_data)
+        except error as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, done)
+            return HttpResponseRedirect(f"/console/tenants/{slug}/")
+    return console_render(
+        request,
+        "console/confirm.html",
+        {
+            "form": form,
+            "organization": organization,
+            "title": f"{verb} {organization.name}",
+            "action": f"/console/tenants/{organization.slug}/{verb.lower()}/",
+            "explain": explain,
+            "button": verb,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
 @staff_required
 @require_http_methods(["GET", "POST"])
 def tenant_delete_view(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: the confirmation page; POST: schedule the organization's deletion (reason,
     confirm): suspended now, its export built, everything dropped after the grace period
     (tenants.services.offboarding)."""
-    organization = _organization(slug)
-    form = ReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            deletion = organization_delete(
-                organization=organization, actor=request.user, reason=form.cleaned_data["reason"]
-            )
-        except OffboardingError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(
-                request,
-                f"{organization.name} is suspended and will be deleted on "
-                f"{deletion.scheduled_for:%Y-%m-%d %H:%M} UTC; its export is being built.",
-            )
-            return HttpResponseRedirect(f"/console/tenants/{slug}/")
-    return _confirm(
+
+    def delete(organization: Organization, data: dict[str, Any]) -> str:
+        deletion = organization_delete(
+            organization=organization, actor=request.user, reason=data["reason"]
+        )
+        return (
+            f"{organization.name} is suspended and will be deleted on "
+            f"{deletion.scheduled_for:%Y-%m-%d %H:%M} UTC; its export is being built."
+        )
+
+    return _tenant_action(
         request,
-        form,
-        organization,
+        slug,
+        form_class=ReasonForm,
+        act=delete,
+        error=OffboardingError,
         verb="Delete",
         explain=f"It is suspended at once and its data exported for its admins to download; "
         f"after {settings.TENANT_DELETION_GRACE_DAYS} days its schema, media and rows are "
@@ -153,27 +194,22 @@ def tenant_delete_view(request: HttpRequest, slug: str) -> HttpResponse:
 def tenant_plan_view(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: the confirmation page; POST: move the organization to another plan from now on
     (no proration; recorded in the audit log by billing_stub's service)."""
-    organization = _organization(slug)
-    form = PlanChangeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            subscription = subscription_change_plan(
-                organization=organization,
-                plan_code=form.cleaned_data["plan"],
-                actor=request.user,
-                reason=form.cleaned_data["reason"],
-            )
-        except BillingError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(
-                request, f"{organization.name} is on the {subscription.plan.name} plan now."
-            )
-            return HttpResponseRedirect(f"/console/tenants/{slug}/")
-    return _confirm(
+
+    def change_plan(organization: Organization, data: dict[str, Any]) -> str:
+        subscription = subscription_change_plan(
+            organization=organization,
+            plan_code=data["plan"],
+            actor=request.user,
+            reason=data["reason"],
+        )
+        return f"{organization.name} is on the {subscription.plan.name} plan now."
+
+    return _tenant_action(
         request,
-        form,
-        organization,
+        slug,
+        form_class=PlanChangeForm,
+        act=change_plan,
+        error=BillingError,
         verb="Plan",
         explain="The new plan's limits apply at once; its fee is invoiced for the whole current "
         "period (no proration), and the move is kept in the audit log.",
@@ -203,46 +239,26 @@ def tenant_delete_cancel_view(request: HttpRequest, slug: str) -> HttpResponse:
     return HttpResponseRedirect(f"/console/tenants/{slug}/")
 
 
-def _confirm(request, form, organization: Organization, *, verb: str, explain: str):
-    """The confirmation page of a dangerous action on a tenant (GET, or a POST with errors)."""
-    return console_render(
-        request,
-        "console/confirm.html",
-        {
-            "form": form,
-            "organization": organization,
-            "title": f"{verb} {organization.name}",
-            "action": f"/console/tenants/{organization.slug}/{verb.lower()}/",
-            "explain": explain,
-            "button": verb,
-        },
-        status=400 if form.errors else 200,
-    )
-
-
 @staff_required
 @require_http_methods(["GET", "POST"])
 def tenant_suspend_view(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: the confirmation page; POST: suspend (category, reason, confirm)."""
-    organization = _organization(slug)
-    form = SuspendForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            tenant_suspend(
-                organization=organization,
-                actor=request.user,
-                category=form.cleaned_data["category"],
-                reason=form.cleaned_data["reason"],
-            )
-        except SuspensionError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, f"{organization.name} is suspended.")
-            return HttpResponseRedirect(f"/console/tenants/{slug}/")
-    return _confirm(
+
+    def suspend(organization: Organization, data: dict[str, Any]) -> str:
+        tenant_suspend(
+            organization=organization,
+            actor=request.user,
+            category=data["category"],
+            reason=data["reason"],
+        )
+        return f"{organization.name} is suspended."
+
+    return _tenant_action(
         request,
-        form,
-        organization,
+        slug,
+        form_class=SuspendForm,
+        act=suspend,
+        error=SuspensionError,
         verb="Suspend",
         explain="Its people and API clients are refused at once and its webhook changes "
         "are held (kept, not applied) until it is reactivated.",
@@ -252,28 +268,24 @@ def tenant_suspend_view(request: HttpRequest, slug: str) -> HttpResponse:
 @staff_required
 @require_http_methods(["GET", "POST"])
 def tenant_reactivate_view(request: HttpRequest, slug: str) -> HttpResponse:
-    organization = _organization(slug)
-    form = ReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = tenant_reactivate(
-                organization=organization,
-                actor=request.user,
-                reason=form.cleaned_data["reason"],
-            )
-        except SuspensionError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(
-                request,
-                f"{organization.name} is active again; {result.released.requeued} held webhook "
-                "change(s) released in order.",
-            )
-            return HttpResponseRedirect(f"/console/tenants/{slug}/")
-    return _confirm(
+    """GET: the confirmation page; POST: reactivate (reason, confirm) and release the
+    webhook changes held while it was suspended."""
+
+    def reactivate(organization: Organization, data: dict[str, Any]) -> str:
+        result = tenant_reactivate(
+            organization=organization, actor=request.user, reason=data["reason"]
+        )
+        return (
+            f"{organization.name} is active again; {result.released.requeued} held webhook "
+            "change(s) released in order."
+        )
+
+    return _tenant_action(
         request,
-        form,
-        organization,
+        slug,
+        form_class=ReasonForm,
+        act=reactivate,
+        error=SuspensionError,
         verb="Reactivate",
         explain="Its people and API clients get access back, and the webhook changes "
         "held while it was suspended are applied in the order Meta sent them.",

@@ -213,7 +213,7 @@ def attention(
             items.append(
                 Attention(
                     "bad" if number.quality_rating == "RED" else "warn",
-                    f"Quality of {number.display_number} dropped "
+                    f"Quality of {number.display_label} dropped "
                     f"({number.quality_event or number.quality_rating}).",
                     "Send fewer unsolicited messages and honour opt-outs; "
                     "Meta may lower its messaging limit.",

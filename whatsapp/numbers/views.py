@@ -112,7 +112,7 @@ def connect_manual(request: HttpRequest) -> HttpResponse:
             form.add_error(exc.field, exc.message)
         else:
             number_checkup(organization=request.tenant, phone_number_id=number.phone_number_id)
-            messages.success(request, f"Number +{number.display_number} connected.")
+            messages.success(request, f"Number {number.display_label} connected.")
             return HttpResponseRedirect("/numbers/")
     status = 400 if request.method == "POST" else 200
     return render(request, "numbers/manual.html", {"form": form}, status=status)

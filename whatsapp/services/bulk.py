@@ -19,7 +19,7 @@ import datetime
 import decimal
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -47,28 +47,41 @@ _PLAIN = (
 )
 
 
-def _row_maker(fields: list[models.Field]):
-    """A function obj -> {column: JSON value}: plain columns as they are, `auto_now(_add)`
-    columns one `now` for the batch, the rest through the field's own preparation."""
+def _row_maker(
+    fields: Sequence[models.Field], *, keep_given_auto: bool
+) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """A function values -> {column: JSON value}, `values` mapping attnames to values (an
+    instance's `__dict__`, or a plain row with names turned into attnames).
+
+    A value given for a plain column goes as it is, any other through the field's own
+    preparation. A field missing from `values` takes its default as `Field.get_default` gives
+    it (a callable default such as `uuid.uuid4` is called per row; "" for a text column
+    without one, Django's rule). `auto_now(_add)` fields take one `now` for the whole batch:
+    always, as `Model.save` does, unless `keep_given_auto`, when a value given wins.
+    """
     now = datetime.datetime.now(datetime.UTC).isoformat()
-    plain, auto, other = [], [], []
+    plan: list[tuple[str, str, bool, Callable[[Any], Any] | None, Callable[[], Any]]] = []
     for f in fields:
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            auto.append(f.column)
-        elif isinstance(f, _PLAIN) and not isinstance(f, models.UUIDField):
-            plain.append((f.column, f.attname))
-        else:
-            other.append(f)
+        auto = getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        if auto:
+            fill: Callable[[], Any] = lambda now=now: now  # noqa: E731 - one time per batch
+        elif f.has_default() and callable(f.default):
+            fill = lambda f=f: _to_json(f.get_prep_value(f.get_default()))  # noqa: E731
+        else:  # a constant default, or NULL
+            constant = _to_json(f.get_prep_value(f.get_default()))
+            fill = lambda constant=constant: constant  # noqa: E731
+        plain = isinstance(f, _PLAIN) and not isinstance(f, models.UUIDField)
+        given = keep_given_auto or not auto
+        plan.append((f.column, f.attname, given, None if plain else f.get_prep_value, fill))
 
-    def convert(f: models.Field, obj: models.Model) -> Any:
-        return _to_json(f.get_prep_value(getattr(obj, f.attname)))
-
-    def make(obj: models.Model) -> dict[str, Any]:
-        row = {column: getattr(obj, attname) for column, attname in plain}
-        for column in auto:
-            row[column] = now
-        for f in other:
-            row[f.column] = convert(f, obj)
+    def make(values: Mapping[str, Any]) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        for column, attname, given, prep, fill in plan:
+            if given and attname in values:
+                value = values[attname]
+                row[column] = _to_json(value if prep is None else prep(value))
+            else:
+                row[column] = fill()
         return row
 
     return make
@@ -121,8 +134,9 @@ def insert_ignore(
         and f is not opts.pk
         and not (f.null and all(getattr(obj, f.attname) is None for obj in objs))
     ]
-    make = _row_maker(fields)
-    return _insert_json(model, fields, [make(obj) for obj in objs], returning)
+    # An unsaved instance holds every concrete field's value under its attname.
+    make = _row_maker(fields, keep_given_auto=False)
+    return _insert_json(model, fields, [make(vars(obj)) for obj in objs], returning)
 
 
 def insert_rows_ignore(
@@ -145,31 +159,20 @@ def insert_rows_ignore(
         unknown = row.keys() - known
         if unknown:
             raise KeyError(f"not fields of {opts.label}: {sorted(unknown)}")
-    now = datetime.datetime.now(datetime.UTC).isoformat()
-    fillers: list[tuple[str, str, str, Any]] = []  # column, name, attname, fill
-    for f in fields:
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            fill: Any = lambda now=now: now  # noqa: E731 - one timestamp per batch
-        elif f.has_default() and callable(f.default):
-            fill = lambda f=f: _to_json(f.get_prep_value(f.get_default()))  # noqa: E731
-        else:  # a constant default; "" for a text column without one (Django's rule), or NULL
-            constant = _to_json(f.get_prep_value(f.get_default()))
-            fill = lambda constant=constant: constant  # noqa: E731
-        fillers.append((f.column, f.name, f.attname, fill))
+    make = _row_maker(fields, keep_given_auto=True)
+    # Keys named after a field whose attname differs (a foreign key: `contact` for
+    # `contact_id`) become the attname; a model instance given there stands for its pk.
+    renamed = [(f.name, f.attname) for f in fields if f.name != f.attname]
 
-    def make(row: Mapping[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for column, name, attname, fill in fillers:
-            if attname in row:
-                value = row[attname]
-            elif name in row:
-                value = row[name]
-                if isinstance(value, models.Model):
-                    value = value.pk
-            else:
-                out[column] = fill()
-                continue
-            out[column] = _to_json(value)
+    def values(row: Mapping[str, Any]) -> Mapping[str, Any]:
+        if not any(name in row for name, _ in renamed):
+            return row
+        out = dict(row)
+        for name, attname in renamed:
+            if name in out:
+                value = out.pop(name)
+                if attname not in out:
+                    out[attname] = value.pk if isinstance(value, models.Model) else value
         return out
 
-    return _insert_json(model, fields, [make(row) for row in rows], returning)
+    return _insert_json(model, fields, [make(values(row)) for row in rows], returning)
