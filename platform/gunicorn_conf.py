@@ -9,7 +9,11 @@ product and its minimal ingest ceiling under this file.
 import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+# Two processes of four threads: what the Kubernetes web Deployment (deploy/k8s/base/web.yaml)
+# and `make run` set. More processes than cores only trade CPU for context switches: on the
+# 2-core benchmark machine 4x4 cost 2.0 web CPU-ms per webhook against 1.5 for 2x4
+# (benchmarks/webhook_ingest.py --web-workers). Scale with replicas (the HPA), not processes.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
 # A gthread worker accepts up to `worker_connections` connections (gunicorn's default: 1000)
