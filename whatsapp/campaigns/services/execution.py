@@ -56,7 +56,11 @@ from whatsapp.campaigns.services.progress import campaign_counts
 from whatsapp.message_templates.compose import ParameterError, components_build, template_shape
 from whatsapp.message_templates.services.send import template_for_send
 from whatsapp.models import WhatsAppMessage
-from whatsapp.services.outbound import messages_bulk_create, messages_enqueue
+from whatsapp.services.outbound import (
+    messages_bulk_create,
+    messages_enqueue,
+    messages_reclaim_unposted,
+)
 from whatsapp.services.outbound.rules import current_organization
 
 logger = logging.getLogger(__name__)
@@ -342,7 +346,13 @@ def _in_flight(campaign: Campaign, now) -> int:
 
 def _requeue_lost(campaign: Campaign, now) -> None:
     """Queued messages untouched for 30 s lost their task (a worker killed with it in hand):
-    enqueue them again (the claim is conditional, so a live duplicate task is harmless)."""
+    enqueue them again (the claim is conditional, so a live duplicate task is harmless).
+    Claimed messages whose request a killed worker never wrote go back to the queue too
+    (`messages_reclaim_unposted`: the wire fence keeps that from sending anything twice)."""
+    messages_reclaim_unposted(
+        older_than=timedelta(seconds=settings.WHATSAPP_SEND_RECLAIM_AFTER),
+        idempotency_prefix=idempotency_prefix(campaign.pk),
+    )
     stale = list(
         WhatsAppMessage.objects.filter(
             idempotency_key__startswith=idempotency_prefix(campaign.pk),

@@ -21,6 +21,7 @@ from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from datetime import timedelta
 
+import redis
 from django.conf import settings
 from django.db import connection
 from django.db.models import F, Q, Value
@@ -46,13 +47,14 @@ from whatsapp.services.meta_access import (
 )
 from whatsapp.services.outbound.create import media_record_referenced
 from whatsapp.services.outbound.enqueue import messages_enqueue
+from whatsapp.services.outbound.fence import fence_forget, fence_key
 from whatsapp.services.outbound.policy import (
     Action,
     ErrorRule,
     contact_opt_out_marketing,
     error_rule_for,
 )
-from whatsapp.services.outbound.pool import post_at_slot
+from whatsapp.services.outbound.pool import NotPosted, post_at_slot
 from whatsapp.services.outbound.rules import (
     CUSTOMER_WINDOW,
     MEDIA_TYPES,
@@ -148,14 +150,28 @@ def _mark_accepted_many(answers: list[tuple[WhatsAppMessage, SentMessage]]) -> N
     params: list[object] = []
     for message, sent in answers:
         params += [message.pk, sent.wamid or None, (sent.message_status or "")[:40]]
+    # The rows are locked in id order first, as the status webhooks' batches lock them
+    # (`statuses_apply_set`): a receipt batch racing these answers waits, never deadlocks.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS m SET status = %s, wamid = v.wamid, accepted_at = %s, "  # noqa: S608 - the table name is ours, values are parameters
+            f"WITH locked AS (SELECT id FROM {table} WHERE id = ANY(%s) AND status IN (%s, %s) "  # noqa: S608 - the table name is ours, values are parameters
+            "ORDER BY id FOR UPDATE) "
+            f"UPDATE {table} AS m SET status = %s, wamid = v.wamid, accepted_at = %s, "
             "message_status = v.message_status, failure_reason = '', error_code = NULL, "
             "error_title = '', error_message = '', updated_at = %s "
-            f"FROM (VALUES {values}) AS v (id, wamid, message_status) "
-            "WHERE m.id = v.id AND m.status IN (%s, %s) RETURNING m.id",
-            [Status.ACCEPTED, now, now, *params, Status.QUEUED, Status.SENDING],
+            f"FROM (VALUES {values}) AS v (id, wamid, message_status), locked "
+            "WHERE m.id = v.id AND m.id = locked.id AND m.status IN (%s, %s) RETURNING m.id",
+            [
+                [message.pk for message, _ in answers],
+                Status.QUEUED,
+                Status.SENDING,
+                Status.ACCEPTED,
+                now,
+                now,
+                *params,
+                Status.QUEUED,
+                Status.SENDING,
+            ],
         )
         updated = {row[0] for row in cursor.fetchall()}
     for message, sent in answers:
@@ -395,6 +411,7 @@ def _send_for_number(client, access: _Access, organization: Organization, items:
                 slot=slot,
                 phone_number_id=item.number.phone_number_id,
                 payload=item.payload,
+                fence=_fence_of(item),
             )
             in_flight[future] = (item, slot)
         _settle(access, organization, limiter, in_flight, outcomes, timeout=0)
@@ -421,18 +438,46 @@ def _settle(access, organization, limiter, in_flight, outcomes, *, timeout: floa
         if not done:
             return
     accepted: list[tuple[WhatsAppMessage, SentMessage]] = []
+    stored: list[_Ready] = []  # answers whose outcome is written below (their fence can go)
     for future in done:
         item, _slot = in_flight.pop(future)
         result = future.result()
         if isinstance(result, SentMessage):
             accepted.append((item.message, result))
             outcomes[item.message.pk] = SendOutcome("accepted")
+            stored.append(item)
             send_answered(outcome="accepted", error_code=None)
+        elif isinstance(result, NotPosted):
+            outcomes[item.message.pk] = _not_posted(item, result)
         else:
             outcome = _answer_error(access, organization, limiter, item, result)
             outcomes[item.message.pk] = outcome
+            if outcome.result != "unconfirmed":
+                stored.append(item)
             send_answered(outcome=outcome.result, error_code=getattr(result, "code", None))
     _mark_accepted_many(accepted)
+    # Only now (the outcomes are committed): a row still `sending` keeps its `posted` marker.
+    try:
+        fence_forget([_fence_of(item) for item in stored])
+    except redis.RedisError:  # the keys expire (fence_ttl); they only cost memory meanwhile
+        logger.warning("send fence: %d key(s) left to expire", len(stored))
+
+
+def _fence_of(item: _Ready) -> str:
+    return fence_key(client_reference=item.message.client_reference, attempt=item.message.attempts)
+
+
+def _not_posted(item: _Ready, result: NotPosted) -> SendOutcome:
+    """No request was written for a claimed row: recovery took it back (`revoked`: it is no
+    longer ours, nothing to write), or the fence could not be marked (the row is still ours:
+    back to `queued`, tried again in a second)."""
+    if result.reason == "revoked":
+        logger.info("outbound message %s: claim revoked by recovery before it was sent",
+                    item.message.pk)  # fmt: skip
+        return SendOutcome("skipped")
+    # The attempt stays counted: its number names a fence key that may exist.
+    _live(item.message.pk, Status.SENDING).update(status=Status.QUEUED, updated_at=timezone.now())
+    return SendOutcome("retry", retry_in=1.0)
 
 
 def _answer_error(access: _Access, organization, limiter, item: _Ready, error: Exception):
