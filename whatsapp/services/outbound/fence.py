@@ -57,11 +57,29 @@ def fence_ttl() -> int:
     return int(settings.WHATSAPP_SEND_UNCONFIRMED_AFTER) + FENCE_MARGIN
 
 
+# KEYS = fence keys; ARGV = ttl_seconds. Each key is set to "posted" unless it holds a value;
+# returns 1 for each key this call set, 0 for the others.
+_ENTER_LUA = """
+local out = {}
+for i = 1, #KEYS do
+  out[i] = redis.call('SET', KEYS[i], 'posted', 'NX', 'EX', tonumber(ARGV[1])) and 1 or 0
+end
+return out
+"""
+
+
 def fence_enter(key: str) -> bool:
     """Mark the claim `posted` right before its request is written: True when this call set it
     (the caller may write the request), False when recovery revoked the claim first (write
     nothing). Raises redis.RedisError when Redis does not answer (write nothing either)."""
-    return bool(shared_redis().set(key, POSTED, nx=True, ex=fence_ttl()))
+    return fence_enter_many([key])[0]
+
+
+def fence_enter_many(keys: Sequence[str]) -> list[bool]:
+    """`fence_enter` for several requests about to be written, in one Redis call (the sender
+    pool gathers the requests of the same moment: a call costs a worker ~0.3 ms of CPU)."""
+    script = shared_redis().register_script(_ENTER_LUA)
+    return [bool(v) for v in script(keys=list(keys), args=[fence_ttl()])]
 
 
 def fence_revoke(keys: Sequence[str]) -> list[bool]:
