@@ -250,6 +250,17 @@ def main() -> None:
                 )
             )
             stuck = sum(1 for s in rows.values() if s in ("queued", "sending"))
+            if stuck:
+                from whatsapp.services.outbound.fence import fence_key
+                from whatsapp.services.ratelimit import shared_redis
+
+                for row in WhatsAppMessage.objects.filter(
+                    direction="outgoing", status__in=("queued", "sending")
+                ):
+                    key = fence_key(client_reference=row.client_reference, attempt=row.attempts)
+                    print(f"    still {row.status}: id {row.pk}, attempts {row.attempts}, "
+                          f"claimed {row.last_attempt_at}, next {row.next_attempt_at}, "
+                          f"fence {shared_redis().get(key)}", flush=True)  # fmt: skip
             inbound_stored = WhatsAppMessage.objects.filter(direction="incoming").count()
         requests = [
             r for r in sandbox.requests(path_contains=f"/{NUMBER_ID}/messages")

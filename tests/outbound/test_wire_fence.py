@@ -139,10 +139,10 @@ def test_a_fence_redis_cannot_mark_sends_nothing_and_the_message_goes_later_once
 
     (message,) = _queued(sender_a, customer(sender_a, WA_ID, sandbox=sandbox))
 
-    def unavailable(keys: list[str]) -> list[bool]:
+    def unavailable(key: str) -> bool:
         raise redis.ConnectionError("Redis is restarting")
 
-    monkeypatch.setattr(pool, "fence_enter_many", unavailable)
+    monkeypatch.setattr(pool, "fence_enter", unavailable)
     with tenant_context(sender_a.org.organization):
         outcome = messages_send(message_ids=[message.pk])[message.pk]
         message.refresh_from_db()

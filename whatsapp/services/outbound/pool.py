@@ -6,9 +6,8 @@ sleeping. The task's thread claims the chunk and settles it in the database; the
 themselves run here, `WHATSAPP_SEND_CONCURRENCY` threads per worker process over the one pooled
 HTTP client (`whatsapp.services.meta_access.shared_http_client`). Pool threads never touch the
 database (Django's connections are per thread and a pool thread has no tenant schema): a job
-sleeps until its slot, marks its claim `posted` in the wire fence (`fence`; one flusher thread
-marks the requests of the same moment in one Redis call: the marker is what lets recovery
-re-send a claimed row whose request was never written), makes
+sleeps until its slot, marks its claim `posted` in the wire fence (`fence`, one Redis call:
+the marker is what lets recovery re-send a claimed row whose request was never written), makes
 the one Graph call, records the answer's time in the limiter and hands back the result or the
 exception. Releases are coalesced: one flusher thread per process
 sends the answers of the last ~2 ms in one Redis call (a late release only makes the limiter
@@ -32,7 +31,7 @@ from django.conf import settings
 
 from whatsapp.graph.client import GraphClient
 from whatsapp.graph.types import SentMessage
-from whatsapp.services.outbound.fence import fence_enter_many
+from whatsapp.services.outbound.fence import fence_enter
 from whatsapp.services.ratelimit import Reservation, SendRateLimiter
 
 logger = logging.getLogger(__name__)
@@ -72,77 +71,16 @@ def _release_soon(limiter: SendRateLimiter, slot: Reservation) -> None:
             threading.Thread(target=_flush_forever, name="whatsapp-release", daemon=True).start()
 
 
-class _FenceEntry:
-    """One pool thread's request waiting for its fence mark (set by the fence flusher)."""
-
-    __slots__ = ("done", "key", "result")
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.done = threading.Event()
-        self.result: bool | None = None
-
-
-# Fence marks waiting for the flusher (group commit: what arrives while one Redis call is out
-# goes in the next one).
-_fence_pending: list[_FenceEntry] = []
-_fence_ready = threading.Condition()
-_fence_flusher_pid: int | None = None
-FENCE_WAIT = 5.0  # seconds a request waits for its mark before it is not written
-FENCE_GATHER = 0.001  # seconds the fence flusher lets marks gather before one Redis call
-
-
-def _fence_enter_soon(key: str) -> bool | None:
-    """Mark the claim `posted` (with the other requests of the same moment, one Redis call):
-    True to write the request, False if recovery revoked the claim, None if Redis did not
-    answer (the request is not written either)."""
-    global _fence_flusher_pid
-    entry = _FenceEntry(key)
-    with _fence_ready:
-        _fence_pending.append(entry)
-        _fence_ready.notify()
-        if _fence_flusher_pid != os.getpid():
-            _fence_flusher_pid = os.getpid()
-            threading.Thread(target=_fence_forever, name="whatsapp-fence", daemon=True).start()
-    if not entry.done.wait(FENCE_WAIT):
-        logger.warning("send fence: no answer within %.0f s; the request was not written",
-                       FENCE_WAIT)  # fmt: skip
-        return None
-    return entry.result
-
-
-def _fence_forever() -> None:
-    while True:
-        with _fence_ready:
-            while not _fence_pending:
-                _fence_ready.wait()
-        time.sleep(FENCE_GATHER)
-        with _fence_ready:
-            batch = list(_fence_pending)
-            _fence_pending.clear()
-        results: list[bool | None]
-        try:
-            results = list(fence_enter_many([entry.key for entry in batch]))
-        except redis.RedisError:
-            logger.warning("send fence unavailable: %d request(s) not written", len(batch))
-            results = [None] * len(batch)
-        for entry, result in zip(batch, results, strict=True):
-            entry.result = result
-            entry.done.set()
-
-
 def _reinit_after_fork() -> None:
     """A forked child (Celery's prefork pool, multiprocessing) gets fresh locks and no pending
     releases: a lock held by one of the parent's threads at the moment of the fork would stay
     held forever in the child, whose copy of that thread does not exist."""
     global _lock, _pool, _pool_pid, _pending, _pending_ready, _flusher_pid
-    global _fence_pending, _fence_ready, _fence_flusher_pid
     _lock = threading.Lock()
     _pool, _pool_pid = None, None
     _pending = {}
     _pending_ready = threading.Condition()
     _flusher_pid = None
-    _fence_pending, _fence_ready, _fence_flusher_pid = [], threading.Condition(), None
 
 
 os.register_at_fork(after_in_child=_reinit_after_fork)
@@ -183,7 +121,14 @@ def _post_at_slot(
 ) -> SentMessage | Exception | NotPosted:
     slot.sleep_until_slot()
     if fence is not None:
-        entered = _fence_enter_soon(fence)
+        # Marked by this thread right before the write: a worker killed in between leaves as
+        # few ambiguous claims as possible (a flusher batching the marks of several threads
+        # was measured leaving five marked and never written).
+        try:
+            entered: bool | None = fence_enter(fence)
+        except redis.RedisError:
+            logger.warning("send fence unavailable: the request was not written")
+            entered = None
         if not entered:
             with contextlib.suppress(redis.RedisError):
                 limiter.cancel([slot])  # no request left for it

@@ -86,6 +86,8 @@ CHUNK = 100
 # of its batch again (a campaign on a 20/s number must not hold every worker thread asleep).
 TASK_WAIT = 20.0
 DEADLOCK = "40P01"  # PostgreSQL's deadlock_detected
+# Seconds at most a task's thread waits before it asks a busy number's limiter again.
+REFUSED_POLL = 0.25
 # Seconds before the number's first free slot that a task giving up comes back (at least the
 # time to load and claim its rows again).
 RETURN_LEAD = 1.0
@@ -404,7 +406,10 @@ def _send_for_number(client, access: _Access, organization: Organization, items:
             retry_in = slots[0].wait
             if time.monotonic() + retry_in < give_up_at:
                 # The number is busy for a moment: settle what came back meanwhile, then retry.
-                _settle(access, organization, limiter, in_flight, outcomes, timeout=retry_in)
+                # Not later than REFUSED_POLL: a refusal because a second's worth of slots is
+                # booked says "about 1 s", just when those slots run out (a hole at Meta).
+                _settle(access, organization, limiter, in_flight, outcomes,
+                        timeout=min(retry_in, REFUSED_POLL))  # fmt: skip
                 continue
             # The number's queue is long (a campaign): come back while its booked slots still
             # last. Tasks that started together give up together, and if all of them came back
