@@ -121,9 +121,9 @@ def _post_at_slot(
 ) -> SentMessage | Exception | NotPosted:
     slot.sleep_until_slot()
     if fence is not None:
-        # Marked by this thread right before the write: a worker killed in between leaves as
-        # few ambiguous claims as possible (a flusher batching the marks of several threads
-        # was measured leaving five marked and never written).
+        # Marked by this thread right before the write, so that a worker killed in between
+        # leaves as few ambiguous claims as possible (a flusher thread batching the marks of
+        # several threads would widen that window).
         try:
             entered: bool | None = fence_enter(fence)
         except redis.RedisError:
