@@ -378,6 +378,9 @@ WHATSAPP_SEND_RETRY_MAX_DELAY = env.float("WHATSAPP_SEND_RETRY_MAX_DELAY", defau
 # A send that timed out after the request was written stays `sending` for a status webhook;
 # the sweeper fails it `send_unconfirmed` after this many seconds (never re-sent).
 WHATSAPP_SEND_UNCONFIRMED_AFTER = env.int("WHATSAPP_SEND_UNCONFIRMED_AFTER", default=900)
+# A `sending` message claimed this long ago whose request was never written (its worker died
+# before the slot came; the wire fence tells) goes back to `queued` (sweeper, campaign ticks).
+WHATSAPP_SEND_RECLAIM_AFTER = env.int("WHATSAPP_SEND_RECLAIM_AFTER", default=20)
 # A `queued` message untouched this long lost its task: the sweeper enqueues it again.
 WHATSAPP_SEND_REQUEUE_AFTER = env.int("WHATSAPP_SEND_REQUEUE_AFTER", default=600)
 # Ids per sending task (messages_enqueue): one Celery message per batch, claimed in chunks.

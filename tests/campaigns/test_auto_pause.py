@@ -1,5 +1,6 @@
 """Campaigns pause themselves on Meta's signals and resume when Meta allows: the template's
-status webhook (PAUSED, then APPROVED with UNPAUSE) and the number's quality dropping to RED,
+status webhook (PAUSED, then APPROVED with UNPAUSE; DISABLED, then REINSTATED) and the number's
+quality dropping to RED,
 each delivered by the sandbox through the shared webhook endpoint and the webhook worker."""
 
 from __future__ import annotations
@@ -59,6 +60,28 @@ def test_template_paused_by_webhook_pauses_and_unpause_resumes(paced, org_a, san
     assert sends_by_recipient(sandbox, paced) == {c.wa_id: 1 for c in contacts}
     with acting_as(org_a):
         assert campaign_counts(campaign_id=campaign.pk)["accepted"] == 50
+
+
+def test_template_disabled_by_webhook_pauses_and_reinstated_resumes(paced, org_a, sandbox):
+    """Meta's REINSTATED means the template is approved again: it is stored APPROVED (so the
+    sends are not refused), and the campaigns it paused continue."""
+    from whatsapp.message_templates.models import MessageTemplate
+
+    contacts = tagged_contacts(org_a, 40)
+    campaign = planned_campaign(org_a)
+    with acting_as(org_a):
+        campaign_start(campaign_id=campaign.pk)
+    wait_for(lambda: _sent(sandbox, paced) >= 5, timeout=20)
+    waba = f"9{NUMBER_IDS['alpha']}"
+    sandbox.set_template_status("promo", "DISABLED", waba_id=waba)
+    paused = wait_state(org_a, campaign.pk, "paused")
+    assert paused.pause_reason == "template_disabled"
+    sandbox.set_template_status("promo", "REINSTATED", waba_id=waba)
+    wait_state(org_a, campaign.pk, "completed", timeout=40)
+    with acting_as(org_a):
+        assert MessageTemplate.objects.get(name="promo").status == "APPROVED"
+        assert campaign_counts(campaign_id=campaign.pk)["accepted"] == 40
+    assert sends_by_recipient(sandbox, paced) == {c.wa_id: 1 for c in contacts}
 
 
 def test_quality_red_pauses_until_a_person_resumes(paced, org_a, sandbox):

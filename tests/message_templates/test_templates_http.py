@@ -290,6 +290,28 @@ def test_paused_template_refused_locally_then_unpaused_by_webhook(sender_a, sand
     assert "3 hours" in notices["paused"]
 
 
+def test_a_reinstated_template_is_stored_approved_and_sends_again(sender_a, sandbox, celery_worker):
+    """Meta's REINSTATED (a disabled template approved again) means sendable: the webhook
+    stores it APPROVED, the send API takes it, and the notice says what happened."""
+    sandbox.create_template("promo", waba_id=waba(sender_a), category="MARKETING")
+    client = admin_client(sender_a.org)
+    client.post("/api/v1/templates/sync/", {}, "application/json")
+    customer(sender_a, WA_ID, window=False)
+    template = {"name": "promo", "language": "en_US", "parameters": ["Ana"]}
+    sandbox.set_template_status("promo", "DISABLED", waba_id=waba(sender_a))
+    disabled = wait_template(sender_a.org, lambda t: t.status == "DISABLED", name="promo")
+    assert _send(client, template).status_code == 409
+
+    sandbox.set_template_status("promo", "REINSTATED", waba_id=waba(sender_a))
+    wait_template(sender_a.org, lambda t: t.status == "APPROVED", name="promo")
+    accepted = _send(client, template)
+    assert accepted.status_code == 202, accepted.content
+    assert wait_final(sender_a.org, [accepted.json()["id"]])[0].status == "accepted"
+    detail = client.get(f"/api/v1/templates/{disabled.pk}/").json()
+    assert detail["status"] == "APPROVED"
+    assert "reinstated" in detail["notices"][0]["message"]
+
+
 def test_rejection_and_category_change_leave_notices(sender_a, sandbox):
     client = admin_client(sender_a.org)
     created = client.post("/api/v1/templates/", NAMED, "application/json").json()

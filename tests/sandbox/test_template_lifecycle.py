@@ -65,6 +65,24 @@ def test_quality_pause_and_category_triggers_send_metas_webhooks(sandbox, graph,
     assert listed["quality_score"] == {"score": "RED"} and listed["category"] == "MARKETING"
 
 
+def test_a_reinstated_template_is_approved_and_sends_again(sandbox, graph, receiver):
+    sandbox.register_phone_number(PNID, waba_id=WABA)
+    sandbox.create_template("promo", waba_id=WABA, components=[{"type": "BODY", "text": "Hi"}])
+    template = {"name": "promo", "language": {"code": "en_US"}}
+    assert _send(graph, template).status_code == 200
+    sandbox.set_template_status("promo", "DISABLED", waba_id=WABA)
+    assert _send(graph, template).json()["error"]["code"] == 132016
+    sandbox.set_template_status("promo", "REINSTATED", waba_id=WABA)
+    events = wait_until(
+        lambda: (c := _changes(receiver, "message_template_status_update")) and len(c) == 2 and c
+    )
+    assert sorted(e["event"] for e in events) == ["DISABLED", "REINSTATED"]
+    [listed] = graph.get(f"/{WABA}/message_templates").json()["data"]
+    assert listed["status"] == "APPROVED"
+    answer = _send(graph, template)
+    assert answer.status_code == 200, answer.json()
+
+
 def test_send_checks_components_against_the_template(sandbox, graph):
     sandbox.register_phone_number(PNID, waba_id=WABA)
     sandbox.create_template(

@@ -272,6 +272,12 @@ def delete_templates(state: SandboxState, waba_id: str, request: Request) -> Res
     return ok({"success": True})
 
 
+# Events after which Meta's template is sendable: REINSTATED (approved again after a disable or
+# an appeal) leaves it APPROVED.
+# https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/message_template_status_update
+STATUS_AFTER_EVENT = {"REINSTATED": "APPROVED"}
+
+
 def set_template_status(
     state: SandboxState,
     template: Template,
@@ -282,9 +288,11 @@ def set_template_status(
     notify: Notify | None = None,
 ) -> None:
     """Change a template's status and send the `message_template_status_update` webhook
-    (`extra`: `other_info`, `rejection_info`, `disable_info`)."""
+    (`extra`: `other_info`, `rejection_info`, `disable_info`). An event that makes the template
+    sendable again (REINSTATED) is what the webhook says; the template is then APPROVED, as
+    Meta lists and sends it."""
     with state.lock:
-        template.status = status
+        template.status = STATUS_AFTER_EVENT.get(status, status)
     if notify is not None:
         change = template_status_change(template, status, reason, extra)
         notify(envelope([(template.waba_id, change)]), "template_status")

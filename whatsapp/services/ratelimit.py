@@ -194,6 +194,16 @@ def _redis() -> redis.Redis:
         return client
 
 
+def shared_key(name: str) -> str:
+    """A Redis key for state shared by every worker, under the deployment's prefix."""
+    return _key(name)
+
+
+def shared_redis() -> redis.Redis:
+    """The process's client of the Redis that holds state shared by every worker (REDIS_URL)."""
+    return _redis()
+
+
 def effective_limit(*, messages_per_second: float, reserved_share: float) -> int:
     """Requests a second the limiter hands out: the tier less the share kept for inbound
     traffic and live replies (at least 1)."""

@@ -54,4 +54,7 @@ def outbound_sweep_tenant_task() -> str:
         unconfirmed_after=timedelta(seconds=settings.WHATSAPP_SEND_UNCONFIRMED_AFTER),
         requeue_after=timedelta(seconds=settings.WHATSAPP_SEND_REQUEUE_AFTER),
     )
-    return f"failed {len(result['failed'])} unconfirmed, requeued {len(result['requeued'])}"
+    return (
+        f"reclaimed {len(result['reclaimed'])} unposted, failed {len(result['failed'])} "
+        f"unconfirmed, requeued {len(result['requeued'])}"
+    )

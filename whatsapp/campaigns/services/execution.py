@@ -56,7 +56,11 @@ from whatsapp.campaigns.services.progress import campaign_counts
 from whatsapp.message_templates.compose import ParameterError, components_build, template_shape
 from whatsapp.message_templates.services.send import template_for_send
 from whatsapp.models import WhatsAppMessage
-from whatsapp.services.outbound import messages_bulk_create, messages_enqueue
+from whatsapp.services.outbound import (
+    messages_bulk_create,
+    messages_enqueue,
+    messages_reclaim_unposted,
+)
 from whatsapp.services.outbound.rules import current_organization
 
 logger = logging.getLogger(__name__)
@@ -291,11 +295,13 @@ def campaign_retry(
     campaign_id: int,
     codes: Iterable[int] | None = None,
     reasons: Iterable[str] | None = None,
+    claimed_before: datetime | None = None,
 ) -> int:
     """Send again to the recipients whose message failed (only those with one of Meta's
     `codes`, or one of our failure `reasons` such as `send_unconfirmed`, if given; a send
     left unconfirmed may have reached the user, so it is retried only when asked): each gets
     a new attempt (a new idempotency key), the campaign runs again if it had completed.
+    `claimed_before`: only sends made before that time.
     Returns how many recipients were reset. Raises CampaignStateError unless running, paused
     or completed."""
     campaign = _locked(campaign_id)
@@ -309,6 +315,8 @@ def campaign_retry(
         failed = failed.filter(
             Q(message__error_code__in=codes) | Q(message__failure_reason__in=reasons)
         )
+    if claimed_before is not None:
+        failed = failed.filter(message__last_attempt_at__lt=claimed_before)
     ids = list(failed.values_list("pk", flat=True))
     if not ids:
         return 0
@@ -342,7 +350,13 @@ def _in_flight(campaign: Campaign, now) -> int:
 
 def _requeue_lost(campaign: Campaign, now) -> None:
     """Queued messages untouched for 30 s lost their task (a worker killed with it in hand):
-    enqueue them again (the claim is conditional, so a live duplicate task is harmless)."""
+    enqueue them again (the claim is conditional, so a live duplicate task is harmless).
+    Claimed messages whose request a killed worker never wrote go back to the queue too
+    (`messages_reclaim_unposted`: the wire fence keeps that from sending anything twice)."""
+    messages_reclaim_unposted(
+        older_than=timedelta(seconds=settings.WHATSAPP_SEND_RECLAIM_AFTER),
+        idempotency_prefix=idempotency_prefix(campaign.pk),
+    )
     stale = list(
         WhatsAppMessage.objects.filter(
             idempotency_key__startswith=idempotency_prefix(campaign.pk),
@@ -369,15 +383,19 @@ def _health(campaign: Campaign, number: PhoneNumber) -> tuple[str, str] | None:
     if (number.quality_rating or "").upper() == "RED":
         return "quality_red", "The number's quality rating dropped to RED (low)."
     since = campaign.resumed_at or campaign.started_at or campaign.created_at
-    recent = list(
+    answers = list(
         CampaignRecipient.objects.filter(
             campaign=campaign, state=RState.QUEUED, message__updated_at__gte=since
         )
         .order_by("-id")
-        .values_list("message__error_code", flat=True)[:SPIKE_WINDOW]
+        .values_list("message__error_code", "message__last_attempt_at")[:SPIKE_WINDOW]
     )
+    recent = [code for code, _ in answers]
     for code, reason in TEMPLATE_CODES.items():
-        if code in recent:
+        # Only a refusal of a send made since the template's last change says it is paused
+        # now: an answer settled late may be about the state Meta has since left (UNPAUSE,
+        # REINSTATED); `_retry_template_refusals` sends those again.
+        if any(c == code and at and at >= template.updated_at for c, at in answers):
             return reason, f"Meta refused sends with {code} (template paused or disabled)."
     for code, reason in SPIKE_CODES.items():
         hits = recent.count(code)
@@ -389,6 +407,17 @@ def _health(campaign: Campaign, number: PhoneNumber) -> tuple[str, str] | None:
                 "(Meta's spam rate limit)"
             )  # fmt: skip
     return None
+
+
+def _retry_template_refusals(campaign: Campaign, number: PhoneNumber) -> None:
+    """Recipients Meta refused with 132015/132016 for a send made before the (now APPROVED)
+    template last changed go again: the template's pause, not the recipient, failed them
+    (the status hook retries those it finds; a refusal settled after it is found here)."""
+    template = template_of(campaign, number=number)
+    if template is not None and template.status == "APPROVED":
+        campaign_retry(
+            campaign_id=campaign.pk, codes=list(TEMPLATE_CODES), claimed_before=template.updated_at
+        )
 
 
 def _content(campaign: Campaign, template, variables: dict) -> dict:
@@ -487,6 +516,7 @@ def campaign_dispatch(*, campaign_id: int) -> str:
     if problem is not None:
         _pause(campaign, reason=problem[0], detail=problem[1])
         return f"paused: {problem[0]}"
+    _retry_template_refusals(campaign, number)
     sharing = Campaign.objects.filter(
         state=State.RUNNING, phone_number_id=campaign.phone_number_id
     ).count()

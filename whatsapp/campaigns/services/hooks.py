@@ -2,7 +2,7 @@
 the `message_template_status_update` handler in whatsapp.message_templates): a template that
 Meta paused or disabled pauses every running campaign sending it; APPROVED after a pause
 (Meta's UNPAUSE) or REINSTATED resumes the campaigns that the template had paused (not those a
-person paused) and sends again to the recipients Meta refused with 132015 meanwhile. https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates/template-pausing
+person paused) and sends again to the recipients Meta refused with 132015/132016 meanwhile. https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates/template-pausing
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 from tenants.models import PhoneNumber
 from whatsapp.campaigns.models import Campaign
 from whatsapp.campaigns.services.execution import (
+    TEMPLATE_CODES,
     TEMPLATE_REASONS,
     campaign_pause,
     campaign_resume,
@@ -53,6 +54,7 @@ def template_status_hook(*, template: Any, status: str, previous: str = "") -> N
         )
         for campaign_id in paused.values_list("pk", flat=True):
             campaign_resume(campaign_id=campaign_id, only_reasons=TEMPLATE_REASONS)
-            # Sends Meta refused while the template was paused (the webhook can arrive after
-            # the first refusals) go again: the pause, not the recipient, failed them.
-            campaign_retry(campaign_id=campaign_id, codes=[132015])
+            # Sends Meta refused while the template was paused or disabled (the webhook can
+            # arrive after the first refusals) go again: the template, not the recipient,
+            # failed them.
+            campaign_retry(campaign_id=campaign_id, codes=list(TEMPLATE_CODES))

@@ -60,12 +60,24 @@ def meta_call() -> Iterator[GraphClient]:
         raise TemplateMetaError(f"Meta refused the call: {exc}") from exc
 
 
+# Meta statuses that mean another for sending: REINSTATED is a template approved again (after a
+# disable or an appeal), and it sends as an APPROVED one; the event itself is kept in the
+# template's notices.
+# https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/message_template_status_update
+STORED_STATUS = {"REINSTATED": MessageTemplate.Status.APPROVED}
+
+
+def template_status_stored(meta_status: str) -> str:
+    """The status stored for one Meta reports (the sendable ones are stored APPROVED)."""
+    return STORED_STATUS.get(meta_status, meta_status)
+
+
 def template_store(*, waba_id: str, remote: Template) -> tuple[MessageTemplate, bool]:
     """Insert or update the stored template from Meta's view of it; returns (row, created).
     A template that comes back from Meta is no longer `deleted_at_meta`."""
     fields: dict[str, Any] = {
         "meta_id": remote.id,
-        "status": remote.status or MessageTemplate.Status.PENDING,
+        "status": template_status_stored(remote.status or MessageTemplate.Status.PENDING),
         "components": [dict(c) for c in remote.components],
         "parameter_format": (remote.parameter_format or "POSITIONAL").upper(),
         "last_synced_at": timezone.now(),

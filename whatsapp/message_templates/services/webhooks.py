@@ -25,6 +25,7 @@ from whatsapp.graph.template_updates import (
     template_status_update_parse,
 )
 from whatsapp.message_templates.models import MessageTemplate, TemplateNotice
+from whatsapp.message_templates.services.common import template_status_stored
 from whatsapp.webhooks.handlers import ChangeInput
 
 PAUSE_HOURS = {"FIRST_PAUSE": 3, "SECOND_PAUSE": 6}
@@ -80,7 +81,7 @@ def _status_apply(change: ChangeInput) -> str:
             waba_id=change.waba_id, name=update.name, language=update.language
         )
     previous = template.status
-    template.status = update.event
+    template.status = template_status_stored(update.event)
     template.meta_id = update.template_id or template.meta_id
     if update.category:
         template.category = update.category
@@ -120,6 +121,10 @@ def _status_apply(change: ChangeInput) -> str:
     elif update.event == "APPROVED":
         template.rejection_reason = template.rejection_recommendation = ""
         kind, message = Kind.APPROVED, f"Meta approved {_label(template)}."
+    elif update.event == "REINSTATED":
+        template.rejection_reason = template.rejection_recommendation = ""
+        kind = Kind.APPROVED
+        message = f"Meta reinstated {_label(template)}: it can be sent again."
     template.save()
     # Features that send templates react here (settings `WHATSAPP_TEMPLATE_STATUS_HOOKS`,
     # dotted paths called with the stored template and Meta's event: PAUSED, DISABLED,

@@ -25,8 +25,14 @@ Choices (issue #5; Meta: messages reference, customer service windows, error cod
   written, no answer) is NOT retried, because Meta has no idempotency key and a retry may
   duplicate the message. The row stays `sending`: a status webhook carrying its client_reference
   settles it (sent/delivered/read/failed), and `messages_sweep_stale` fails it with
-  `send_unconfirmed` once `WHATSAPP_SEND_UNCONFIRMED_AFTER` passes without one. A row left
-  `sending` by a crashed worker is treated the same way (we cannot know whether Meta got it).
+  `send_unconfirmed` once `WHATSAPP_SEND_UNCONFIRMED_AFTER` passes without one.
+- A worker killed between the claim and the request: the wire fence
+  (`whatsapp.services.outbound.fence`, one Redis `SET NX` per request, right before it is
+  written) tells which claimed rows were never written; `messages_reclaim_unposted` (the
+  sweeper, a running campaign's ticks) puts those back in the queue after
+  `WHATSAPP_SEND_RECLAIM_AFTER` and they are sent once. Only a request that was being written
+  when its worker died stays `sending` for its status webhook (it carries the
+  client_reference) or the unconfirmed sweep: the ambiguous set is the requests on the wire.
 - Meta's errors follow one table (`policy.ERROR_POLICY`): transient errors and rate limits are
   retried with the shared `RetryPolicy` (backoff + jitter, retry-after honoured, bounded by
   `WHATSAPP_SEND_MAX_ATTEMPTS`), 130429 also pauses the number, 131056 backs the pair off 4^n s,
@@ -69,7 +75,7 @@ from whatsapp.services.outbound.rules import (
     sending_number_for,
 )
 from whatsapp.services.outbound.send import SendOutcome, message_send, messages_send
-from whatsapp.services.outbound.sweep import messages_sweep_stale
+from whatsapp.services.outbound.sweep import messages_reclaim_unposted, messages_sweep_stale
 
 __all__ = [
     "FailureReason",
@@ -81,6 +87,7 @@ __all__ = [
     "message_send",
     "messages_bulk_create",
     "messages_enqueue",
+    "messages_reclaim_unposted",
     "messages_send",
     "messages_sweep_stale",
     "recipient_normalize",

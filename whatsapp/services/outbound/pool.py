@@ -6,26 +6,32 @@ sleeping. The task's thread claims the chunk and settles it in the database; the
 themselves run here, `WHATSAPP_SEND_CONCURRENCY` threads per worker process over the one pooled
 HTTP client (`whatsapp.services.meta_access.shared_http_client`). Pool threads never touch the
 database (Django's connections are per thread and a pool thread has no tenant schema): a job
-sleeps until its slot, makes the one Graph call, records the answer's time in the limiter and
-hands back the result or the exception. Releases are coalesced: one flusher thread per process
+sleeps until its slot, marks its claim `posted` in the wire fence (`fence`, one Redis call:
+the marker is what lets recovery re-send a claimed row whose request was never written), makes
+the one Graph call, records the answer's time in the limiter and hands back the result or the
+exception. Releases are coalesced: one flusher thread per process
 sends the answers of the last ~2 ms in one Redis call (a late release only makes the limiter
 more careful; one made before its answer would break its guarantee, and none is).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
+import redis
 from django.conf import settings
 
 from whatsapp.graph.client import GraphClient
 from whatsapp.graph.types import SentMessage
+from whatsapp.services.outbound.fence import fence_enter
 from whatsapp.services.ratelimit import Reservation, SendRateLimiter
 
 logger = logging.getLogger(__name__)
@@ -96,14 +102,37 @@ def _flush_forever() -> None:
                 logger.exception("limiter release failed for %d slot(s)", len(slots))
 
 
+@dataclass(frozen=True)
+class NotPosted:
+    """No request was written for the slot: `revoked` (recovery took the claim back first; the
+    row is no longer this sender's) or `fence_unavailable` (Redis did not answer; the row is
+    still this sender's, to put back in the queue)."""
+
+    reason: str
+
+
 def _post_at_slot(
     client: GraphClient,
     limiter: SendRateLimiter,
     slot: Reservation,
     phone_number_id: str,
     payload: Mapping[str, Any],
-) -> SentMessage | Exception:
+    fence: str | None,
+) -> SentMessage | Exception | NotPosted:
     slot.sleep_until_slot()
+    if fence is not None:
+        # Marked by this thread right before the write, so that a worker killed in between
+        # leaves as few ambiguous claims as possible (a flusher thread batching the marks of
+        # several threads would widen that window).
+        try:
+            entered: bool | None = fence_enter(fence)
+        except redis.RedisError:
+            logger.warning("send fence unavailable: the request was not written")
+            entered = None
+        if not entered:
+            with contextlib.suppress(redis.RedisError):
+                limiter.cancel([slot])  # no request left for it
+            return NotPosted("revoked" if entered is False else "fence_unavailable")
     try:
         return client.send_message(phone_number_id, payload)
     except Exception as exc:  # handed back to the task's thread, which applies the policy
@@ -120,8 +149,11 @@ def post_at_slot(
     slot: Reservation,
     phone_number_id: str,
     payload: Mapping[str, Any],
-) -> Future[SentMessage | Exception]:
+    fence: str | None = None,
+) -> Future[SentMessage | Exception | NotPosted]:
     """Send one message at its slot on the pool and release the slot once answered; the
     future's result is Meta's answer or the exception the call raised (never raised by the
-    future itself)."""
-    return send_pool().submit(_post_at_slot, client, limiter, slot, phone_number_id, payload)
+    future itself). With a `fence` key (`whatsapp.services.outbound.fence`) the request is
+    written only if the key could be marked `posted` right before; else the result is
+    `NotPosted` and the slot is given back."""
+    return send_pool().submit(_post_at_slot, client, limiter, slot, phone_number_id, payload, fence)
