@@ -20,6 +20,7 @@ from whatsapp.graph.client import GraphClient
 from whatsapp.models import WhatsAppMessage
 from whatsapp.services.outbound import messages_reclaim_unposted, messages_send
 from whatsapp.services.outbound.fence import (
+    fence_claim_many,
     fence_enter,
     fence_forget,
     fence_key,
@@ -42,12 +43,25 @@ def test_whichever_of_post_and_revoke_comes_first_wins_for_good(live_db) -> None
     assert fence_enter(posted) is False  # the claim's one request was already marked
 
     revoked = fence_key(client_reference=uuid.uuid4(), attempt=1)
+    assert fence_revoke([revoked]) == [False]  # never marked (or lost by Redis): unknown, kept
+    fence_claim_many([revoked])
     assert fence_revoke([revoked, posted]) == [True, False]
     assert fence_revoke([revoked]) == [True]  # a second recovery agrees
     assert fence_enter(revoked) is False  # a late sender writes nothing
     fence_forget([posted, revoked])
     assert fence_enter(posted) is True  # forgotten keys are gone
     fence_forget([posted])
+
+
+def test_a_claim_whose_key_redis_lost_is_never_taken_back(live_db) -> None:
+    """Redis restarted without persistence between the claim and recovery: the key is gone, a
+    request may have been written, so recovery must leave the claim (at most once)."""
+    key = fence_key(client_reference=uuid.uuid4(), attempt=1)
+    fence_claim_many([key])
+    assert fence_enter(key) is True  # the request went out...
+    fence_forget([key])  # ...and Redis lost the key (as a restart would)
+    assert fence_revoke([key]) == [False]
+    assert fence_enter(fence_key(client_reference=uuid.uuid4(), attempt=1)) is True
 
 
 def _queued(sender, contact, count: int = 1) -> list[WhatsAppMessage]:
@@ -67,7 +81,8 @@ def _queued(sender, contact, count: int = 1) -> list[WhatsAppMessage]:
 
 
 def _claimed(sender, *, seconds_ago: float, count: int = 1) -> list[WhatsAppMessage]:
-    """Rows a sender claimed `seconds_ago` (status `sending`, attempt 1), no request made."""
+    """Rows a sender claimed `seconds_ago` (status `sending`, attempt 1, fence `claimed`, as
+    the engine marks a chunk right after its claim), no request made."""
     rows = _queued(sender, customer(sender, WA_ID), count)
     with in_tenant(sender.org):
         WhatsAppMessage.objects.filter(pk__in=[r.pk for r in rows]).update(
@@ -75,7 +90,9 @@ def _claimed(sender, *, seconds_ago: float, count: int = 1) -> list[WhatsAppMess
             attempts=1,
             last_attempt_at=timezone.now() - timedelta(seconds=seconds_ago),
         )
-        return list(WhatsAppMessage.objects.filter(pk__in=[r.pk for r in rows]).order_by("pk"))
+        claimed = list(WhatsAppMessage.objects.filter(pk__in=[r.pk for r in rows]).order_by("pk"))
+    fence_claim_many([fence_key(client_reference=r.client_reference, attempt=1) for r in claimed])
+    return claimed
 
 
 def test_reclaim_takes_back_only_claims_whose_request_was_never_written(sender_a, sender_b) -> None:
@@ -121,6 +138,7 @@ def test_the_pool_writes_no_request_for_a_revoked_claim(sender_a, sandbox) -> No
     client = GraphClient(base_url=sandbox.base_url, api_version="v25.0",
                          token_provider=lambda: sender_a.token)  # fmt: skip
     key = fence_key(client_reference=uuid.uuid4(), attempt=1)
+    fence_claim_many([key])
     assert fence_revoke([key]) == [True]
     (slot,) = limiter.reserve_many(count=1, max_wait=1.0)
     payload = {"messaging_product": "whatsapp", "to": WA_ID, "type": "text",

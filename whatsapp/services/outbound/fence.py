@@ -6,16 +6,22 @@ in between leaves `sending` rows Meta never heard of. Meta has no idempotency ke
 `sending` row may only be sent again when it is *certain* that no request for it was written.
 The fence makes that certain, with one Redis key per claim (`<client_reference>:<attempt>`):
 
-- the pool thread sets it to `posted` (`SET NX`) immediately before writing the request, and
-  writes nothing if it cannot (the key already says `revoked`, or Redis did not answer);
-- recovery (`messages_reclaim_unposted`) sets it to `revoked` (`SET NX`) for a row claimed a
-  while ago, and returns the row to `queued` only where the key says `revoked`.
+- the task's thread sets the keys of a chunk to `claimed` (one pipelined call) right after the
+  claim commits, before any of its requests can be written;
+- the pool thread sets its key to `posted` immediately before writing the request, unless the
+  key says `revoked` (then, or when Redis did not answer, it writes nothing);
+- recovery (`messages_reclaim_unposted`) turns a `claimed` key into `revoked` for a row claimed
+  a while ago, and returns the row to `queued` only where that happened.
 
-Both are atomic in Redis, so exactly one of them wins per claim: a row is either possibly on the
-wire (`posted`: left `sending` for its status webhook, which carries `biz_opaque_callback_data`
-= client_reference, or for the unconfirmed sweep) or never sent and re-driven at once, even if
-its worker is alive but late (its pool thread then finds `revoked` and sends nothing). The
-ambiguous set is therefore only the requests that were really being written.
+Both transitions are Lua scripts, atomic in Redis, so exactly one of them wins per claim: a row
+is either possibly on the wire (`posted`: left `sending` for its status webhook, which carries
+`biz_opaque_callback_data` = client_reference, or for the unconfirmed sweep) or never sent and
+re-driven at once, even if its worker is alive but late (its pool thread then finds `revoked`
+and sends nothing). The ambiguous set is therefore only the requests that were really being
+written. A missing key is never revoked: if Redis lost its data (a restart without
+persistence), a claim may have been posted, so its row waits for its status webhook or the
+unconfirmed sweep, as every `sending` row did before the fence existed. At-most-once holds
+whatever Redis keeps.
 
 A key lives `WHATSAPP_SEND_UNCONFIRMED_AFTER` + `FENCE_MARGIN` seconds (recovery looks only at
 rows claimed within that span) and is deleted once the row's answer is stored.
@@ -30,18 +36,23 @@ from django.conf import settings
 from whatsapp.services.ratelimit import shared_key, shared_redis
 
 KEY_PREFIX = "whatsapp:wire:"
+CLAIMED = "claimed"
 POSTED = "posted"
 REVOKED = "revoked"
 # Seconds a fence key outlives WHATSAPP_SEND_UNCONFIRMED_AFTER.
 FENCE_MARGIN = 3600
 
-# KEYS = fence keys; ARGV = ttl_seconds. Each key is set to "revoked" unless it holds a value;
-# returns every key's value afterwards.
+# KEYS = fence keys; ARGV = ttl_seconds. Each `claimed` key becomes "revoked"; returns every
+# key's value afterwards (false for a missing key).
 _REVOKE_LUA = """
 local out = {}
 for i = 1, #KEYS do
-  redis.call('SET', KEYS[i], 'revoked', 'NX', 'EX', tonumber(ARGV[1]))
-  out[i] = redis.call('GET', KEYS[i])
+  local v = redis.call('GET', KEYS[i])
+  if v == 'claimed' then
+    redis.call('SET', KEYS[i], 'revoked', 'EX', tonumber(ARGV[1]))
+    v = 'revoked'
+  end
+  out[i] = v
 end
 return out
 """
@@ -57,21 +68,40 @@ def fence_ttl() -> int:
     return int(settings.WHATSAPP_SEND_UNCONFIRMED_AFTER) + FENCE_MARGIN
 
 
-# KEYS = fence keys; ARGV = ttl_seconds. Each key is set to "posted" unless it holds a value;
-# returns 1 for each key this call set, 0 for the others.
+# KEYS = fence keys; ARGV = ttl_seconds. Each `claimed` key is set to "posted" (a missing key
+# too: Redis lost it, and recovery never revokes a missing key); returns 1 for each key this
+# call set, 0 for the others (`revoked`, or already `posted`: a claim has one request).
 _ENTER_LUA = """
 local out = {}
 for i = 1, #KEYS do
-  out[i] = redis.call('SET', KEYS[i], 'posted', 'NX', 'EX', tonumber(ARGV[1])) and 1 or 0
+  local v = redis.call('GET', KEYS[i])
+  if v == 'revoked' or v == 'posted' then
+    out[i] = 0
+  else
+    redis.call('SET', KEYS[i], 'posted', 'EX', tonumber(ARGV[1]))
+    out[i] = 1
+  end
 end
 return out
 """
 
 
+def fence_claim_many(keys: Sequence[str]) -> None:
+    """Mark freshly claimed rows `claimed` (one pipelined call), right after their claim
+    committed and before any of their requests can be written. Raises redis.RedisError."""
+    if not keys:
+        return
+    pipe = shared_redis().pipeline(transaction=False)
+    for key in keys:
+        pipe.set(key, CLAIMED, ex=fence_ttl())
+    pipe.execute()
+
+
 def fence_enter(key: str) -> bool:
     """Mark the claim `posted` right before its request is written: True when this call set it
-    (the caller may write the request), False when recovery revoked the claim first (write
-    nothing). Raises redis.RedisError when Redis does not answer (write nothing either)."""
+    (the caller may write the request), False when recovery revoked the claim first or it was
+    already posted (write nothing). Raises redis.RedisError when Redis does not answer (write
+    nothing either)."""
     return fence_enter_many([key])[0]
 
 
@@ -84,8 +114,9 @@ def fence_enter_many(keys: Sequence[str]) -> list[bool]:
 
 def fence_revoke(keys: Sequence[str]) -> list[bool]:
     """Revoke these claims where no request was posted, in one Redis call: True for each key
-    that now says `revoked` (no request was or will be written for it), False where a request
-    may have left (`posted`)."""
+    that said `claimed` and now says `revoked` (no request was or will be written for it),
+    False where a request may have left (`posted`) or the key is missing (never marked, or lost
+    with Redis's data: unknown, so never taken back)."""
     if not keys:
         return []
     script = shared_redis().register_script(_REVOKE_LUA)

@@ -47,7 +47,7 @@ from whatsapp.services.meta_access import (
 )
 from whatsapp.services.outbound.create import media_record_referenced
 from whatsapp.services.outbound.enqueue import messages_enqueue
-from whatsapp.services.outbound.fence import fence_forget, fence_key
+from whatsapp.services.outbound.fence import fence_claim_many, fence_forget, fence_key
 from whatsapp.services.outbound.policy import (
     Action,
     ErrorRule,
@@ -422,10 +422,15 @@ def _send_for_number(client, access: _Access, organization: Organization, items:
         chunk, queue = queue[: len(slots)], queue[len(slots) :]
         claimed = _claim([item.message.pk for item in chunk])
         limiter.cancel(s for i, s in zip(chunk, slots, strict=False) if i.message.pk not in claimed)
-        for item, slot in zip(chunk, slots, strict=False):
-            if item.message.pk not in claimed:
-                continue  # another task has it (skipped)
+        mine = [
+            (item, slot)
+            for item, slot in zip(chunk, slots, strict=False)
+            if item.message.pk in claimed
+        ]  # fmt: skip  (the others: another task has them)
+        for item, _slot in mine:
             item.message.attempts = claimed[item.message.pk]
+        _fence_claim([_fence_of(item) for item, _slot in mine])
+        for item, slot in mine:
             future = post_at_slot(
                 client=access.client,
                 limiter=limiter,
@@ -482,6 +487,16 @@ def _settle(access, organization, limiter, in_flight, outcomes, *, timeout: floa
         fence_forget([_fence_of(item) for item in stored])
     except redis.RedisError:  # the keys expire (fence_ttl); they only cost memory meanwhile
         logger.warning("send fence: %d key(s) left to expire", len(stored))
+
+
+def _fence_claim(keys: list[str]) -> None:
+    """Mark the chunk's fence keys `claimed` (one Redis call). Without the mark (Redis did not
+    answer) recovery can never take these claims back: the requests still go out when the pool
+    can mark them `posted`, and a claim whose worker dies stays for the unconfirmed sweep."""
+    try:
+        fence_claim_many(keys)
+    except redis.RedisError:
+        logger.warning("send fence: %d claim(s) not marked; not reclaimable if lost", len(keys))
 
 
 def _fence_of(item: _Ready) -> str:
