@@ -6,8 +6,9 @@ in between leaves `sending` rows Meta never heard of. Meta has no idempotency ke
 `sending` row may only be sent again when it is *certain* that no request for it was written.
 The fence makes that certain, with one Redis key per claim (`<client_reference>:<attempt>`):
 
-- the task's thread sets the keys of a chunk to `claimed` (one pipelined call) right after the
-  claim commits, before any of its requests can be written;
+- the task's thread sets the keys of a chunk to `claimed` (one pipelined call, where missing)
+  just before the chunk's claim, so that no claimed row lacks its key even if the worker dies
+  while the claim's UPDATE is answered;
 - the pool thread sets its key to `posted` immediately before writing the request, unless the
   key says `revoked` (then, or when Redis did not answer, it writes nothing);
 - recovery (`messages_reclaim_unposted`) turns a `claimed` key into `revoked` for a row claimed
@@ -87,13 +88,14 @@ return out
 
 
 def fence_claim_many(keys: Sequence[str]) -> None:
-    """Mark freshly claimed rows `claimed` (one pipelined call), right after their claim
-    committed and before any of their requests can be written. Raises redis.RedisError."""
+    """Mark rows about to be claimed `claimed` (one pipelined call, `SET NX`: a key that already
+    says `posted` or `revoked` keeps its word), before their claim commits and so before any of
+    their requests can be written. Raises redis.RedisError."""
     if not keys:
         return
     pipe = shared_redis().pipeline(transaction=False)
     for key in keys:
-        pipe.set(key, CLAIMED, ex=fence_ttl())
+        pipe.set(key, CLAIMED, nx=True, ex=fence_ttl())
     pipe.execute()
 
 

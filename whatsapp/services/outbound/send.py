@@ -420,6 +420,11 @@ def _send_for_number(client, access: _Access, organization: Organization, items:
                 outcomes[item.message.pk] = SendOutcome("retry", retry_in=back_in)
             break
         chunk, queue = queue[: len(slots)], queue[len(slots) :]
+        # The fence keys are marked `claimed` BEFORE the claim: the claim's UPDATE commits on
+        # the server even if this worker dies before reading its answer, and a claimed row
+        # without its key could never be taken back. A claim makes attempts + 1.
+        expected = {item.message.pk: (item.message.attempts or 0) + 1 for item in chunk}
+        _fence_claim([_fence_of(item, attempt=expected[item.message.pk]) for item in chunk])
         claimed = _claim([item.message.pk for item in chunk])
         limiter.cancel(s for i, s in zip(chunk, slots, strict=False) if i.message.pk not in claimed)
         mine = [
@@ -429,7 +434,11 @@ def _send_for_number(client, access: _Access, organization: Organization, items:
         ]  # fmt: skip  (the others: another task has them)
         for item, _slot in mine:
             item.message.attempts = claimed[item.message.pk]
-        _fence_claim([_fence_of(item) for item, _slot in mine])
+        # A row changed since it was read (another claim between): mark its real attempt too.
+        _fence_claim(
+            [_fence_of(item) for item, _slot in mine
+             if item.message.attempts != expected[item.message.pk]]
+        )  # fmt: skip
         for item, slot in mine:
             future = post_at_slot(
                 client=access.client,
@@ -490,17 +499,23 @@ def _settle(access, organization, limiter, in_flight, outcomes, *, timeout: floa
 
 
 def _fence_claim(keys: list[str]) -> None:
-    """Mark the chunk's fence keys `claimed` (one Redis call). Without the mark (Redis did not
-    answer) recovery can never take these claims back: the requests still go out when the pool
-    can mark them `posted`, and a claim whose worker dies stays for the unconfirmed sweep."""
+    """Mark the chunk's fence keys `claimed` where they are missing (one Redis call). Without
+    the mark (Redis did not answer) recovery can never take these claims back: the requests
+    still go out when the pool can mark them `posted`, and a claim whose worker dies stays for
+    the unconfirmed sweep. A key of a claim this task then loses is left to expire."""
+    if not keys:
+        return
     try:
         fence_claim_many(keys)
     except redis.RedisError:
         logger.warning("send fence: %d claim(s) not marked; not reclaimable if lost", len(keys))
 
 
-def _fence_of(item: _Ready) -> str:
-    return fence_key(client_reference=item.message.client_reference, attempt=item.message.attempts)
+def _fence_of(item: _Ready, *, attempt: int | None = None) -> str:
+    return fence_key(
+        client_reference=item.message.client_reference,
+        attempt=item.message.attempts if attempt is None else attempt,
+    )
 
 
 def _not_posted(item: _Ready, result: NotPosted) -> SendOutcome:
