@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 import redis
 from django.conf import settings
 
+from whatsapp.services.ratelimit import shared_key, shared_redis
+
 logger = logging.getLogger(__name__)
 
 BEAT_SECONDS = 5.0
@@ -37,12 +39,10 @@ class WorkerBeat:
     claimed: int
 
 
-def _client() -> redis.Redis:
+def _worker_client() -> redis.Redis:
+    """The worker's own client, with a shorter timeout than the shared one: a beat must never
+    hold the webhook worker's loop for long while Redis is unreachable."""
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-
-
-def _prefix() -> str:
-    return str(getattr(settings, "REDIS_KEY_PREFIX", "")) + _PATTERN
 
 
 class Heartbeat:
@@ -54,7 +54,7 @@ class Heartbeat:
 
     def __init__(self, *, name: str | None = None) -> None:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
-        self.key = _prefix() + self.name
+        self.key = shared_key(_PATTERN + self.name)
         self._last = 0.0
         self._failing = False
         self._redis: redis.Redis | None = None
@@ -67,7 +67,7 @@ class Heartbeat:
         self._last = now
         value = json.dumps({"beat_at": datetime.now(UTC).isoformat(), "claimed": claimed})
         try:
-            self._redis = self._redis or _client()
+            self._redis = self._redis or _worker_client()
             self._redis.set(self.key, value, ex=TTL_SECONDS)
             self._failing = False
         except redis.RedisError:
@@ -78,19 +78,19 @@ class Heartbeat:
     def stop(self) -> None:
         """Remove the key (a clean exit), ignoring Redis errors."""
         with contextlib.suppress(redis.RedisError):
-            (self._redis or _client()).delete(self.key)
+            (self._redis or _worker_client()).delete(self.key)
 
 
 def webhook_workers_alive() -> list[WorkerBeat] | None:
     """The workers whose key has not expired, by name; None when Redis cannot be asked."""
     try:
-        client = _client()
-        keys = sorted(client.scan_iter(match=_prefix() + "*", count=500))
+        client = shared_redis()
+        keys = sorted(client.scan_iter(match=shared_key(_PATTERN) + "*", count=500))
         values = client.mget(keys) if keys else []
     except redis.RedisError:
         logger.warning("webhook worker heartbeats: Redis unreachable", exc_info=True)
         return None
-    prefix = _prefix().encode()
+    prefix = shared_key(_PATTERN).encode()
     found = []
     for key, raw in zip(keys, values, strict=True):
         if raw is None:  # expired between SCAN and MGET

@@ -69,21 +69,16 @@ def fence_ttl() -> int:
     return int(settings.WHATSAPP_SEND_UNCONFIRMED_AFTER) + FENCE_MARGIN
 
 
-# KEYS = fence keys; ARGV = ttl_seconds. Each `claimed` key is set to "posted" (a missing key
-# too: Redis lost it, and recovery never revokes a missing key); returns 1 for each key this
-# call set, 0 for the others (`revoked`, or already `posted`: a claim has one request).
+# KEYS[1] = a fence key; ARGV = ttl_seconds. A `claimed` key is set to "posted" (a missing key
+# too: Redis lost it, and recovery never revokes a missing key); returns 1 if this call set it,
+# 0 otherwise (`revoked`, or already `posted`: a claim has one request).
 _ENTER_LUA = """
-local out = {}
-for i = 1, #KEYS do
-  local v = redis.call('GET', KEYS[i])
-  if v == 'revoked' or v == 'posted' then
-    out[i] = 0
-  else
-    redis.call('SET', KEYS[i], 'posted', 'EX', tonumber(ARGV[1]))
-    out[i] = 1
-  end
+local v = redis.call('GET', KEYS[1])
+if v == 'revoked' or v == 'posted' then
+  return 0
 end
-return out
+redis.call('SET', KEYS[1], 'posted', 'EX', tonumber(ARGV[1]))
+return 1
 """
 
 
@@ -104,14 +99,8 @@ def fence_enter(key: str) -> bool:
     (the caller may write the request), False when recovery revoked the claim first or it was
     already posted (write nothing). Raises redis.RedisError when Redis does not answer (write
     nothing either)."""
-    return fence_enter_many([key])[0]
-
-
-def fence_enter_many(keys: Sequence[str]) -> list[bool]:
-    """`fence_enter` for several requests about to be written, in one Redis call (the sender
-    pool gathers the requests of the same moment: a call costs a worker ~0.3 ms of CPU)."""
     script = shared_redis().register_script(_ENTER_LUA)
-    return [bool(v) for v in script(keys=list(keys), args=[fence_ttl()])]
+    return bool(script(keys=[key], args=[fence_ttl()]))
 
 
 def fence_revoke(keys: Sequence[str]) -> list[bool]:
