@@ -5,7 +5,7 @@
 
     .venv/bin/python benchmarks/campaign_run.py [--recipients 100000] [--mps 80]
         [--workers 2] [--concurrency 8] [--reserved-share 0] [--inbound-rate 5]
-        [--kill-at 0.3] [--statuses] [--plan-only]
+        [--kill-at 0.3] [--statuses] [--plan-only] [--times-out FILE]
 
 Setup: the dev stack running (`python deploy/devstack.py up`) and migrated. Reuses
 `outbound_send.py`'s helpers (the `outbound-bench` organization, its number and token, the
@@ -122,6 +122,7 @@ def main() -> None:
         action="store_true",
         help="the sandbox sends a `sent` status webhook per message (on with --kill-at)",
     )
+    parser.add_argument("--times-out", help="write the accepted sends' arrival times here")
     parser.add_argument("--plan-only", action="store_true", help="measure planning, then stop")
     args = parser.parse_args()
 
@@ -276,6 +277,9 @@ def main() -> None:
         twice = sum(1 for n in per_recipient.values() if n > 1)
         never = plan["recipients"] - len(per_recipient)
         times = sorted(r["time"] for r in accepted)
+        if args.times_out:  # the arrival times, for a per-second look
+            with open(args.times_out, "w") as out:
+                out.write("\n".join(f"{t:.6f}" for t in times))
         span = times[-1] - times[0] if len(times) > 1 else 0.0
         rate = (len(times) - 1) / span if span else 0.0
         peak = max_in_any_window(times)

@@ -4,14 +4,16 @@ The end-to-end check through Celery and the sandbox is in test_send_pipeline.py.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import uuid
 
+import pytest
 import redis
 from django.conf import settings
 
-from whatsapp.services.ratelimit import SendRateLimiter
+from whatsapp.services.ratelimit import PACE_CATCH_UP, SendRateLimiter
 
 
 def max_in_any_window(times: list[float], window: float = 1.0) -> int:
@@ -121,3 +123,42 @@ def test_numbers_have_separate_budgets() -> None:
     assert b.reserve(max_wait=0).granted
     a.reset()
     b.reset()
+
+
+def test_a_slot_the_window_delayed_is_made_up_by_the_next_ones() -> None:
+    """Slots are paced a little closer than the limit (PACE_CATCH_UP): after a slow answer
+    held the window, the following slots come faster than 1/limit until the schedule is back,
+    and still never more than `limit` in a second."""
+    limiter = SendRateLimiter(
+        phone_number_id=f"test-{uuid.uuid4().hex}", messages_per_second=10, headroom=1.0
+    )
+    assert limiter.interval == pytest.approx(1 / (10 * PACE_CATCH_UP), abs=1e-6)
+    slots = limiter.reserve_many(count=30, max_wait=5.0)
+    waits = [s.wait for s in slots]
+    gaps = [b - a for a, b in itertools.pairwise(waits)]
+    # The first 10 at the catch-up pace, then the window makes the 11th wait for the 1st's
+    # deadline (unanswered: held), so only 10 are handed out within 5 s.
+    assert len(slots) == 10
+    assert max(gaps) < 1 / 10
+    limiter.reset()
+
+
+def test_a_release_counts_from_the_answer_not_from_the_call() -> None:
+    """The flusher sends releases a few ms after their answers, with each answer's time: the
+    window counts the request from the answer, and a release never moves a time later."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    limiter = SendRateLimiter(
+        phone_number_id=f"test-{uuid.uuid4().hex}",
+        messages_per_second=1,
+        headroom=1.0,
+        client=client,
+    )
+    slot = limiter.reserve(max_wait=0)
+    limiter.release([slot], answered_at=[time.monotonic() - 0.3])  # answered 300 ms ago
+    seconds, micros = client.time()
+    now_us = seconds * 1_000_000 + micros
+    released_us = client.zscore(limiter.key, slot.member)
+    assert 0.29 <= (now_us - released_us) / 1e6 <= 0.35
+    limiter.release([slot], answered_at=[time.monotonic()])  # a later date: ignored
+    assert client.zscore(limiter.key, slot.member) == released_us
+    limiter.reset()

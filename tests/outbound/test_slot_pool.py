@@ -1,0 +1,58 @@
+"""The sender pool's scheduling (unit: plain threads and callables, no Redis, no HTTP): jobs
+run in the order of their slots, none before its slot, whatever order they were submitted in."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from whatsapp.services.outbound.pool import SlotPool
+
+
+def test_jobs_run_by_slot_not_by_submission_order() -> None:
+    """Two task threads submit interleaved chunks: a FIFO pool would let a thread sleep on the
+    later chunk's slot while an earlier slot waited behind it. Here, with one thread, the
+    earlier slots still go first and on time."""
+    pool = SlotPool(size=1, name="test-slot-pool")
+    started: list[tuple[str, float]] = []
+    lock = threading.Lock()
+    base = time.monotonic() + 0.2
+
+    def job(name: str):
+        def run() -> str:
+            with lock:
+                started.append((name, time.monotonic()))
+            return name
+
+        return run
+
+    late = [pool.submit(base + 0.3 + 0.05 * i, job(f"late{i}")) for i in range(3)]
+    early = [pool.submit(base + 0.05 * i, job(f"early{i}")) for i in range(3)]
+    assert [f.result(timeout=5) for f in early + late] == [
+        "early0", "early1", "early2", "late0", "late1", "late2",
+    ]  # fmt: skip
+    assert [name for name, _ in started] == [
+        "early0", "early1", "early2", "late0", "late1", "late2",
+    ]  # fmt: skip
+    due = {f"early{i}": base + 0.05 * i for i in range(3)} | {
+        f"late{i}": base + 0.3 + 0.05 * i for i in range(3)
+    }
+    for name, at in started:
+        assert at >= due[name]  # never before its slot
+        assert at - due[name] < 0.05  # and on time (the thread was free)
+
+
+def test_a_failing_job_hands_its_exception_to_its_future_only() -> None:
+    pool = SlotPool(size=2, name="test-slot-pool")
+
+    def boom() -> None:
+        raise ValueError("bad payload")
+
+    failing = pool.submit(time.monotonic(), boom)
+    fine = pool.submit(time.monotonic(), lambda: 42)
+    with pytest.raises(ValueError, match="bad payload"):
+        failing.result(timeout=5)
+    assert fine.result(timeout=5) == 42
+    assert pool.submit(time.monotonic(), lambda: "still serving").result(timeout=5)
