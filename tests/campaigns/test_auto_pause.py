@@ -30,7 +30,7 @@ def paced(ready, settings, webhook_worker) -> str:
     from tenants.models import PhoneNumber
 
     settings.CAMPAIGN_LOOKAHEAD_SECONDS = 1.0
-    PhoneNumber.objects.filter(phone_number_id=paced).update(messages_per_second=10)
+    PhoneNumber.objects.filter(phone_number_id=ready).update(messages_per_second=10)
     return ready
 
 
