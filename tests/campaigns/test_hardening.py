@@ -1,0 +1,86 @@
+"""Campaign inputs a real user sends that the first version mishandled: a CSV audience that
+bypassed the plan's contacts limit, NUL bytes and semicolon-separated files, an absurd rate.
+In a rolled-back transaction, the real billing implementation where a limit is needed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.campaigns.conftest import acting_as, number, stored_template
+from tests.clients import admin_client
+from whatsapp.campaigns.errors import CampaignInvalidError
+from whatsapp.campaigns.models import Campaign
+from whatsapp.campaigns.services.planning import campaign_create, campaign_plan
+from whatsapp.models import Contact
+
+pytestmark = pytest.mark.django_db
+
+
+def _csv_campaign(org) -> Campaign:
+    with acting_as(org):
+        return campaign_create(
+            name="Import",
+            template_name="promo",
+            template_language="en_US",
+            audience={"csv": True},
+            variables={"code": {"column": "code", "fallback": "C"}},
+        )
+
+
+def test_a_csv_audience_cannot_create_contacts_past_the_plans_limit(org_a, settings):
+    """A campaign's CSV file creates the contacts it names: like the contacts import, that is
+    bounded by the plan's `contacts` (all rows or none), not a way around it."""
+    from billing_stub.quota import QuotaExceeded
+    from tests.billing.conftest import plan_with, put_on
+
+    settings.BILLING_ENFORCEMENT = True
+    put_on(org_a, plan_with(contacts=3))
+    number(org_a)
+    stored_template(org_a)
+    campaign = _csv_campaign(org_a)
+    data = "phone,first_name\n" + "".join(f"+4479112{i:05d},N{i}\n" for i in range(5))
+    with acting_as(org_a):
+        with pytest.raises(QuotaExceeded):
+            campaign_plan(campaign_id=campaign.pk, csv_data=data.encode())
+        assert Contact.objects.count() == 0
+        assert Campaign.objects.get(pk=campaign.pk).state == "draft"
+
+
+def test_a_csv_with_a_nul_byte_is_refused_with_a_reason_not_a_server_error(org_a):
+    number(org_a)
+    stored_template(org_a)
+    campaign = _csv_campaign(org_a)
+    with acting_as(org_a), pytest.raises(CampaignInvalidError) as error:
+        campaign_plan(
+            campaign_id=campaign.pk, csv_data=b"phone,first_name\n+447911200001,A\x00B\n"
+        )
+    assert error.value.field == "csv"
+
+
+def test_a_semicolon_separated_csv_is_read(org_a):
+    """Spreadsheets in many locales (de, fr, es, pt-BR...) export CSV with `;`."""
+    number(org_a)
+    stored_template(org_a)
+    campaign = _csv_campaign(org_a)
+    data = b"phone;first_name;code\n+447911200002;Ana;A1\n+447911200003;Bob;B2\n"
+    with acting_as(org_a):
+        plan = campaign_plan(campaign_id=campaign.pk, csv_data=data).plan
+    assert plan["recipients"] == 2 and plan["import"]["columns"] == ["phone", "first_name", "code"]
+
+
+def test_an_absurd_rate_is_a_400_not_a_server_error(org_a):
+    number(org_a)
+    client = admin_client(org_a)
+    response = client.post(
+        "/api/v1/campaigns/",
+        {
+            "name": "Fast",
+            "template_name": "promo",
+            "template_language": "en_US",
+            "audience": {"tags": ["vip"]},
+            "rate_per_second": 10**12,
+        },
+        "application/json",
+    )
+    assert response.status_code == 400, response.content
+    assert "rate_per_second" in response.json()["error"]["fields"]
