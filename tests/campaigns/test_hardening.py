@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.campaigns.conftest import acting_as, number, stored_template
+from tests.campaigns.conftest import acting_as, number, stored_template, tagged_contacts
 from tests.clients import admin_client
 from whatsapp.campaigns.errors import CampaignInvalidError
 from whatsapp.campaigns.models import Campaign
@@ -51,9 +51,7 @@ def test_a_csv_with_a_nul_byte_is_refused_with_a_reason_not_a_server_error(org_a
     stored_template(org_a)
     campaign = _csv_campaign(org_a)
     with acting_as(org_a), pytest.raises(CampaignInvalidError) as error:
-        campaign_plan(
-            campaign_id=campaign.pk, csv_data=b"phone,first_name\n+447911200001,A\x00B\n"
-        )
+        campaign_plan(campaign_id=campaign.pk, csv_data=b"phone,first_name\n+447911200001,A\x00B\n")
     assert error.value.field == "csv"
 
 
@@ -84,3 +82,55 @@ def test_an_absurd_rate_is_a_400_not_a_server_error(org_a):
     )
     assert response.status_code == 400, response.content
     assert "rate_per_second" in response.json()["error"]["fields"]
+
+
+def _web_client(org):
+    from django.test import Client
+
+    from tests.conftest import PASSWORD
+
+    client = Client(HTTP_HOST=org.host)
+    response = client.post("/login/", {"username": org.admin_email, "password": PASSWORD})
+    assert response.status_code == 302, "sign-in failed"
+    return client
+
+
+def test_the_web_form_leaves_no_draft_behind_when_planning_fails(org_a):
+    """A CSV the plan refuses is an error on the form; the list does not fill with drafts no
+    page can plan again (the campaign page offers no Plan button)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    number(org_a)
+    template = stored_template(org_a)
+    client = _web_client(org_a)
+    upload = SimpleUploadedFile("a.csv", b"name,code\nAna,A1\n", content_type="text/csv")
+    response = client.post(
+        "/campaigns/", {"name": "Broken", "template": str(template.pk), "csv": upload}
+    )
+    assert response.status_code == 400
+    assert b"needs a `phone` or `bsuid` column" in response.content
+    with acting_as(org_a):
+        assert not Campaign.objects.filter(name="Broken").exists()
+
+
+def test_the_campaign_page_shows_the_scheduled_time_in_the_organizations_zone(org_a):
+    """The form reads `Send at` in the organization's zone: the page says it back in that
+    zone, not in UTC (10:00 in Sao Paulo is not shown as 13:00 UTC)."""
+    from tenants.models import Organization
+
+    Organization.objects.filter(pk=org_a.organization.pk).update(time_zone="America/Sao_Paulo")
+    number(org_a)
+    template = stored_template(org_a)
+    tagged_contacts(org_a, 1)
+    client = _web_client(org_a)
+    response = client.post(
+        "/campaigns/",
+        {"name": "Later", "template": str(template.pk), "tags": "vip",
+         "variables": "code = X", "scheduled_at": "2030-01-15T10:00"},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content
+    with acting_as(org_a):
+        campaign = Campaign.objects.get(name="Later")
+    assert campaign.scheduled_at.isoformat() == "2030-01-15T13:00:00+00:00"
+    page = client.get(response["Location"]).content.decode()
+    assert "2030-01-15 10:00" in page, page[page.find("scheduled for") :][:80]
