@@ -11,10 +11,12 @@ import datetime as dt
 import zoneinfo
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from billing_stub.quota import QuotaExceeded
 from tenants.webapp.permissions import member_required
 from whatsapp.campaigns.errors import CampaignNotFoundError
 from whatsapp.campaigns.models import Campaign
@@ -107,18 +109,19 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     try:
         if template is None:
             raise WhatsAppDomainError("Choose an approved template.", field="template")
-        campaign = campaign_create(
-            name=form.get("name", "").strip() or "Campaign",
-            template_name=template.name,
-            template_language=template.language,
-            audience={"csv": True} if upload else {"tags": tags},
-            variables=variables_parse(form.get("variables", "")),
-            scheduled_at=_local(form.get("scheduled_at", ""), request.tenant.time_zone),
-            rate_per_second=int(form["rate"]) if form.get("rate", "").isdigit() else None,
-            created_by_id=request.user.pk,
-        )
-        campaign_plan(campaign_id=campaign.pk, csv_data=upload.read() if upload else None)
-    except (WhatsAppDomainError, ValueError) as exc:
+        with transaction.atomic():  # a plan refused leaves no draft behind
+            campaign = campaign_create(
+                name=form.get("name", "").strip() or "Campaign",
+                template_name=template.name,
+                template_language=template.language,
+                audience={"csv": True} if upload else {"tags": tags},
+                variables=variables_parse(form.get("variables", "")),
+                scheduled_at=_local(form.get("scheduled_at", ""), request.tenant.time_zone),
+                rate_per_second=int(form["rate"]) if form.get("rate", "").isdigit() else None,
+                created_by_id=request.user.pk,
+            )
+            campaign_plan(campaign_id=campaign.pk, csv_data=upload.read() if upload else None)
+    except (WhatsAppDomainError, QuotaExceeded, ValueError) as exc:
         context |= {"values": form, "error": getattr(exc, "message", str(exc))}
         return render(request, "campaigns/list.html", context, status=400)
     return redirect(f"/campaigns/{campaign.pk}/")
