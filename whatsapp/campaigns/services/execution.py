@@ -523,6 +523,8 @@ def campaign_dispatch(*, campaign_id: int) -> str:
     rate = campaign_rate(campaign=campaign, number=number, sharing=sharing)
     in_flight = _in_flight(campaign, now)
     want = math.ceil(rate * _lookahead()) - in_flight
+    if campaign.rate_per_second and campaign.rate_per_second <= rate:
+        want = min(want, _paced_allowance(campaign, now))
     fed = 0
     if want > 0:
         template = template_of(campaign, number=number)
@@ -540,6 +542,20 @@ def campaign_dispatch(*, campaign_id: int) -> str:
         _report(campaign, now)
         return "completed"
     return _later(campaign, now, countdown=_tick(), note=f"fed {fed}, in flight {in_flight}")
+
+
+def _paced_allowance(campaign: Campaign, now) -> int:
+    """Recipients a campaign capped by its own `rate_per_second` may dispatch now: what that
+    rate allows since it last (re)started, one second ahead, less what it dispatched since,
+    and at most one tick's worth (a late first tick does not send its backlog at once). The
+    queue is sent as fast as the number allows, so below the number's rate the feed itself
+    must keep the pace."""
+    starts = (campaign.started_at, campaign.resumed_at, campaign.scheduled_at)
+    since = max((t for t in starts if t and t <= now), default=now)
+    rate = campaign.rate_per_second
+    allowed = math.ceil(rate * ((now - since).total_seconds() + 1.0))
+    done = CampaignRecipient.objects.filter(campaign=campaign, dispatched_at__gte=since).count()
+    return min(allowed - done, math.ceil(rate * _tick()))
 
 
 def _report(campaign: Campaign, now) -> None:
