@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.campaigns.conftest import acting_as, number, stored_template, tagged_contacts
+from tests.campaigns.conftest import (
+    acting_as,
+    number,
+    planned_campaign,
+    stored_template,
+    tagged_contacts,
+)
 from tests.clients import admin_client
 from whatsapp.campaigns.errors import CampaignInvalidError
 from whatsapp.campaigns.models import Campaign
@@ -134,3 +140,22 @@ def test_the_campaign_page_shows_the_scheduled_time_in_the_organizations_zone(or
     assert campaign.scheduled_at.isoformat() == "2030-01-15T13:00:00+00:00"
     page = client.get(response["Location"]).content.decode()
     assert "2030-01-15 10:00" in page, page[page.find("scheduled for") :][:80]
+
+
+def test_the_campaign_pages_results_link_downloads_the_csv_for_a_signed_in_member(org_a, org_b):
+    """The page's Results link works with the web session (the API's export wants a token, so
+    the link answered 401 to the person looking at the page); another organization: 404."""
+    number(org_a)
+    stored_template(org_a)
+    tagged_contacts(org_a, 2)
+    campaign = planned_campaign(org_a)
+    client = _web_client(org_a)
+    page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    link = f'href="/campaigns/{campaign.pk}/results.csv"'
+    assert link in page
+    export = client.get(f"/campaigns/{campaign.pk}/results.csv")
+    assert export.status_code == 200 and export["Content-Type"] == "text/csv"
+    rows = b"".join(export.streaming_content).decode().splitlines()
+    assert rows[0].startswith("recipient_id,") and len(rows) == 3
+    other = _web_client(org_b)
+    assert other.get(f"/campaigns/{campaign.pk}/results.csv").status_code == 404
