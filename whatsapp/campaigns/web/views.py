@@ -12,7 +12,7 @@ import zoneinfo
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -28,7 +28,11 @@ from whatsapp.campaigns.services.execution import (
     campaign_start,
 )
 from whatsapp.campaigns.services.planning import campaign_create, campaign_get, campaign_plan
-from whatsapp.campaigns.services.progress import campaign_failures, campaign_progress
+from whatsapp.campaigns.services.progress import (
+    campaign_failures,
+    campaign_progress,
+    campaign_results_csv,
+)
 from whatsapp.errors import WhatsAppDomainError
 from whatsapp.message_templates.models import MessageTemplate
 
@@ -154,6 +158,18 @@ def campaign_progress_fragment(request: HttpRequest, campaign_id: int) -> HttpRe
     """The progress card alone (htmx polls it while the campaign runs)."""
     campaign = _campaign_or_404(campaign_id)
     return render(request, "campaigns/_progress.html", _detail_context(campaign))
+
+
+@require_GET
+@member_required
+def campaign_results(request: HttpRequest, campaign_id: int) -> StreamingHttpResponse:
+    """Every recipient's outcome as CSV (the API's export, with the web session)."""
+    campaign = _campaign_or_404(campaign_id)
+    response = StreamingHttpResponse(
+        campaign_results_csv(campaign_id=campaign.pk), content_type="text/csv"
+    )
+    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}.csv"'
+    return response
 
 
 @require_POST
