@@ -1,0 +1,57 @@
+"""What holds when a campaign's messages leave, not only when it is planned: its own
+`rate_per_second` (the issue's "optional per-campaign rate") caps how fast they leave, not only
+how many wait in the queue; a contact who opted out meanwhile gets no marketing. Committed
+rows, the session's worker, the sandbox as Meta."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.campaigns.conftest import acting_as, planned_campaign, tagged_contacts, wait_state
+from whatsapp.campaigns.models import CampaignRecipient
+from whatsapp.campaigns.services.execution import campaign_start
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_campaign_rate_below_the_numbers_is_the_pace_of_its_sends(ready, org_a):
+    """30 recipients at 5/s on an 80/s number take about 6 s; the first version queued
+    rate x lookahead (25) per tick, so they all left within a second (about 40/s)."""
+    tagged_contacts(org_a, 30)
+    campaign = planned_campaign(org_a, rate_per_second=5)
+    assert campaign.plan["duration_seconds"] == 6.0
+    with acting_as(org_a):
+        campaign_start(campaign_id=campaign.pk)
+    wait_state(org_a, campaign.pk, "completed", timeout=60)
+    with acting_as(org_a):
+        stamps = sorted(
+            CampaignRecipient.objects.filter(campaign_id=campaign.pk).values_list(
+                "message__accepted_at", flat=True
+            )
+        )
+    span = (stamps[-1] - stamps[0]).total_seconds()
+    assert span >= 4.0, f"30 sends at 5/s took {span:.1f} s"
+    busiest = max(sum(1 for s in stamps if 0 <= (s - t).total_seconds() < 1) for t in stamps)
+    assert busiest <= 8, f"{busiest} sends in one second at 5/s"
+
+
+def test_a_contact_who_opts_out_after_planning_gets_no_marketing_message(ready, org_a, sandbox):
+    """Opted-out contacts are excluded from a MARKETING campaign: also one who opted out
+    between the plan and the send (a campaign planned on Monday and started on Friday)."""
+    from tests.campaigns.conftest import sends_by_recipient
+    from whatsapp.message_templates.models import MessageTemplate
+    from whatsapp.models import Contact
+
+    contacts = tagged_contacts(org_a, 4)
+    with acting_as(org_a):
+        MessageTemplate.objects.filter(name="promo").update(category="MARKETING")
+    campaign = planned_campaign(org_a)
+    assert campaign.plan["recipients"] == 4 and campaign.plan["opted_out"] == 0
+    with acting_as(org_a):
+        Contact.objects.filter(pk=contacts[0].pk).update(opted_out_at="2026-01-01T00:00:00Z")
+        campaign_start(campaign_id=campaign.pk)
+    wait_state(org_a, campaign.pk, "completed", timeout=60)
+    assert contacts[0].wa_id not in sends_by_recipient(sandbox, ready)
+    with acting_as(org_a):
+        row = CampaignRecipient.objects.get(campaign_id=campaign.pk, contact_id=contacts[0].pk)
+    assert (row.state, row.skip_reason) == ("skipped", "opted_out")
