@@ -47,6 +47,7 @@ from whatsapp.campaigns.errors import (
 )
 from whatsapp.campaigns.models import Campaign, CampaignRecipient, idempotency_prefix
 from whatsapp.campaigns.services.planning import (
+    MARKETING,
     _messaging_limit,
     campaign_rate,
     plan_blockers,
@@ -55,7 +56,7 @@ from whatsapp.campaigns.services.planning import (
 from whatsapp.campaigns.services.progress import campaign_counts
 from whatsapp.message_templates.compose import ParameterError, components_build, template_shape
 from whatsapp.message_templates.services.send import template_for_send
-from whatsapp.models import WhatsAppMessage
+from whatsapp.models import Contact, WhatsAppMessage
 from whatsapp.services.outbound import (
     messages_bulk_create,
     messages_enqueue,
@@ -441,6 +442,17 @@ def _content(campaign: Campaign, template, variables: dict) -> dict:
     return built
 
 
+def _opted_out_since_plan(campaign: Campaign, batch: list[CampaignRecipient]) -> set[int]:
+    """Contacts of a MARKETING campaign's batch who opted out of marketing since it was
+    planned (the plan excluded those who had already): they get no marketing either."""
+    if campaign.template_category != MARKETING:
+        return set()
+    ids = [r.contact_id for r in batch if r.contact_id is not None]
+    return set(
+        Contact.objects.filter(pk__in=ids, opted_out_at__isnull=False).values_list("pk", flat=True)
+    )
+
+
 def _feed(campaign: Campaign, template, count: int, now) -> int:
     """Queue the next `count` pending recipients (one transaction: messages and links)."""
     batch = list(
@@ -451,9 +463,11 @@ def _feed(campaign: Campaign, template, count: int, now) -> int:
     if not batch:
         return 0
     messages, ready, skipped = [], [], []
+    opted_out = _opted_out_since_plan(campaign, batch)
     for recipient in batch:
-        if recipient.contact_id is None:
-            recipient.state, recipient.skip_reason = RState.SKIPPED, "contact_removed"
+        if recipient.contact_id is None or recipient.contact_id in opted_out:
+            reason = "contact_removed" if recipient.contact_id is None else "opted_out"
+            recipient.state, recipient.skip_reason = RState.SKIPPED, reason
             skipped.append(recipient)
             continue
         try:
