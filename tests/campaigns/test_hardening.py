@@ -159,3 +159,21 @@ def test_the_campaign_pages_results_link_downloads_the_csv_for_a_signed_in_membe
     assert rows[0].startswith("recipient_id,") and len(rows) == 3
     other = _web_client(org_b)
     assert other.get(f"/campaigns/{campaign.pk}/results.csv").status_code == 404
+
+
+def test_the_list_does_not_show_a_campaign_that_never_started_as_partly_done(org_a):
+    """Recipients skipped by the plan (here: no first name) are not progress: before Start the
+    list's Done column says nothing was done yet."""
+    from whatsapp.models import Contact
+
+    number(org_a)
+    stored_template(org_a)
+    contacts = tagged_contacts(org_a, 2)
+    with acting_as(org_a):
+        Contact.objects.filter(pk=contacts[0].pk).update(name="")
+    campaign = planned_campaign(org_a, name="Unstarted")
+    assert campaign.plan["skipped"] == 1
+    page = _web_client(org_a).get("/campaigns/").content.decode()
+    row = page[page.index("Unstarted") :].split("</tr>", 1)[0]
+    cells = [c.split(">", 1)[1].split("<", 1)[0].strip() for c in row.split("<td")[1:]]
+    assert cells[2:4] == ["2", "\u2013"], cells
