@@ -55,3 +55,51 @@ def test_a_contact_who_opts_out_after_planning_gets_no_marketing_message(ready, 
     with acting_as(org_a):
         row = CampaignRecipient.objects.get(campaign_id=campaign.pk, contact_id=contacts[0].pk)
     assert (row.state, row.skip_reason) == ("skipped", "opted_out")
+
+
+def test_a_scheduled_campaign_waits_for_its_time(ready, org_a, sandbox):
+    """Started with a time 3 s ahead: scheduled, nothing sent before it, then all of it."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests.campaigns.conftest import sends_by_recipient
+
+    contacts = tagged_contacts(org_a, 3)
+    at = timezone.now() + dt.timedelta(seconds=3)
+    campaign = planned_campaign(org_a, scheduled_at=at)
+    with acting_as(org_a):
+        assert campaign_start(campaign_id=campaign.pk).state == "scheduled"
+    assert sends_by_recipient(sandbox, ready) == {}
+    wait_state(org_a, campaign.pk, "completed", timeout=60)
+    assert sends_by_recipient(sandbox, ready) == {c.wa_id: 1 for c in contacts}
+    with acting_as(org_a):
+        first = min(
+            CampaignRecipient.objects.filter(campaign_id=campaign.pk).values_list(
+                "message__accepted_at", flat=True
+            )
+        )
+    assert first >= at
+
+
+def test_a_time_in_the_past_is_refused_rather_than_sent_at_once(org_a):
+    """A past `scheduled_at` is a mistake (a date or AM/PM mixed up), not "send now": that is
+    what an empty one means."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests.campaigns.conftest import number
+    from whatsapp.campaigns.errors import CampaignInvalidError
+    from whatsapp.campaigns.services.planning import campaign_create
+
+    number(org_a)
+    with acting_as(org_a), pytest.raises(CampaignInvalidError) as error:
+        campaign_create(
+            name="Yesterday",
+            template_name="promo",
+            template_language="en_US",
+            audience={"tags": ["vip"]},
+            scheduled_at=timezone.now() - dt.timedelta(days=1),
+        )
+    assert error.value.field == "scheduled_at"
