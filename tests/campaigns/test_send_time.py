@@ -24,15 +24,14 @@ def test_a_campaign_rate_below_the_numbers_is_the_pace_of_its_sends(ready, org_a
         campaign_start(campaign_id=campaign.pk)
     wait_state(org_a, campaign.pk, "completed", timeout=60)
     with acting_as(org_a):
-        stamps = sorted(
-            CampaignRecipient.objects.filter(campaign_id=campaign.pk).values_list(
-                "message__accepted_at", flat=True
-            )
-        )
+        rows = CampaignRecipient.objects.filter(campaign_id=campaign.pk)
+        stamps = sorted(rows.values_list("message__accepted_at", flat=True))
+        fed = sorted(rows.values_list("dispatched_at", flat=True))
     span = (stamps[-1] - stamps[0]).total_seconds()
     assert span >= 4.0, f"30 sends at 5/s took {span:.1f} s"
-    busiest = max(sum(1 for s in stamps if 0 <= (s - t).total_seconds() < 1) for t in stamps)
-    assert busiest <= 8, f"{busiest} sends in one second at 5/s"
+    # The feed's pace (Meta's answers may bunch behind a busy worker).
+    busiest = max(sum(1 for s in fed if 0 <= (s - t).total_seconds() < 1) for t in fed)
+    assert busiest <= 8, f"{busiest} recipients fed in one second at 5/s"
 
 
 def test_a_contact_who_opts_out_after_planning_gets_no_marketing_message(ready, org_a, sandbox):

@@ -517,7 +517,10 @@ def campaign_dispatch(*, campaign_id: int) -> str:
         if campaign.scheduled_at and campaign.scheduled_at > now:
             wait = (campaign.scheduled_at - now).total_seconds()
             return "scheduled" if wait >= 3600 else _later(campaign, now, countdown=wait)
+        # Saved now: the services this tick calls (retry) read the campaign again.
         campaign.state = State.RUNNING
+        campaign.save(update_fields=["state", "updated_at"])
+        campaign.dispatched_at = None  # its first running tick, however recent the waiting one
     if campaign.state != State.RUNNING:
         return campaign.state
     if campaign.dispatched_at and (now - campaign.dispatched_at).total_seconds() < _tick() / 2:

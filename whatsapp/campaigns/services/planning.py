@@ -123,9 +123,15 @@ def campaign_create(
     created_by_id: int | None = None,
 ) -> Campaign:
     """A draft campaign of the current organization. `phone_number_id` empty: its first
-    number. Raises CampaignInvalidError, NoSendingNumberError."""
+    number. Raises CampaignInvalidError (also for a `scheduled_at` in the past),
+    NoSendingNumberError."""
     variables = dict(variables or {})
     _check_definition(audience=audience, variables=variables, rate_per_second=rate_per_second)
+    if scheduled_at is not None and scheduled_at < timezone.now():
+        raise CampaignInvalidError(
+            "The scheduled time is in the past: leave it empty to send when you start.",
+            field="scheduled_at",
+        )
     number = sending_number_for(
         organization=current_organization(), phone_number_id=phone_number_id or None
     )
