@@ -177,3 +177,26 @@ def test_the_list_does_not_show_a_campaign_that_never_started_as_partly_done(org
     row = page[page.index("Unstarted") :].split("</tr>", 1)[0]
     cells = [c.split(">", 1)[1].split("<", 1)[0].strip() for c in row.split("<td")[1:]]
     assert cells[2:4] == ["2", "\u2013"], cells
+
+
+def test_a_template_unpaused_before_a_scheduled_campaigns_time_puts_it_back_on_schedule(org_a):
+    """Meta pauses the template of a campaign scheduled for tomorrow, then unpauses it: the
+    campaign waits for its time again (the hook's retry raised 'A scheduled campaign has
+    nothing to retry.' out of the webhook handler)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from whatsapp.campaigns.services.execution import campaign_start
+    from whatsapp.campaigns.services.hooks import template_status_hook
+
+    number(org_a)
+    template = stored_template(org_a)
+    tagged_contacts(org_a, 2)
+    campaign = planned_campaign(org_a, scheduled_at=timezone.now() + dt.timedelta(days=1))
+    with acting_as(org_a):
+        assert campaign_start(campaign_id=campaign.pk).state == "scheduled"
+        template_status_hook(template=template, status="PAUSED")
+        assert Campaign.objects.get(pk=campaign.pk).state == "paused"
+        template_status_hook(template=template, status="APPROVED", previous="PAUSED")
+        assert Campaign.objects.get(pk=campaign.pk).state == "scheduled"
