@@ -303,9 +303,11 @@ def campaign_retry(
     left unconfirmed may have reached the user, so it is retried only when asked): each gets
     a new attempt (a new idempotency key), the campaign runs again if it had completed.
     `claimed_before`: only sends made before that time.
-    Returns how many recipients were reset. Raises CampaignStateError unless running, paused
-    or completed."""
+    Returns how many recipients were reset (0 for a scheduled campaign: nothing sent yet).
+    Raises CampaignStateError unless running, scheduled, paused or completed."""
     campaign = _locked(campaign_id)
+    if campaign.state == State.SCHEDULED:
+        return 0
     if campaign.state not in (State.RUNNING, State.PAUSED, State.COMPLETED):
         raise CampaignStateError(f"A {campaign.state} campaign has nothing to retry.")
     failed = CampaignRecipient.objects.filter(
