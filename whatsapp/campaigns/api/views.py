@@ -3,10 +3,6 @@ Each request runs in the host organization's schema, so only its campaigns are r
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Iterator
-
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -31,6 +27,7 @@ from whatsapp.campaigns.services.progress import (
     STATES,
     campaign_failures,
     campaign_progress,
+    campaign_results_csv,
     recipients_with_state,
 )
 
@@ -150,42 +147,13 @@ class CampaignRecipients(generics.ListAPIView):
         return rows
 
 
-RESULT_COLUMNS = (
-    "recipient_id", "contact_id", "address", "country", "line", "state", "skip_reason",
-    "attempt", "wamid", "error_code", "failure_reason", "error_message", "accepted_at",
-    "sent_at", "delivered_at", "read_at", "failed_at", "variables",
-)  # fmt: skip
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _result_rows(campaign_id: int) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(RESULT_COLUMNS)
-    for r in recipients_with_state(campaign_id=campaign_id).iterator(chunk_size=2000):
-        m = r.message
-        stamps = [getattr(m, f, None) if m else None for f in
-                  ("accepted_at", "sent_at", "delivered_at", "read_at", "failed_at")]  # fmt: skip
-        yield writer.writerow(
-            [
-                r.pk, r.contact_id, r.address, r.country, r.line or "", r.current_state,
-                r.skip_reason, r.attempt, (m.wamid if m else "") or "",
-                (m.error_code if m else "") or "", (m.failure_reason if m else "") or "",
-                (m.error_message if m else "") or "",
-                *[t.isoformat() if t else "" for t in stamps],
-                json.dumps(r.variables, ensure_ascii=False),
-            ]
-        )  # fmt: skip
-
-
 class CampaignResults(APIView):
     @extend_schema(tags=TAG, responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
         """Every recipient's outcome as CSV (streamed)."""
         campaign = campaign_get(campaign_id=pk)
-        response = StreamingHttpResponse(_result_rows(campaign.pk), content_type="text/csv")
+        response = StreamingHttpResponse(
+            campaign_results_csv(campaign_id=campaign.pk), content_type="text/csv"
+        )
         response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}.csv"'
         return response

@@ -70,6 +70,7 @@ class ImportReport:
     counts: dict[str, int] = field(default_factory=dict)
     columns: list[str] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
+    created_contacts: int = 0  # contacts the file named that did not exist yet
 
     def problem(self, *, line: int, reason: str, value: str = "", message: str = "") -> None:
         self.counts[reason] = self.counts.get(reason, 0) + 1
@@ -86,6 +87,7 @@ class ImportReport:
             "counts": self.counts,
             "columns": self.columns,
             "unknown_columns": self.unknown_columns,
+            "created_contacts": self.created_contacts,
         }
 
 
@@ -112,6 +114,13 @@ def _header(reader_fieldnames: list[str] | None) -> list[str]:
     return [(name or "").strip().lower() for name in reader_fieldnames]
 
 
+def _delimiter(text: str) -> str:
+    """`,`, or `;` / tab when the header row uses that instead (spreadsheets in many locales
+    export CSV with `;`)."""
+    header = text.split("\n", 1)[0]
+    return max((",", ";", "\t"), key=header.count) if header.count(",") == 0 else ","
+
+
 def csv_audience(
     *, data: bytes, known_columns: Iterable[str]
 ) -> tuple[list[AudienceRow], ImportReport]:
@@ -125,7 +134,11 @@ def csv_audience(
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise CampaignInvalidError("The CSV file is not UTF-8 text.", field="csv") from None
-    reader = csv.reader(io.StringIO(text))
+    if "\x00" in text:
+        raise CampaignInvalidError(
+            "The CSV file holds NUL characters: export it again as CSV (UTF-8) text.", field="csv"
+        )
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
     header = _header(next(reader, None))
     report = ImportReport(columns=header)
     id_columns = [c for c in header if c in PHONE_COLUMNS + BSUID_COLUMNS]
@@ -159,13 +172,16 @@ def csv_audience(
             continue
         seen.add(recipient.value)
         parsed.append((line, recipient.value, recipient.is_phone, values))
-    rows = _rows_with_contacts(parsed)
+    rows, report.created_contacts = _rows_with_contacts(parsed)
     report.accepted = len(rows)
     return rows, report
 
 
-def _rows_with_contacts(parsed: list[tuple[int, str, bool, dict[str, str]]]) -> list[AudienceRow]:
-    """Find the contacts of the parsed rows (two queries per 5,000), create the others."""
+def _rows_with_contacts(
+    parsed: list[tuple[int, str, bool, dict[str, str]]],
+) -> tuple[list[AudienceRow], int]:
+    """Find the contacts of the parsed rows (two queries per 5,000), create the others.
+    Returns the rows and how many contacts were created."""
     phones = [address for _, address, is_phone, _ in parsed if is_phone]
     bsuids = [address for _, address, is_phone, _ in parsed if not is_phone]
     by_wa_id: dict[str, Contact] = {}
@@ -182,13 +198,15 @@ def _rows_with_contacts(parsed: list[tuple[int, str, bool, dict[str, str]]]) -> 
             ):
                 by_user_id[c.user_id or ""] = c
     rows = []
+    created = 0
     for line, address, is_phone, values in parsed:
         known = by_wa_id.get(address) if is_phone else by_user_id.get(address)
         if known is None:
+            created += 1
             known = (
                 contact_for_address(wa_id=address)
                 if is_phone
                 else contact_for_address(user_id=address)
             )
         rows.append(AudienceRow(contact=AudienceContact.of(known), line=line, values=values))
-    return rows
+    return rows, created

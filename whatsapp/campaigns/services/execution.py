@@ -47,6 +47,7 @@ from whatsapp.campaigns.errors import (
 )
 from whatsapp.campaigns.models import Campaign, CampaignRecipient, idempotency_prefix
 from whatsapp.campaigns.services.planning import (
+    MARKETING,
     _messaging_limit,
     campaign_rate,
     plan_blockers,
@@ -55,7 +56,7 @@ from whatsapp.campaigns.services.planning import (
 from whatsapp.campaigns.services.progress import campaign_counts
 from whatsapp.message_templates.compose import ParameterError, components_build, template_shape
 from whatsapp.message_templates.services.send import template_for_send
-from whatsapp.models import WhatsAppMessage
+from whatsapp.models import Contact, WhatsAppMessage
 from whatsapp.services.outbound import (
     messages_bulk_create,
     messages_enqueue,
@@ -302,9 +303,11 @@ def campaign_retry(
     left unconfirmed may have reached the user, so it is retried only when asked): each gets
     a new attempt (a new idempotency key), the campaign runs again if it had completed.
     `claimed_before`: only sends made before that time.
-    Returns how many recipients were reset. Raises CampaignStateError unless running, paused
-    or completed."""
+    Returns how many recipients were reset (0 for a scheduled campaign: nothing sent yet).
+    Raises CampaignStateError unless running, scheduled, paused or completed."""
     campaign = _locked(campaign_id)
+    if campaign.state == State.SCHEDULED:
+        return 0
     if campaign.state not in (State.RUNNING, State.PAUSED, State.COMPLETED):
         raise CampaignStateError(f"A {campaign.state} campaign has nothing to retry.")
     failed = CampaignRecipient.objects.filter(
@@ -441,6 +444,17 @@ def _content(campaign: Campaign, template, variables: dict) -> dict:
     return built
 
 
+def _opted_out_since_plan(campaign: Campaign, batch: list[CampaignRecipient]) -> set[int]:
+    """Contacts of a MARKETING campaign's batch who opted out of marketing since it was
+    planned (the plan excluded those who had already): they get no marketing either."""
+    if campaign.template_category != MARKETING:
+        return set()
+    ids = [r.contact_id for r in batch if r.contact_id is not None]
+    return set(
+        Contact.objects.filter(pk__in=ids, opted_out_at__isnull=False).values_list("pk", flat=True)
+    )
+
+
 def _feed(campaign: Campaign, template, count: int, now) -> int:
     """Queue the next `count` pending recipients (one transaction: messages and links)."""
     batch = list(
@@ -451,9 +465,11 @@ def _feed(campaign: Campaign, template, count: int, now) -> int:
     if not batch:
         return 0
     messages, ready, skipped = [], [], []
+    opted_out = _opted_out_since_plan(campaign, batch)
     for recipient in batch:
-        if recipient.contact_id is None:
-            recipient.state, recipient.skip_reason = RState.SKIPPED, "contact_removed"
+        if recipient.contact_id is None or recipient.contact_id in opted_out:
+            reason = "contact_removed" if recipient.contact_id is None else "opted_out"
+            recipient.state, recipient.skip_reason = RState.SKIPPED, reason
             skipped.append(recipient)
             continue
         try:
@@ -503,7 +519,10 @@ def campaign_dispatch(*, campaign_id: int) -> str:
         if campaign.scheduled_at and campaign.scheduled_at > now:
             wait = (campaign.scheduled_at - now).total_seconds()
             return "scheduled" if wait >= 3600 else _later(campaign, now, countdown=wait)
+        # Saved now: the services this tick calls (retry) read the campaign again.
         campaign.state = State.RUNNING
+        campaign.save(update_fields=["state", "updated_at"])
+        campaign.dispatched_at = None  # its first running tick, however recent the waiting one
     if campaign.state != State.RUNNING:
         return campaign.state
     if campaign.dispatched_at and (now - campaign.dispatched_at).total_seconds() < _tick() / 2:
@@ -523,6 +542,8 @@ def campaign_dispatch(*, campaign_id: int) -> str:
     rate = campaign_rate(campaign=campaign, number=number, sharing=sharing)
     in_flight = _in_flight(campaign, now)
     want = math.ceil(rate * _lookahead()) - in_flight
+    if campaign.rate_per_second and campaign.rate_per_second <= rate:
+        want = min(want, _paced_allowance(campaign, now))
     fed = 0
     if want > 0:
         template = template_of(campaign, number=number)
@@ -540,6 +561,20 @@ def campaign_dispatch(*, campaign_id: int) -> str:
         _report(campaign, now)
         return "completed"
     return _later(campaign, now, countdown=_tick(), note=f"fed {fed}, in flight {in_flight}")
+
+
+def _paced_allowance(campaign: Campaign, now) -> int:
+    """Recipients a campaign capped by its own `rate_per_second` may dispatch now: what that
+    rate allows since it last (re)started, one second ahead, less what it dispatched since,
+    and at most one tick's worth (a late first tick does not send its backlog at once). The
+    queue is sent as fast as the number allows, so below the number's rate the feed itself
+    must keep the pace."""
+    starts = (campaign.started_at, campaign.resumed_at, campaign.scheduled_at)
+    since = max((t for t in starts if t and t <= now), default=now)
+    rate = campaign.rate_per_second
+    allowed = math.ceil(rate * ((now - since).total_seconds() + 1.0))
+    done = CampaignRecipient.objects.filter(campaign=campaign, dispatched_at__gte=since).count()
+    return min(allowed - done, math.ceil(rate * _tick()))
 
 
 def _report(campaign: Campaign, now) -> None:

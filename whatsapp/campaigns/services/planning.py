@@ -47,6 +47,7 @@ from whatsapp.campaigns.services.audience import (
     csv_audience,
 )
 from whatsapp.campaigns.services.rates import rate_table
+from whatsapp.inbox.contacts_io import _contacts_within_plan as contacts_within_plan
 from whatsapp.message_templates.compose import template_shape
 from whatsapp.message_templates.models import MessageTemplate
 from whatsapp.message_templates.services.fill import CONTACT_FIELDS, DEFAULT_FIELD_OF_VARIABLE
@@ -67,6 +68,8 @@ TIER_LIMITS: dict[str, int | None] = {
     "TIER_100K": 100_000,
     "TIER_UNLIMITED": None,
 }
+# Meta's highest throughput per number (https://developers.facebook.com/docs/whatsapp/throughput).
+MAX_RATE_PER_SECOND = 1000
 Skip = str  # skip reasons: opted_out, us_marketing, missing_variable
 
 
@@ -98,8 +101,11 @@ def _check_definition(
                 f"(one of {', '.join(CONTACT_FIELDS)}).",
                 field=f"variables.{variable}",
             )
-    if rate_per_second is not None and rate_per_second < 1:
-        raise CampaignInvalidError("rate_per_second must be at least 1.", field="rate_per_second")
+    if rate_per_second is not None and not 1 <= rate_per_second <= MAX_RATE_PER_SECOND:
+        raise CampaignInvalidError(
+            f"rate_per_second is between 1 and {MAX_RATE_PER_SECOND} (Meta's highest throughput).",
+            field="rate_per_second",
+        )
 
 
 @transaction.atomic
@@ -117,9 +123,15 @@ def campaign_create(
     created_by_id: int | None = None,
 ) -> Campaign:
     """A draft campaign of the current organization. `phone_number_id` empty: its first
-    number. Raises CampaignInvalidError, NoSendingNumberError."""
+    number. Raises CampaignInvalidError (also for a `scheduled_at` in the past),
+    NoSendingNumberError."""
     variables = dict(variables or {})
     _check_definition(audience=audience, variables=variables, rate_per_second=rate_per_second)
+    if scheduled_at is not None and scheduled_at < timezone.now():
+        raise CampaignInvalidError(
+            "The scheduled time is in the past: leave it empty to send when you start.",
+            field="scheduled_at",
+        )
     number = sending_number_for(
         organization=current_organization(), phone_number_id=phone_number_id or None
     )
@@ -284,6 +296,7 @@ def campaign_plan(*, campaign_id: int, csv_data: bytes | None = None) -> Campaig
 
     Raises CampaignNotFoundError, CampaignStateError (not draft/planned),
     CampaignInvalidError (no CSV file for a CSV audience, an unreadable file),
+    QuotaExceeded (the contacts a CSV file creates would pass the plan's `contacts`),
     TemplateNotFoundError / TemplateNotSendableError (the template is not APPROVED),
     NoSendingNumberError.
     """
@@ -303,6 +316,9 @@ def campaign_plan(*, campaign_id: int, csv_data: bytes | None = None) -> Campaig
     audience, report = _audience_rows(
         campaign, csv_data=csv_data, known_columns=[*columns, *map(str.lower, shape.variables)]
     )
+    if report and report["created_contacts"]:
+        # Like the contacts import: the rows it created count against the plan's `contacts`.
+        contacts_within_plan(report["created_contacts"])
     category = (template.category or "").upper()
     table = rate_table()
     seen: set[int] = set()

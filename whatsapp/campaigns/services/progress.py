@@ -7,6 +7,9 @@ queued (queued or sending), accepted, sent, delivered, read (read or played), fa
 
 from __future__ import annotations
 
+import csv
+import json
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -103,3 +106,35 @@ def campaign_progress(*, campaign: Campaign) -> dict[str, Any]:
         "rate_per_second": round(rate, 2),
         "eta_seconds": round(left / rate) if rate > 0 else None,
     }
+
+
+RESULT_COLUMNS = (
+    "recipient_id", "contact_id", "address", "country", "line", "state", "skip_reason",
+    "attempt", "wamid", "error_code", "failure_reason", "error_message", "accepted_at",
+    "sent_at", "delivered_at", "read_at", "failed_at", "variables",
+)  # fmt: skip
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def campaign_results_csv(*, campaign_id: int) -> Iterator[str]:
+    """Every recipient's outcome as CSV lines (RESULT_COLUMNS first), streamed in chunks."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(RESULT_COLUMNS)
+    for r in recipients_with_state(campaign_id=campaign_id).iterator(chunk_size=2000):
+        m = r.message
+        stamps = [getattr(m, f, None) if m else None for f in
+                  ("accepted_at", "sent_at", "delivered_at", "read_at", "failed_at")]  # fmt: skip
+        yield writer.writerow(
+            [
+                r.pk, r.contact_id, r.address, r.country, r.line or "", r.current_state,
+                r.skip_reason, r.attempt, (m.wamid if m else "") or "",
+                (m.error_code if m else "") or "", (m.failure_reason if m else "") or "",
+                (m.error_message if m else "") or "",
+                *[t.isoformat() if t else "" for t in stamps],
+                json.dumps(r.variables, ensure_ascii=False),
+            ]
+        )  # fmt: skip

@@ -13,6 +13,11 @@ urlpatterns = [
         name="campaigns-progress",
     ),
     path(
+        "campaigns/<int:campaign_id>/results.csv",
+        views.campaign_results,
+        name="campaigns-results",
+    ),
+    path(
         "campaigns/<int:campaign_id>/<slug:action>/",
         views.campaign_action,
         name="campaigns-action",

@@ -11,10 +11,12 @@ import datetime as dt
 import zoneinfo
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from billing_stub.quota import QuotaExceeded
 from tenants.webapp.permissions import member_required
 from whatsapp.campaigns.errors import CampaignNotFoundError
 from whatsapp.campaigns.models import Campaign
@@ -26,7 +28,11 @@ from whatsapp.campaigns.services.execution import (
     campaign_start,
 )
 from whatsapp.campaigns.services.planning import campaign_create, campaign_get, campaign_plan
-from whatsapp.campaigns.services.progress import campaign_failures, campaign_progress
+from whatsapp.campaigns.services.progress import (
+    campaign_failures,
+    campaign_progress,
+    campaign_results_csv,
+)
 from whatsapp.errors import WhatsAppDomainError
 from whatsapp.message_templates.models import MessageTemplate
 
@@ -107,18 +113,19 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     try:
         if template is None:
             raise WhatsAppDomainError("Choose an approved template.", field="template")
-        campaign = campaign_create(
-            name=form.get("name", "").strip() or "Campaign",
-            template_name=template.name,
-            template_language=template.language,
-            audience={"csv": True} if upload else {"tags": tags},
-            variables=variables_parse(form.get("variables", "")),
-            scheduled_at=_local(form.get("scheduled_at", ""), request.tenant.time_zone),
-            rate_per_second=int(form["rate"]) if form.get("rate", "").isdigit() else None,
-            created_by_id=request.user.pk,
-        )
-        campaign_plan(campaign_id=campaign.pk, csv_data=upload.read() if upload else None)
-    except (WhatsAppDomainError, ValueError) as exc:
+        with transaction.atomic():  # a plan refused leaves no draft behind
+            campaign = campaign_create(
+                name=form.get("name", "").strip() or "Campaign",
+                template_name=template.name,
+                template_language=template.language,
+                audience={"csv": True} if upload else {"tags": tags},
+                variables=variables_parse(form.get("variables", "")),
+                scheduled_at=_local(form.get("scheduled_at", ""), request.tenant.time_zone),
+                rate_per_second=int(form["rate"]) if form.get("rate", "").isdigit() else None,
+                created_by_id=request.user.pk,
+            )
+            campaign_plan(campaign_id=campaign.pk, csv_data=upload.read() if upload else None)
+    except (WhatsAppDomainError, QuotaExceeded, ValueError) as exc:
         context |= {"values": form, "error": getattr(exc, "message", str(exc))}
         return render(request, "campaigns/list.html", context, status=400)
     return redirect(f"/campaigns/{campaign.pk}/")
@@ -151,6 +158,18 @@ def campaign_progress_fragment(request: HttpRequest, campaign_id: int) -> HttpRe
     """The progress card alone (htmx polls it while the campaign runs)."""
     campaign = _campaign_or_404(campaign_id)
     return render(request, "campaigns/_progress.html", _detail_context(campaign))
+
+
+@require_GET
+@member_required
+def campaign_results(request: HttpRequest, campaign_id: int) -> StreamingHttpResponse:
+    """Every recipient's outcome as CSV (the API's export, with the web session)."""
+    campaign = _campaign_or_404(campaign_id)
+    response = StreamingHttpResponse(
+        campaign_results_csv(campaign_id=campaign.pk), content_type="text/csv"
+    )
+    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}.csv"'
+    return response
 
 
 @require_POST
