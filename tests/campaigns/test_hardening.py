@@ -207,8 +207,9 @@ def test_a_csv_of_new_numbers_is_planned_in_a_bounded_number_of_queries(
 ):
     """A campaign's CSV usually names people who are not contacts yet. Each was created one by
     one (about 6 queries each: 5,000 new numbers took 24 s on `make run`, 100,000 would hold
-    one HTTP request for minutes); creating them in bulk keeps planning near-constant in
-    queries, like the recipients' one COPY. NOT FIXED on this branch."""
+    one HTTP request for minutes, and its identity locks could exhaust PostgreSQL's lock table);
+    they are created in bulk (`contacts_for_addresses`), so planning stays near-constant in
+    queries, like the recipients' one COPY."""
     number(org_a)
     stored_template(org_a)
     campaign = _csv_campaign(org_a)

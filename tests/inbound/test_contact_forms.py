@@ -116,3 +116,33 @@ def test_forms_are_matched_only_inside_the_tenant(db, org_a, org_b):
     with in_tenant(org_a):
         assert list(Contact.objects.values_list("wa_id", flat=True)) == ["551187654324"]
         assert Contact.objects.get().pk == a_contact.pk
+
+
+def test_many_addresses_at_once_find_every_form_and_create_the_rest(db, org_a):
+    """`contacts_for_addresses` (a campaign's CSV of new numbers): the same answers as
+    `contact_for_address` one by one, another form's holder included, in a few statements."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from whatsapp.services.contacts import contacts_for_addresses
+
+    with in_tenant(org_a):
+        apply(text("wamid.BULK8", "551187654325"))
+        holder = contact_of("wamid.BULK8")
+        bsuid_holder = ContactFactory(wa_id=None, user_id="BR.KNOWN")
+        new_phones = [f"4479114{i:05d}" for i in range(50)]
+        with CaptureQueriesContext(connection) as queries:
+            by_wa_id, by_user_id, created = contacts_for_addresses(
+                wa_ids=["5511987654325", *new_phones, new_phones[0]],
+                user_ids=["BR.KNOWN", "BR.NEW"],
+            )
+        assert len(queries) <= 6
+        assert by_wa_id["5511987654325"].pk == holder.pk  # the 8-digit form's contact
+        assert by_user_id["BR.KNOWN"].pk == bsuid_holder.pk
+        assert created == 51  # 50 phones (one named twice) and one BSUID
+        assert Contact.objects.count() == 2 + 51
+        assert {by_wa_id[p].wa_id for p in new_phones} == set(new_phones)
+        assert by_user_id["BR.NEW"].user_id == "BR.NEW"
+        # Named again (a second plan of the same file): found, nothing created.
+        again = contacts_for_addresses(wa_ids=new_phones, user_ids=["BR.NEW"])
+        assert again[2] == 0 and again[0][new_phones[7]].pk == by_wa_id[new_phones[7]].pk

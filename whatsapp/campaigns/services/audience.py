@@ -5,8 +5,8 @@ CSV: a header row, names case-insensitive; `phone` (international, with country 
 normalised by `whatsapp.services.outbound.recipient_normalize`) or `bsuid` (a business-scoped
 user id: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-scoped-user-ids/)
 identify the row; every other column is a value a variable can take. Contacts unknown so far
-are created through `whatsapp.services.contacts.contact_for_address` (the one writer of a
-contact's identity).
+are created in bulk through `whatsapp.services.contacts.contacts_for_addresses` (the
+contacts service's writer for many addresses at once).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import NamedTuple
 from whatsapp.campaigns.errors import CampaignInvalidError
 from whatsapp.errors import InvalidRecipientError
 from whatsapp.models import Contact
-from whatsapp.services.contacts import contact_for_address
+from whatsapp.services.contacts import contacts_for_addresses
 from whatsapp.services.outbound import recipient_normalize
 
 CSV_MAX_BYTES = 20 * 1024 * 1024
@@ -180,8 +180,8 @@ def csv_audience(
 def _rows_with_contacts(
     parsed: list[tuple[int, str, bool, dict[str, str]]],
 ) -> tuple[list[AudienceRow], int]:
-    """Find the contacts of the parsed rows (two queries per 5,000), create the others.
-    Returns the rows and how many contacts were created."""
+    """Find the contacts of the parsed rows (two queries per 5,000), create the others in bulk
+    (`contacts_for_addresses`). Returns the rows and how many contacts were created."""
     phones = [address for _, address, is_phone, _ in parsed if is_phone]
     bsuids = [address for _, address, is_phone, _ in parsed if not is_phone]
     by_wa_id: dict[str, Contact] = {}
@@ -197,16 +197,16 @@ def _rows_with_contacts(
                 *CONTACT_COLUMNS
             ):
                 by_user_id[c.user_id or ""] = c
+    new_wa_ids, new_user_ids, created = contacts_for_addresses(
+        wa_ids=[address for _, address, is_phone, _ in parsed
+                if is_phone and address not in by_wa_id],
+        user_ids=[address for _, address, is_phone, _ in parsed
+                  if not is_phone and address not in by_user_id],
+    )  # fmt: skip
+    by_wa_id.update(new_wa_ids)
+    by_user_id.update(new_user_ids)
     rows = []
-    created = 0
     for line, address, is_phone, values in parsed:
-        known = by_wa_id.get(address) if is_phone else by_user_id.get(address)
-        if known is None:
-            created += 1
-            known = (
-                contact_for_address(wa_id=address)
-                if is_phone
-                else contact_for_address(user_id=address)
-            )
+        known = by_wa_id[address] if is_phone else by_user_id[address]
         rows.append(AudienceRow(contact=AudienceContact.of(known), line=line, values=values))
     return rows, created
