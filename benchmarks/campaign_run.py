@@ -5,7 +5,7 @@
 
     .venv/bin/python benchmarks/campaign_run.py [--recipients 100000] [--mps 80]
         [--workers 2] [--concurrency 8] [--reserved-share 0] [--inbound-rate 5]
-        [--kill-at 0.3] [--statuses] [--plan-only] [--times-out FILE]
+        [--kill-at 0.3] [--statuses] [--plan-only] [--times-out FILE] [--csv]
 
 Setup: the dev stack running (`python deploy/devstack.py up`) and migrated. Reuses
 `outbound_send.py`'s helpers (the `outbound-bench` organization, its number and token, the
@@ -15,7 +15,8 @@ database, the worker meter). Then:
 1. `--recipients` contacts tagged `campaign-bench` (bulk insert, not timed) and the approved
    NAMED template `bench_order` (sandbox and stored);
 2. a campaign to the tag, planned by `campaign_plan` (timed: audience, frozen variables, the
-   flight plan, one recipient row each; target < 30 s for 100,000);
+   flight plan, one recipient row each; target < 30 s for 100,000); with `--csv` the audience
+   is a CSV file of `--recipients` numbers no contact holds yet, so planning also creates them;
 3. the web app (gunicorn) and a `webhook_worker` take the sandbox's webhooks while customers
    write in at `--inbound-rate` messages a second (the inbound path shares the machine, the
    broker and the number's traffic);
@@ -123,6 +124,9 @@ def main() -> None:
         help="the sandbox sends a `sent` status webhook per message (on with --kill-at)",
     )
     parser.add_argument("--times-out", help="write the accepted sends' arrival times here")
+    parser.add_argument(
+        "--csv", action="store_true", help="the audience is a CSV file of new numbers (timed)"
+    )
     parser.add_argument("--plan-only", action="store_true", help="measure planning, then stop")
     args = parser.parse_args()
 
@@ -146,7 +150,7 @@ def main() -> None:
         messages_per_second=args.mps, messaging_limit_tier="", quality_rating=""
     )
     limiter_for_number(phone_number_id=NUMBER_ID, messages_per_second=args.mps).reset()
-    seed(organization, args.recipients)
+    seed(organization, 0 if args.csv else args.recipients)
 
     # The web app and the webhook worker for the inbound traffic.
     port = free_port()
@@ -174,14 +178,20 @@ def main() -> None:
     stop = threading.Event()
     try:
         wait_for_workers(args.workers)
+        csv_data = None
+        if args.csv:  # numbers no contact holds yet: planning creates every contact
+            csv_data = ("phone,first_name,order_id\n" + "".join(
+                f"+4479{i:08d},Ana{i},O-{i}\n" for i in range(1, args.recipients + 1)
+            )).encode()  # fmt: skip
         with tenant_context(organization):
             started = time.monotonic()
             campaign = campaign_create(
                 name="bench", template_name=TEMPLATE_NAME, template_language="en_US",
-                audience={"tags": [TAG]},
-                variables={"order_id": {"column": "order_id", "fallback": "B-1"}},
+                audience={"csv": True} if args.csv else {"tags": [TAG]},
+                variables={"order_id": {"column": "order_id", "fallback": "B-1"}}
+                | ({"first_name": {"column": "first_name"}} if args.csv else {}),
             )  # fmt: skip
-            campaign = campaign_plan(campaign_id=campaign.pk)
+            campaign = campaign_plan(campaign_id=campaign.pk, csv_data=csv_data)
             planning = time.monotonic() - started
         plan = campaign.plan
         print(
@@ -195,6 +205,7 @@ def main() -> None:
             flush=True,
         )
         if args.plan_only:
+            print({k: v for k, v in plan.items() if k not in ("cost", "import")})
             return
         sandbox.clear_requests()
 
