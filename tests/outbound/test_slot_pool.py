@@ -56,3 +56,40 @@ def test_a_failing_job_hands_its_exception_to_its_future_only() -> None:
         failing.result(timeout=5)
     assert fine.result(timeout=5) == 42
     assert pool.submit(time.monotonic(), lambda: "still serving").result(timeout=5)
+
+
+def test_many_submitters_no_job_waits_past_its_slot() -> None:
+    """Four task threads submit 100 jobs with shuffled slots over half a second to eight sender
+    threads; each job takes 15 ms (a request on the wire), so about three run at once: every
+    job runs, none early, and none waits long past its slot while a thread is idle (a lost
+    wake-up would leave the jobs to the one thread that happened to be timed)."""
+    import random
+
+    pool = SlotPool(size=8, name="test-slot-pool")
+    base = time.monotonic() + 0.1
+    lateness: list[float] = []
+    lock = threading.Lock()
+
+    def job(due: float):
+        def run() -> None:
+            with lock:
+                lateness.append(time.monotonic() - due)
+            time.sleep(0.015)
+
+        return run
+
+    def submitter(seed: int) -> list:
+        dues = [base + random.Random(seed * 1000 + i).random() * 0.5 for i in range(25)]
+        return [pool.submit(due, job(due)) for due in dues]
+
+    futures: list = []
+    threads = [threading.Thread(target=lambda s=s: futures.extend(submitter(s))) for s in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for future in futures:
+        future.result(timeout=5)
+    assert len(lateness) == 100
+    assert min(lateness) >= 0
+    assert sorted(lateness)[-2] < 0.1, sorted(lateness)[-10:]
