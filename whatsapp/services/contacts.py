@@ -423,11 +423,14 @@ BULK_CHUNK = 5000  # addresses per lookup and INSERT in contacts_for_addresses
 
 
 def contacts_for_addresses(
-    *, wa_ids: Sequence[str] = (), user_ids: Sequence[str] = ()
+    *,
+    wa_ids: Sequence[str] = (),
+    user_ids: Sequence[str] = (),
+    fields: Sequence[str] | None = None,
 ) -> tuple[dict[str, Contact], dict[str, Contact], int]:
-    """`contact_for_address` for many addresses at once (a campaign's CSV of new numbers), in a
-    few statements per 5,000: the contacts found or created, keyed by the given wa_id and by
-    user_id, and how many were created.
+    """`contact_for_address` for many addresses at once (a campaign's CSV audience), in a few
+    statements per 5,000: the contacts found or created, keyed by the given wa_id and by
+    user_id, and how many were created. `fields`: load only these columns (`QuerySet.only`).
 
     A number no contact holds in its given form may be held in another form (`wa_id_forms`):
     that contact is used. The others are created with one `INSERT ... ON CONFLICT DO NOTHING`
@@ -438,6 +441,7 @@ def contacts_for_addresses(
     moment under another form of the number is merged on the first send, when Meta's answer
     names the wa_id (`contact_wa_id_confirm`).
     """
+    contacts = Contact.objects.only(*fields) if fields else Contact.objects.all()
     by_wa_id: dict[str, Contact] = {}
     by_user_id: dict[str, Contact] = {}
     created = 0
@@ -445,16 +449,16 @@ def contacts_for_addresses(
     wanted_phones = list(dict.fromkeys(w for w in wa_ids if w))
     for start in range(0, len(wanted_users), BULK_CHUNK):
         chunk = wanted_users[start : start + BULK_CHUNK]
-        by_user_id.update({c.user_id: c for c in Contact.objects.filter(user_id__in=chunk)})
+        by_user_id.update({c.user_id: c for c in contacts.filter(user_id__in=chunk)})
         missing = [u for u in chunk if u not in by_user_id]
         if missing:
             created += len(insert_ignore(Contact, [Contact(user_id=u) for u in missing], ("id",)))
-            by_user_id.update({c.user_id: c for c in Contact.objects.filter(user_id__in=missing)})
+            by_user_id.update({c.user_id: c for c in contacts.filter(user_id__in=missing)})
     for start in range(0, len(wanted_phones), BULK_CHUNK):
         chunk = wanted_phones[start : start + BULK_CHUNK]
         forms = {wa_id: wa_id_forms(wa_id) for wa_id in chunk}
         every_form = {form for group in forms.values() for form in group}
-        holders = {c.wa_id: c for c in Contact.objects.filter(wa_id__in=every_form)}
+        holders = {c.wa_id: c for c in contacts.filter(wa_id__in=every_form)}
         missing = []
         for wa_id, group in forms.items():
             holder = next((holders[form] for form in group if form in holders), None)
@@ -464,7 +468,7 @@ def contacts_for_addresses(
                 by_wa_id[wa_id] = holder
         if missing:
             created += len(insert_ignore(Contact, [Contact(wa_id=w) for w in missing], ("id",)))
-            by_wa_id.update({c.wa_id: c for c in Contact.objects.filter(wa_id__in=missing)})
+            by_wa_id.update({c.wa_id: c for c in contacts.filter(wa_id__in=missing)})
     return by_wa_id, by_user_id, created
 
 

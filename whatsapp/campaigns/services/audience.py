@@ -180,31 +180,14 @@ def csv_audience(
 def _rows_with_contacts(
     parsed: list[tuple[int, str, bool, dict[str, str]]],
 ) -> tuple[list[AudienceRow], int]:
-    """Find the contacts of the parsed rows (two queries per 5,000), create the others in bulk
-    (`contacts_for_addresses`). Returns the rows and how many contacts were created."""
-    phones = [address for _, address, is_phone, _ in parsed if is_phone]
-    bsuids = [address for _, address, is_phone, _ in parsed if not is_phone]
-    by_wa_id: dict[str, Contact] = {}
-    by_user_id: dict[str, Contact] = {}
-    for start in range(0, max(len(phones), len(bsuids)), 5000):
-        if phones[start : start + 5000]:
-            for c in Contact.objects.filter(wa_id__in=phones[start : start + 5000]).only(
-                *CONTACT_COLUMNS
-            ):
-                by_wa_id[c.wa_id or ""] = c
-        if bsuids[start : start + 5000]:
-            for c in Contact.objects.filter(user_id__in=bsuids[start : start + 5000]).only(
-                *CONTACT_COLUMNS
-            ):
-                by_user_id[c.user_id or ""] = c
-    new_wa_ids, new_user_ids, created = contacts_for_addresses(
-        wa_ids=[address for _, address, is_phone, _ in parsed
-                if is_phone and address not in by_wa_id],
-        user_ids=[address for _, address, is_phone, _ in parsed
-                  if not is_phone and address not in by_user_id],
-    )  # fmt: skip
-    by_wa_id.update(new_wa_ids)
-    by_user_id.update(new_user_ids)
+    """Find the contacts of the parsed rows and create the others, in bulk
+    (`contacts_for_addresses`, a few statements per 5,000). Returns the rows and how many
+    contacts were created."""
+    by_wa_id, by_user_id, created = contacts_for_addresses(
+        wa_ids=[address for _, address, is_phone, _ in parsed if is_phone],
+        user_ids=[address for _, address, is_phone, _ in parsed if not is_phone],
+        fields=CONTACT_COLUMNS,
+    )
     rows = []
     for line, address, is_phone, values in parsed:
         known = by_wa_id[address] if is_phone else by_user_id[address]
