@@ -38,12 +38,18 @@ def _sent(sandbox, number_id) -> int:
     return sum(sends_by_recipient(sandbox, number_id).values())
 
 
-def test_template_paused_by_webhook_pauses_and_unpause_resumes(paced, org_a, sandbox):
-    contacts = tagged_contacts(org_a, 50)
+def _running(org_a, sandbox, number_id: str, *, recipients: int, sent: int):
+    """`recipients` tagged contacts and a campaign to them, started and `sent` sends in."""
+    contacts = tagged_contacts(org_a, recipients)
     campaign = planned_campaign(org_a)
     with acting_as(org_a):
         campaign_start(campaign_id=campaign.pk)
-    wait_for(lambda: _sent(sandbox, paced) >= 5, timeout=20)
+    wait_for(lambda: _sent(sandbox, number_id) >= sent, timeout=20)
+    return contacts, campaign
+
+
+def test_template_paused_by_webhook_pauses_and_unpause_resumes(paced, org_a, sandbox):
+    contacts, campaign = _running(org_a, sandbox, paced, recipients=50, sent=5)
     waba = f"9{NUMBER_IDS['alpha']}"
     sandbox.pause_template("promo", waba_id=waba, other_info={"title": "FIRST_PAUSE"})
     paused = wait_state(org_a, campaign.pk, "paused")
@@ -67,11 +73,7 @@ def test_template_disabled_by_webhook_pauses_and_reinstated_resumes(paced, org_a
     sends are not refused), and the campaigns it paused continue."""
     from whatsapp.message_templates.models import MessageTemplate
 
-    contacts = tagged_contacts(org_a, 40)
-    campaign = planned_campaign(org_a)
-    with acting_as(org_a):
-        campaign_start(campaign_id=campaign.pk)
-    wait_for(lambda: _sent(sandbox, paced) >= 5, timeout=20)
+    contacts, campaign = _running(org_a, sandbox, paced, recipients=40, sent=5)
     waba = f"9{NUMBER_IDS['alpha']}"
     sandbox.set_template_status("promo", "DISABLED", waba_id=waba)
     paused = wait_state(org_a, campaign.pk, "paused")
@@ -85,11 +87,7 @@ def test_template_disabled_by_webhook_pauses_and_reinstated_resumes(paced, org_a
 
 
 def test_quality_red_pauses_until_a_person_resumes(paced, org_a, sandbox):
-    contacts = tagged_contacts(org_a, 40)
-    campaign = planned_campaign(org_a)
-    with acting_as(org_a):
-        campaign_start(campaign_id=campaign.pk)
-    wait_for(lambda: _sent(sandbox, paced) >= 3, timeout=20)
+    contacts, campaign = _running(org_a, sandbox, paced, recipients=40, sent=3)
     waba = f"9{NUMBER_IDS['alpha']}"
     sandbox.post_raw_webhook(
         {

@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from tests.clients import admin_client
 from tests.conftest import in_tenant
@@ -72,6 +73,16 @@ def _send(client, template: dict):
         {"to": "+" + WA_ID, "type": "template", "template": template},
         "application/json",
     )
+
+
+def _synced_marketing_promo(sender_a, sandbox) -> tuple[Client, dict]:
+    """The MARKETING template `promo` at the sandbox and synced, a customer outside the 24 h
+    window; returns the admin's API client and the template part of a send to `promo`."""
+    sandbox.create_template("promo", waba_id=waba(sender_a), category="MARKETING")
+    client = admin_client(sender_a.org)
+    client.post("/api/v1/templates/sync/", {}, "application/json")
+    customer(sender_a, WA_ID, window=False)
+    return client, {"name": "promo", "language": "en_US", "parameters": ["Ana"]}
 
 
 def test_create_review_approve_by_webhook_then_send_named_and_positional(
@@ -250,11 +261,7 @@ def test_sync_follows_every_page_marks_deleted_and_backs_off(sender_a, sandbox, 
 
 
 def test_paused_template_refused_locally_then_unpaused_by_webhook(sender_a, sandbox, celery_worker):
-    sandbox.create_template("promo", waba_id=waba(sender_a), category="MARKETING")
-    client = admin_client(sender_a.org)
-    client.post("/api/v1/templates/sync/", {}, "application/json")
-    customer(sender_a, WA_ID, window=False)
-    template = {"name": "promo", "language": "en_US", "parameters": ["Ana"]}
+    client, template = _synced_marketing_promo(sender_a, sandbox)
 
     sandbox.set_template_quality("promo", "RED", waba_id=waba(sender_a))
     sandbox.set_template_status(
@@ -293,11 +300,7 @@ def test_paused_template_refused_locally_then_unpaused_by_webhook(sender_a, sand
 def test_a_reinstated_template_is_stored_approved_and_sends_again(sender_a, sandbox, celery_worker):
     """Meta's REINSTATED (a disabled template approved again) means sendable: the webhook
     stores it APPROVED, the send API takes it, and the notice says what happened."""
-    sandbox.create_template("promo", waba_id=waba(sender_a), category="MARKETING")
-    client = admin_client(sender_a.org)
-    client.post("/api/v1/templates/sync/", {}, "application/json")
-    customer(sender_a, WA_ID, window=False)
-    template = {"name": "promo", "language": "en_US", "parameters": ["Ana"]}
+    client, template = _synced_marketing_promo(sender_a, sandbox)
     sandbox.set_template_status("promo", "DISABLED", waba_id=waba(sender_a))
     disabled = wait_template(sender_a.org, lambda t: t.status == "DISABLED", name="promo")
     assert _send(client, template).status_code == 409
